@@ -1,0 +1,5 @@
+"""Architecture page (being built)."""
+import streamlit as st
+
+st.title("Architecture")
+st.info("This page is being built; its issue describes what it will show.")

@@ -1,0 +1,5 @@
+"""Train page (being built)."""
+import streamlit as st
+
+st.title("Train")
+st.info("This page is being built; its issue describes what it will show.")

@@ -1,0 +1,533 @@
+"""Tests for made_viz.data: loaders, validation, binarization, generators, neighbours, assets."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import math
+import pickle
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from made_viz import data as D
+from made_viz.data import DataError
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def idx_bytes(images: np.ndarray) -> bytes:
+    """MNIST-style IDX encoding of uint8 images (N, rows, cols)."""
+    images = np.asarray(images, dtype=np.uint8)
+    return struct.pack(">I", 0x803) + struct.pack(">3I", *images.shape) + images.tobytes()
+
+
+def idx_label_bytes(labels: np.ndarray) -> bytes:
+    labels = np.asarray(labels, dtype=np.uint8)
+    return struct.pack(">II", 0x801, len(labels)) + labels.tobytes()
+
+
+def npy_bytes(array, allow_pickle=False) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def grey_images(n=20, h=5, w=4, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(n, h, w), dtype=np.uint8)
+
+
+def as_set(bits: np.ndarray) -> list[bytes]:
+    return sorted(row.tobytes() for row in bits)
+
+
+def assert_split_of(ds, bits, n_test):
+    """ds.train/test partition the rows of ``bits`` (a 90/10 split)."""
+    assert ds.test.shape[0] == n_test and ds.train.shape[0] == len(bits) - n_test
+    assert as_set(np.concatenate([ds.train, ds.test])) == as_set(bits)
+
+
+# --------------------------------------------------------------------------- good files
+
+
+def test_idx_plain_file_loads_and_splits(tmp_path):
+    images = grey_images()
+    path = tmp_path / "images-idx3-ubyte"
+    path.write_bytes(idx_bytes(images))
+    ds = D.load_dataset(path)
+    assert ds.shape == (5, 4) and ds.d == 20 and ds.name == path.name
+    assert ds.train.dtype == np.uint8
+    assert_split_of(ds, (images > 127).reshape(20, -1).astype(np.uint8), n_test=2)
+
+
+@pytest.mark.parametrize("filename", ["images-idx3-ubyte.gz", "no_suffix_but_gzipped"])
+def test_idx_gzip_detected_by_magic(tmp_path, filename):
+    images = grey_images(n=30, h=6, w=6)
+    path = tmp_path / filename
+    path.write_bytes(gzip.compress(idx_bytes(images)))
+    ds = D.load_dataset(path)
+    assert ds.shape == (6, 6)
+    assert_split_of(ds, (images > 127).reshape(30, -1).astype(np.uint8), n_test=3)
+
+
+def test_idx_folder_with_train_and_t10k(tmp_path):
+    train, test = grey_images(n=12, seed=1), grey_images(n=7, seed=2)
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(train)))
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(test))
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_label_bytes(np.arange(12) % 10))
+    ds = D.load_dataset(tmp_path)
+    assert ds.name == tmp_path.name and ds.shape == (5, 4)
+    np.testing.assert_array_equal(ds.train, (train > 127).reshape(12, -1))
+    np.testing.assert_array_equal(ds.test, (test > 127).reshape(7, -1))
+    np.testing.assert_array_equal(ds.labels_train, np.arange(12) % 10)
+    assert ds.labels_test is None
+
+
+def test_idx_folder_without_test_file_is_split(tmp_path):
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(grey_images(n=40)))
+    ds = D.load_dataset(tmp_path)
+    assert (ds.n_train, ds.n_test) == (36, 4)
+
+
+def test_npz_binarized_mnist_keys_merge_valid_into_train(tmp_path):
+    rng = np.random.default_rng(0)
+    tr, va, te = (rng.integers(0, 2, size=(n, 16)).astype(np.float32) for n in (10, 4, 5))
+    path = tmp_path / "binarized_mnist.npz"
+    np.savez(path, train_data=tr, valid_data=va, test_data=te)
+    ds = D.load_dataset(path)
+    assert ds.shape == (4, 4)
+    np.testing.assert_array_equal(ds.train, np.concatenate([tr, va]))
+    np.testing.assert_array_equal(ds.test, te)
+
+
+def test_npz_keras_layout_keeps_labels(tmp_path):
+    xtr, xte = grey_images(n=9, h=3, w=3), grey_images(n=4, h=3, w=3, seed=5)
+    path = tmp_path / "mnist.npz"
+    np.savez_compressed(path, x_train=xtr, y_train=np.arange(9, dtype=np.uint8),
+                        x_test=xte, y_test=np.arange(4, dtype=np.uint8))
+    ds = D.load_dataset(path)
+    np.testing.assert_array_equal(ds.test, (xte > 127).reshape(4, 9))
+    np.testing.assert_array_equal(ds.labels_train, np.arange(9))
+
+
+def test_npz_single_array_is_split(tmp_path):
+    bits = np.random.default_rng(3).integers(0, 2, size=(50, 10), dtype=np.uint8)
+    path = tmp_path / "one.npz"
+    np.savez(path, whatever=bits)
+    ds = D.load_dataset(path)
+    assert ds.shape is None and ds.d == 10
+    assert_split_of(ds, bits, n_test=5)
+
+
+def test_npz_asset_layout_roundtrip(tmp_path):
+    bits = np.random.default_rng(4).integers(0, 2, size=(6, 9), dtype=np.uint8)
+    path = tmp_path / "packed.npz"
+    np.savez(path, train_bits=D.pack_bits(bits), test_bits=D.pack_bits(bits[:2]), shape=np.array([3, 3]))
+    ds = D.load_dataset(path)
+    np.testing.assert_array_equal(ds.train, bits)
+    np.testing.assert_array_equal(ds.test, bits[:2])
+
+
+def test_amat_binary_text(tmp_path):
+    bits = np.random.default_rng(5).integers(0, 2, size=(30, 16), dtype=np.uint8)
+    text = "\n".join(" ".join(map(str, row)) for row in bits) + "\n\n"
+    path = tmp_path / "binarized_mnist_train.amat"
+    path.write_text(text)
+    ds = D.load_dataset(path)
+    assert ds.shape == (4, 4)
+    assert_split_of(ds, bits, n_test=3)
+
+
+def test_amat_grey_float_text_is_binarized(tmp_path):
+    values = np.array([[0.0, 0.25, 0.5, 0.75], [1.0, 0.6, 0.4, 0.51]] * 5)
+    path = tmp_path / "grey.amat"
+    path.write_text("\n".join("  ".join(f"{v:.2f}" for v in row) for row in values))
+    ds = D.load_dataset(path)
+    assert_split_of(ds, (values > 0.5).astype(np.uint8), n_test=1)
+
+
+@pytest.mark.parametrize("shape,expected", [((20, 25), (5, 5)), ((20, 3, 7), (3, 7)), ((20, 6), None)])
+def test_npy_shapes(tmp_path, shape, expected):
+    array = np.random.default_rng(6).integers(0, 2, size=shape, dtype=np.uint8)
+    path = tmp_path / "x.npy"
+    np.save(path, array)
+    ds = D.load_dataset(path)
+    assert ds.shape == expected
+    assert_split_of(ds, array.reshape(20, -1), n_test=2)
+
+
+def test_split_is_seeded(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.random.default_rng(7).integers(0, 2, size=(100, 8), dtype=np.uint8))
+    a, b, c = D.load_dataset(path), D.load_dataset(path), D.load_dataset(path, seed=1)
+    np.testing.assert_array_equal(a.test, b.test)
+    assert not np.array_equal(a.test, c.test)
+
+
+def test_load_bytes_matches_load_dataset(tmp_path):
+    images = grey_images(n=25)
+    payloads = {"a-idx3-ubyte.gz": gzip.compress(idx_bytes(images)), "a.npy": npy_bytes(images),
+                "a.amat": "\n".join(" ".join(map(str, r)) for r in (images > 127).reshape(25, -1).astype(int)).encode()}
+    for name, payload in payloads.items():
+        (tmp_path / name).write_bytes(payload)
+        from_path = D.load_dataset(tmp_path / name)
+        from_bytes = D.load_bytes(payload, name)
+        np.testing.assert_array_equal(from_path.train, from_bytes.train)
+        np.testing.assert_array_equal(from_path.test, from_bytes.test)
+
+
+def test_sample_binarization_option_on_files(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.full((200, 16), 128, dtype=np.uint8))
+    thr = D.load_dataset(path)
+    smp = D.load_dataset(path, binarize="sample")
+    assert thr.train.all()
+    assert 0.3 < smp.train.mean() < 0.7
+
+
+def test_loaded_arrays_are_read_only(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.zeros((10, 4), dtype=np.uint8))
+    ds = D.load_dataset(path)
+    with pytest.raises(ValueError):
+        ds.train[0, 0] = 1
+
+
+# --------------------------------------------------------------------------- bad files
+
+
+def _truncated_npy():
+    return npy_bytes(np.zeros((10, 16), np.uint8))[:-40]
+
+
+BAD_FILES = {
+    "wrong_magic": ("bad-images-idx3-ubyte", b"\x12\x34\x56\x78" + bytes(100), "magic"),
+    "float_idx": ("float.idx", struct.pack(">I3I", 0x0D03, 1, 2, 2) + bytes(16), "magic"),
+    "label_file": ("train-labels-idx1-ubyte", idx_label_bytes([1, 2, 3]), "label"),
+    "truncated_idx": ("trunc-idx3-ubyte", idx_bytes(grey_images(n=4))[:-7], "truncated"),
+    "dims_mismatch": ("extra-idx3-ubyte", idx_bytes(grey_images(n=4)) + b"\x00" * 5, "mismatch"),
+    "empty_idx": ("empty-idx3-ubyte", struct.pack(">I3I", 0x803, 0, 28, 28), "no images"),
+    "huge_idx": ("huge-idx3-ubyte", struct.pack(">I3I", 0x803, 1, 100, 100) + bytes(10000), "64x64"),
+    "truncated_gzip": ("cut.npy.gz", gzip.compress(npy_bytes(np.zeros((50, 4))))[:-12], "gzip"),
+    "one_d_npy": ("flat.npy", npy_bytes(np.zeros(64, np.uint8)), "shape"),
+    "four_d_npy": ("color.npy", npy_bytes(np.zeros((3, 8, 8, 3), np.uint8)), "shape"),
+    "empty_npy": ("none.npy", npy_bytes(np.zeros((0, 64), np.uint8)), "no images"),
+    "nan_npy": ("nan.npy", npy_bytes(np.array([[0.5, np.nan], [0.1, 0.2]])), "nan"),
+    "inf_npy": ("inf.npy", npy_bytes(np.array([[0.5, np.inf], [0.1, 0.2]])), "infinite"),
+    "negative_npy": ("neg.npy", npy_bytes(np.array([[0, -3], [1, 2]], np.int16)), "negative"),
+    "too_bright": ("bright.npy", npy_bytes(np.array([[0, 300], [1, 2]], np.int16)), "255"),
+    "object_npy": ("objects.npy", npy_bytes(np.array([{"a": 1}, None], dtype=object), allow_pickle=True), "pickled"),
+    "string_npy": ("strings.npy", npy_bytes(np.array([["a", "b"], ["c", "d"]])), "not numbers"),
+    "complex_npy": ("complex.npy", npy_bytes(np.ones((2, 2), complex)), "not numbers"),
+    "truncated_npy": ("short.npy", _truncated_npy(), "npy"),
+    "wide_npy": ("wide.npy", npy_bytes(np.zeros((2, 4097), np.uint8)), "64x64"),
+    "single_image": ("one.npy", npy_bytes(np.zeros((1, 16), np.uint8)), "only 1 image"),
+    "pickle_file": ("mnist.pkl", pickle.dumps({"x": [1, 2]}), "pickle"),
+    "bad_zip": ("broken.npz", b"PK\x03\x04" + bytes(50), "npz"),
+    "not_zip_npz": ("fake.npz", b"hello, I am not an archive \xff\xfe", "npz"),
+    "ragged_amat": ("ragged.amat", b"0 1 0 1\n1 1 0 0\n1 0 1\n", "row 3"),
+    "words_amat": ("words.amat", b"0 1 zero one\n1 1 0 0\n", "not a number"),
+    "empty_amat": ("blank.amat", b"  \n\n", "no images"),
+    "unknown_format": ("photo.bin", b"\xff\xd8\xff\xe0 JFIF" + bytes(20), "unrecognised"),
+}
+
+
+def _npz_bytes(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+BAD_FILES.update({
+    "object_npz": ("objects.npz", None, "pickled"),
+    "ambiguous_npz": ("many.npz", _npz_bytes(a=np.zeros((4, 4)), b=np.zeros((4, 4))), "keys"),
+    "npz_dim_mismatch": ("mix.npz", _npz_bytes(train=np.zeros((4, 16)), test=np.zeros((4, 9))), "pixels"),
+    "npz_nan_test": ("nan_test.npz", _npz_bytes(x_train=np.zeros((4, 4)), x_test=np.full((2, 4), np.nan)), "test"),
+})
+
+
+def _object_npz() -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, train_data=np.array([None, {"x": 1}], dtype=object))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_files_raise_data_error_naming_the_file(tmp_path, case):
+    filename, payload, needle = BAD_FILES[case]
+    payload = _object_npz() if payload is None else payload
+    path = tmp_path / filename
+    path.write_bytes(payload)
+    for load in (lambda: D.load_dataset(path), lambda: D.load_bytes(payload, filename)):
+        with pytest.raises(DataError) as info:
+            load()
+        message = str(info.value)
+        assert filename in message
+        assert "\n" not in message
+        assert needle.lower() in message.lower(), message
+
+
+def test_folder_without_train_file(tmp_path):
+    (tmp_path / "readme.txt").write_text("hi")
+    with pytest.raises(DataError, match=tmp_path.name):
+        D.load_dataset(tmp_path)
+
+
+def test_folder_with_mismatched_labels(tmp_path):
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(grey_images(n=5)))
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_label_bytes([1, 2]))
+    with pytest.raises(DataError, match="train-labels-idx1-ubyte"):
+        D.load_dataset(tmp_path)
+
+
+def test_unknown_name_lists_embedded_sets():
+    with pytest.raises(DataError) as info:
+        D.load_dataset("no-such-dataset")
+    for name in D.EMBEDDED:
+        assert name in str(info.value)
+    assert "no-such-dataset" in str(info.value)
+
+
+def test_data_error_is_a_value_error():
+    assert issubclass(DataError, ValueError)
+
+
+# --------------------------------------------------------------------------- binarize
+
+
+def test_threshold_uint8_boundary():
+    x = np.array([[0, 127, 128, 255]], dtype=np.uint8)
+    np.testing.assert_array_equal(D.binarize(x), [[0, 0, 1, 1]])
+
+
+def test_threshold_float_boundary():
+    x = np.array([[0.0, 0.5, 0.5001, 1.0, 0.2]])
+    np.testing.assert_array_equal(D.binarize(x), [[0, 0, 1, 1, 0]])
+
+
+def test_threshold_with_max_value():
+    x = np.array([[0, 8, 9, 16]])
+    np.testing.assert_array_equal(D.binarize(x, max_value=16), [[0, 0, 1, 1]])
+
+
+def test_binary_data_pass_unchanged():
+    x = np.array([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])
+    out = D.binarize(x, "sample", seed=3)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, x)
+
+
+def test_sample_binarization_is_seeded_and_unbiased():
+    x = np.full((400, 50), 64, dtype=np.uint8)
+    a, b, c = D.binarize(x, "sample", 1), D.binarize(x, "sample", 1), D.binarize(x, "sample", 2)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert abs(a.mean() - 64 / 255) < 0.01
+    ends = D.binarize(np.array([[0, 255] * 100], np.uint8), "sample", 0)
+    np.testing.assert_array_equal(ends, [[0, 1] * 100])
+
+
+@pytest.mark.parametrize("bad", [
+    np.array([[np.nan, 1.0]]), np.array([[-1, 2]]), np.array([[0, 256]]),
+    np.array([["a", "b"]]), np.zeros(5), np.zeros((1, 2, 3, 4)), np.zeros((0, 4)),
+])
+def test_binarize_rejects_non_images(bad):
+    with pytest.raises(DataError):
+        D.binarize(bad)
+
+
+def test_binarize_unknown_method():
+    with pytest.raises(ValueError, match="threshold"):
+        D.binarize(np.zeros((2, 2)), "median")
+
+
+# --------------------------------------------------------------------------- generators
+
+
+def _is_bars_or_stripes(image: np.ndarray) -> bool:
+    rows_constant = (image == image[:, :1]).all()
+    cols_constant = (image == image[:1, :]).all()
+    return bool(rows_constant or cols_constant)
+
+
+@pytest.mark.parametrize("n", range(2, 9))
+def test_bars_patterns_are_the_distinct_valid_images(n):
+    patterns = D.bars_and_stripes(n)
+    assert len(patterns) == 2 ** (n + 1) - 2
+    assert len(np.unique(patterns, axis=0)) == len(patterns)
+    assert all(_is_bars_or_stripes(p.reshape(n, n)) for p in patterns)
+    assert math.isclose(D.bars_and_stripes_entropy(n), math.log(2 ** (n + 1) - 2))
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_bars_patterns_match_brute_force_enumeration(n):
+    every_image = (np.arange(2 ** (n * n))[:, None] >> np.arange(n * n)) & 1
+    valid = [img for img in every_image if _is_bars_or_stripes(img.reshape(n, n))]
+    assert as_set(np.array(valid, np.uint8)) == as_set(D.bars_and_stripes(n))
+
+
+def test_bars4_samples_valid_and_entropy_matches_empirical():
+    samples = D.bars_and_stripes(4, 60000, seed=11)
+    assert all(_is_bars_or_stripes(s.reshape(4, 4)) for s in np.unique(samples, axis=0))
+    _, counts = np.unique(samples, axis=0, return_counts=True)
+    assert len(counts) == 30
+    p = counts / counts.sum()
+    empirical = -(p * np.log(p)).sum()
+    assert math.isclose(D.bars_and_stripes_entropy(4), math.log(30), rel_tol=1e-12)
+    assert abs(empirical - math.log(30)) < 0.01
+    assert math.isclose(round(math.log(30), 3), 3.401)
+
+
+def test_generators_are_seeded():
+    np.testing.assert_array_equal(D.bars_and_stripes(4, 50, seed=1), D.bars_and_stripes(4, 50, seed=1))
+    assert not np.array_equal(D.shapes(8, 50, seed=1), D.shapes(8, 50, seed=2))
+
+
+def _crop(image: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(image.any(1)), np.flatnonzero(image.any(0))
+    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def test_shapes_patterns_are_glyph_placements():
+    glyphs = [np.array([[c == "#" for c in r] for r in rows], np.uint8) for rows in D.GLYPHS.values()]
+    patterns = D.shapes(8)
+    expected = sum((8 - g.shape[0] + 1) * (8 - g.shape[1] + 1) for g in glyphs)
+    assert len(patterns) == expected == 237
+    assert len(np.unique(patterns, axis=0)) == len(patterns)
+    for p in patterns:
+        crop = _crop(p.reshape(8, 8))
+        assert any(crop.shape == g.shape and (crop == g).all() for g in glyphs)
+
+
+def test_shapes8_entropy_matches_enumeration_and_samples():
+    samples = D.shapes(8, 100000, seed=3)
+    _, counts = np.unique(samples, axis=0, return_counts=True)
+    assert len(counts) == 237
+    p = counts / counts.sum()
+    assert abs(-(p * np.log(p)).sum() - D.shapes_entropy(8)) < 0.01
+    assert math.isclose(D.shapes_entropy(8), math.log(237))
+
+
+def test_pattern_entropy_merges_duplicates():
+    patterns = np.array([[0, 1], [0, 1], [1, 1], [0, 0]])
+    assert math.isclose(D.pattern_entropy(patterns), -(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25)))
+    assert math.isclose(D.pattern_entropy(patterns, [0.1, 0.2, 0.3, 0.4]),
+                        -sum(p * math.log(p) for p in (0.3, 0.3, 0.4)))
+
+
+def test_generated_embedded_sets():
+    for name, n in (("bars4", 4), ("bars2", 2), ("bars8", 8)):
+        ds = D.load_dataset(name)
+        assert ds.train.shape == (5000, n * n) and ds.test.shape == (1000, n * n) and ds.shape == (n, n)
+        assert math.isclose(ds.entropy, math.log(2 ** (n + 1) - 2))
+        assert all(_is_bars_or_stripes(s.reshape(n, n)) for s in np.unique(ds.train, axis=0))
+    shapes8 = D.load_dataset("shapes8")
+    assert shapes8.train.shape == (5000, 64) and math.isclose(shapes8.entropy, math.log(237))
+    assert as_set(np.unique(shapes8.train, axis=0)) <= as_set(D.shapes(8)) or True
+    assert set(as_set(np.unique(shapes8.train, axis=0))) <= set(as_set(D.shapes(8)))
+
+
+# --------------------------------------------------------------------------- nearest neighbours
+
+
+def _brute_force(queries, train, k):
+    dist = (queries[:, None, :] != train[None, :, :]).sum(-1)
+    order = np.argsort(dist, axis=1, kind="stable")[:, :k]  # ties -> lower index
+    return order, np.take_along_axis(dist, order, axis=1)
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_nearest_neighbors_match_brute_force(k):
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 2, size=(700, 12), dtype=np.uint8)  # few pixels: many ties
+    queries = rng.integers(0, 2, size=(33, 12), dtype=np.uint8)
+    idx, dist = D.nearest_neighbors(queries, train, k=k, chunk_bytes=4096)  # forces many chunks
+    ref_idx, ref_dist = _brute_force(queries, train, k)
+    if k == 1:
+        ref_idx, ref_dist = ref_idx[:, 0], ref_dist[:, 0]
+    np.testing.assert_array_equal(dist, ref_dist)
+    np.testing.assert_array_equal(idx, ref_idx)
+
+
+def test_nearest_neighbors_single_query_and_validation():
+    train = np.eye(5, dtype=np.uint8)
+    idx, dist = D.nearest_neighbors(train[3], train, k=2)
+    assert idx.tolist()[0] == 3 and dist.tolist() == [0, 2]
+    with pytest.raises(ValueError):
+        D.nearest_neighbors(train, train, k=6)
+    with pytest.raises(ValueError):
+        D.nearest_neighbors(train[:, :3], train)
+
+
+def test_nearest_neighbors_mnist_sized():
+    rng = np.random.default_rng(1)
+    train = rng.integers(0, 2, size=(60000, 784), dtype=np.uint8)
+    queries = train[rng.choice(60000, 16, replace=False)].copy()
+    queries[:, :3] ^= 1  # three flipped pixels each
+    idx, dist = D.nearest_neighbors(queries, train, k=2)
+    assert idx.shape == dist.shape == (16, 2)
+    expected = np.array([(queries[i] != train[j]).sum() for i, row in enumerate(idx) for j in row]).reshape(16, 2)
+    np.testing.assert_array_equal(dist, expected)
+    assert (dist[:, 0] == 3).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_pack_unpack_roundtrip(d, n, seed):
+    bits = np.random.default_rng(seed).integers(0, 2, size=(n, d), dtype=np.uint8)
+    np.testing.assert_array_equal(D.unpack_bits(D.pack_bits(bits), d), bits)
+
+
+# --------------------------------------------------------------------------- embedded assets
+
+
+@pytest.mark.parametrize("name,n_train,n_test,shape", [
+    ("digits8", 1497, 300, (8, 8)), ("mnist", 8000, 2000, (28, 28)),
+])
+def test_embedded_image_sets(name, n_train, n_test, shape):
+    ds = D.load_dataset(name)
+    assert ds.train.shape == (n_train, shape[0] * shape[1]) and ds.test.shape == (n_test, ds.d)
+    assert ds.shape == shape and ds.train.dtype == np.uint8
+    assert set(np.unique(ds.train)) <= {0, 1} and set(np.unique(ds.test)) <= {0, 1}
+    assert ds.labels_train.shape == (n_train,) and set(np.unique(ds.labels_train)) == set(range(10))
+    assert "licen" in ds.description.lower() or "cc by" in ds.description.lower() or "mit" in ds.description.lower()
+
+
+def test_mnist_mean_pixel_plausible():
+    ds = D.load_dataset("mnist")
+    assert 0.11 < ds.train.mean() < 0.16
+
+
+def test_embedded_sets_cached_and_read_only():
+    a, b = D.load_dataset("mnist"), D.load_dataset("MNIST")
+    assert a.train is b.train
+    with pytest.raises(ValueError):
+        a.train[0, 0] = 1
+    assert not a.labels_train.flags.writeable
+
+
+def test_list_datasets_and_default():
+    assert D.list_datasets() == list(D.EMBEDDED) == ["digits8", "mnist", "bars4", "shapes8"]
+    assert D.DEFAULT_DATASET in D.EMBEDDED
+    assert all("\n" not in text for text in D.EMBEDDED.values())
+
+
+def test_to_dict_is_json():
+    record = json.loads(json.dumps(D.load_dataset("bars4").to_dict()))
+    assert record == {**record, "name": "bars4", "shape": [4, 4], "d": 16, "n_train": 5000, "n_test": 1000}
+    assert math.isclose(record["entropy"], math.log(30))
+    assert D.load_dataset("digits8").to_dict()["entropy"] is None
+
+
+def test_assets_env_override(tmp_path, monkeypatch):
+    monkeypatch.setenv("MADE_VIZ_ASSETS", str(tmp_path))
+    assert D.assets_dir() == tmp_path
+    with pytest.raises(DataError, match="make_assets"):
+        D.load_dataset("digits8")
+    monkeypatch.delenv("MADE_VIZ_ASSETS")
+    assert D.load_dataset("digits8").n_train == 1497
