@@ -1,12 +1,32 @@
 """MADE Explorer library: masks, model, training and sampling for MADE (Germain et al. 2015).
 
     from made_viz import Config, build_masks, MADE, sample
-"""
-from .config import Config, ConfigError
-from .masks import MaskSet, build_masks, build_all_masks
-from .model import MADE
-from .sample import Trajectory, complete, sample
 
-__all__ = ["Config", "ConfigError", "MaskSet", "build_masks", "build_all_masks", "MADE",
-           "Trajectory", "sample", "complete"]
+Names are imported lazily, so `import made_viz.data` or `made_viz.masks` does not load torch.
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    "Config": "config", "ConfigError": "config",
+    "MaskSet": "masks", "build_masks": "masks", "build_all_masks": "masks",
+    "MADE": "model",
+    "Trajectory": "sample", "sample": "sample", "complete": "sample",
+}
+__all__ = list(_EXPORTS)
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    if name == "sample":
+        # the module made_viz.sample is callable as the function sample (see the end of sample.py),
+        # so `made_viz.sample(model, ...)` and `made_viz.sample.complete` both work in any import order
+        return import_module(".sample", __name__)
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'made_viz' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

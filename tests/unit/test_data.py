@@ -46,6 +46,13 @@ def as_set(bits: np.ndarray) -> list[bytes]:
     return sorted(row.tobytes() for row in bits)
 
 
+def pattern_counts(samples: np.ndarray) -> np.ndarray:
+    """How often each distinct row occurs (fast: rows packed to bytes first)."""
+    packed = np.ascontiguousarray(np.packbits(samples, axis=1))
+    codes = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    return np.unique(codes, return_counts=True)[1]
+
+
 def assert_split_of(ds, bits, n_test):
     """ds.train/test partition the rows of ``bits`` (a 90/10 split)."""
     assert ds.test.shape[0] == n_test and ds.train.shape[0] == len(bits) - n_test
@@ -222,8 +229,8 @@ BAD_FILES = {
     "negative_npy": ("neg.npy", npy_bytes(np.array([[0, -3], [1, 2]], np.int16)), "negative"),
     "too_bright": ("bright.npy", npy_bytes(np.array([[0, 300], [1, 2]], np.int16)), "255"),
     "object_npy": ("objects.npy", npy_bytes(np.array([{"a": 1}, None], dtype=object), allow_pickle=True), "pickled"),
-    "string_npy": ("strings.npy", npy_bytes(np.array([["a", "b"], ["c", "d"]])), "not numbers"),
-    "complex_npy": ("complex.npy", npy_bytes(np.ones((2, 2), complex)), "not numbers"),
+    "string_npy": ("strings.npy", npy_bytes(np.array([["a", "b"], ["c", "d"]])), "type"),
+    "complex_npy": ("complex.npy", npy_bytes(np.ones((2, 2), complex)), "type"),
     "truncated_npy": ("short.npy", _truncated_npy(), "npy"),
     "wide_npy": ("wide.npy", npy_bytes(np.zeros((2, 4097), np.uint8)), "64x64"),
     "single_image": ("one.npy", npy_bytes(np.zeros((1, 16), np.uint8)), "only 1 image"),
@@ -374,7 +381,7 @@ def test_bars_patterns_match_brute_force_enumeration(n):
 def test_bars4_samples_valid_and_entropy_matches_empirical():
     samples = D.bars_and_stripes(4, 60000, seed=11)
     assert all(_is_bars_or_stripes(s.reshape(4, 4)) for s in np.unique(samples, axis=0))
-    _, counts = np.unique(samples, axis=0, return_counts=True)
+    counts = pattern_counts(samples)
     assert len(counts) == 30
     p = counts / counts.sum()
     empirical = -(p * np.log(p)).sum()
@@ -406,7 +413,7 @@ def test_shapes_patterns_are_glyph_placements():
 
 def test_shapes8_entropy_matches_enumeration_and_samples():
     samples = D.shapes(8, 100000, seed=3)
-    _, counts = np.unique(samples, axis=0, return_counts=True)
+    counts = pattern_counts(samples)
     assert len(counts) == 237
     p = counts / counts.sum()
     assert abs(-(p * np.log(p)).sum() - D.shapes_entropy(8)) < 0.01
@@ -428,7 +435,6 @@ def test_generated_embedded_sets():
         assert all(_is_bars_or_stripes(s.reshape(n, n)) for s in np.unique(ds.train, axis=0))
     shapes8 = D.load_dataset("shapes8")
     assert shapes8.train.shape == (5000, 64) and math.isclose(shapes8.entropy, math.log(237))
-    assert as_set(np.unique(shapes8.train, axis=0)) <= as_set(D.shapes(8)) or True
     assert set(as_set(np.unique(shapes8.train, axis=0))) <= set(as_set(D.shapes(8)))
 
 
@@ -441,7 +447,7 @@ def _brute_force(queries, train, k):
     return order, np.take_along_axis(dist, order, axis=1)
 
 
-@pytest.mark.parametrize("k", [1, 4])
+@pytest.mark.parametrize("k", [1, 4, 25])
 def test_nearest_neighbors_match_brute_force(k):
     rng = np.random.default_rng(0)
     train = rng.integers(0, 2, size=(700, 12), dtype=np.uint8)  # few pixels: many ties
