@@ -57,15 +57,12 @@ class MADE(nn.Module):
         super().__init__()
         self.cfg = cfg
         sizes = [cfg.d, *cfg.hidden, cfg.d]
-        gen_state = torch.random.get_rng_state()
-        torch.manual_seed(cfg.seed)
-        try:
-            self.layers = nn.ModuleList(MaskedLinear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-            self.direct = MaskedLinear(cfg.d, cfg.d, bias=False) if cfg.direct else None
-        finally:
-            torch.random.set_rng_state(gen_state)
+        self.layers = nn.ModuleList(MaskedLinear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.direct = MaskedLinear(cfg.d, cfg.d, bias=False) if cfg.direct else None
+        self.reset_parameters()
         self.act = _ACTIVATIONS[cfg.activation]()
         self._mask_sets: dict[int, MaskSet] = {}
+        self._mask_tensors: dict[int, list[torch.Tensor]] = {}
         self.mask_index = 0
         self.set_mask(0)
 
@@ -81,14 +78,28 @@ class MADE(nn.Module):
             self._mask_sets[k] = build_masks(self.cfg, k)
         return self._mask_sets[k]
 
-    def set_mask(self, k: int) -> None:
-        """Make mask k (0 <= k < K) the active one. Cheap: copies the precomputed masks."""
-        ms = self.mask_set(k)
+    def reset_parameters(self) -> None:
+        """nn.Linear's default initialisation, drawn from a private generator seeded with
+        cfg.seed: the same config gives the same network, and building models in several
+        threads at once (one server, many students) never mixes their random streams."""
+        gen = torch.Generator().manual_seed(self.cfg.seed)
         with torch.no_grad():
-            for layer, m in zip(self.layers, ms.masks):
-                layer.set_mask(m)
-            if self.direct is not None:
-                self.direct.set_mask(ms.direct)
+            for layer in [*self.layers, *([self.direct] if self.direct is not None else [])]:
+                bound = 1.0 / math.sqrt(layer.in_features)  # = kaiming_uniform_(a=sqrt(5)) bound
+                layer.weight.copy_(torch.empty_like(layer.weight, device="cpu").uniform_(-bound, bound, generator=gen))
+                if layer.bias is not None:
+                    layer.bias.copy_(torch.empty_like(layer.bias, device="cpu").uniform_(-bound, bound, generator=gen))
+
+    def set_mask(self, k: int) -> None:
+        """Make mask k (0 <= k < K) the active one. Cheap: copies masks converted once per k."""
+        if k not in self._mask_tensors:
+            ms = self.mask_set(k)
+            mats = list(ms.masks) + ([ms.direct] if self.direct is not None else [])
+            self._mask_tensors[k] = [torch.as_tensor(np.ascontiguousarray(m.T), dtype=torch.float32) for m in mats]
+        targets = [*self.layers, *([self.direct] if self.direct is not None else [])]
+        with torch.no_grad():
+            for layer, t in zip(targets, self._mask_tensors[k]):
+                layer.mask.copy_(t)
         self.mask_index = k
 
     @property

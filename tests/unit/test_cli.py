@@ -1,0 +1,199 @@
+"""`made-viz` command line: train/eval/sample end to end, and one-line errors for user mistakes."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from made_viz.checkpoint import load_checkpoint
+from made_viz.cli import image_shape, main, sample_grid_image
+from made_viz.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models: one thread is fastest and immune to an oversubscribed machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_npy(tmp_path_factory) -> Path:
+    """200 8x8 binary images: a filled rectangle each, plus a little noise."""
+    rng = np.random.default_rng(0)
+    x = np.zeros((200, 8, 8), dtype=np.uint8)
+    for img in x:
+        r, c = rng.integers(0, 4, size=2)
+        img[r:r + 4, c:c + 4] = 1
+    x ^= (rng.random(x.shape) < 0.03).astype(np.uint8)
+    path = tmp_path_factory.mktemp("data") / "tiny.npy"
+    np.save(path, x)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_npy) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    code, stdout, _ = run_main(["train", str(tiny_npy), "--hidden", "32,32", "--masks", "2", "--order", "random",
+                                "--epochs", "1", "--batch-size", "20", "--out", str(out), "--json", "-q"])
+    assert code == 0
+    return out, json.loads(stdout.strip().splitlines()[-1])
+
+
+def run_main(argv):
+    """main(argv) in this process; returns (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+
+def test_train_json_last_line(trained):
+    out, summary = trained
+    for key in ("test_nll", "test_bpd", "test_nll_ensemble", "epochs", "train_examples_per_s", "valid_nll", "d", "config"):
+        assert summary.get(key) is not None, key
+    assert summary["d"] == 64 and summary["epochs"] == 1 and summary["config"]["num_masks"] == 2
+    assert summary["test_bpd"] == pytest.approx(summary["test_nll"] / (64 * np.log(2)))
+    assert 0 < summary["test_nll"] < 64 * np.log(2) * 1.5
+    ck = load_checkpoint(out)
+    assert ck.config.shape == (8, 8) and ck.data["source"].endswith("tiny.npy") and ck.history
+
+
+def test_train_on_bars4_embedded(tmp_path):
+    code, out, err = run_main(["train", "bars4", "--hidden", "64", "--epochs", "2", "--lr", "1e-2",
+                               "--json", "--threads", "1"])
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["data"] == "bars4" and summary["test_nll_ensemble"] is None
+    assert summary["entropy"] == pytest.approx(np.log(30)) and summary["test_nll"] > summary["entropy"] - 0.2
+    assert "epoch 1" in err                     # progress on stderr (one line per epoch when not a tty)
+
+
+def test_eval_end_to_end(trained, tiny_npy):
+    out, summary = trained
+    code, stdout, err = run_main(["eval", str(out), str(tiny_npy), "--ensemble", "2", "--json"])
+    assert code == 0, err
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["test_nll"] == pytest.approx(summary["test_nll"], rel=1e-6)
+    assert result["test_nll_ensemble"] == pytest.approx(summary["test_nll_ensemble"], rel=1e-6)
+    assert "bits/dim" in stdout and "ensemble of 2 masks" in stdout
+    code, stdout, _ = run_main(["eval", str(out)])             # data recorded in the checkpoint
+    assert code == 0 and "1 mask" in stdout
+
+
+def test_sample_end_to_end(trained, tmp_path):
+    out, _ = trained
+    png = tmp_path / "grid.png"
+    code, stdout, err = run_main(["sample", str(out), "--n", "9", "--seed", "3", "--out", str(png), "--json"])
+    assert code == 0, err
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert len(result["distances"]) == 9 and all(0 <= d <= 64 for d in result["distances"])
+    assert "Hamming distance" in stdout
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.width > im.height > 0
+    code, _, err = run_main(["sample", str(out), "--n", "4", "--greedy", "--out", str(tmp_path / "g.png")])
+    assert code == 0 and (tmp_path / "g.png").is_file(), err
+
+
+def test_sample_without_data_when_recorded_data_is_gone(tmp_path, tiny_npy):
+    moved = tmp_path / "gone.npy"
+    moved.write_bytes(tiny_npy.read_bytes())
+    ckpt = tmp_path / "m.pt"
+    assert run_main(["train", str(moved), "--hidden", "16", "--epochs", "1", "--out", str(ckpt), "-q"])[0] == 0
+    moved.unlink()
+    code, stdout, err = run_main(["sample", str(ckpt), "--n", "4", "--out", str(tmp_path / "s.png")])
+    assert code == 0 and "note" in err and (tmp_path / "s.png").is_file()
+    code, _, err = run_main(["sample", str(ckpt), "--n", "4", "--out", str(tmp_path / "s.png"), "--data", "bars4"])
+    assert code != 0 and "D = 16" in err                        # wrong D for this model
+
+
+def _bad_checkpoint(tmp_path: Path) -> Path:
+    p = tmp_path / "bad.pt"
+    p.write_bytes(b"PK\x03\x04 this is not really a zip")
+    return p
+
+
+BAD = {
+    "unknown dataset": ["train", "no_such_dataset_xyz"],
+    "missing file": ["train", "/nonexistent/folder/data.npy"],
+    "hidden 0,-3": ["train", "bars4", "--hidden", "0,-3"],
+    "hidden text": ["train", "bars4", "--hidden", "big"],
+    "lr nan": ["train", "bars4", "--lr", "nan"],
+    "lr -1": ["train", "bars4", "--lr", "-1"],
+    "lr text": ["train", "bars4", "--lr", "fast"],
+    "epochs -1": ["train", "bars4", "--epochs", "-1"],
+    "batch 0": ["train", "bars4", "--batch-size", "0"],
+    "masks 0": ["train", "bars4", "--masks", "0"],
+    "order not a permutation": ["train", "bars4", "--order", "0,1,2"],
+    "order repeated": ["train", "bars4", "--order", ",".join(["0"] * 16)],
+    "bad activation": ["train", "bars4", "--activation", "swish"],
+    "patience without validation": ["train", "bars4", "--patience", "2", "--valid-fraction", "0"],
+    "threads 0": ["train", "bars4", "--threads", "0"],
+    "out in a missing folder": ["train", "bars4", "--out", "/nonexistent/dir/m.pt"],
+    "no command": [],
+    "unknown option": ["train", "bars4", "--frobnicate"],
+    "eval missing ckpt": ["eval", "/nonexistent/m.pt", "bars4"],
+    "eval bad ckpt": ["eval", "BADCKPT", "bars4"],
+    "sample bad ckpt": ["sample", "BADCKPT"],
+    "sample n 0": ["sample", "BADCKPT", "--n", "0"],
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_user_mistakes_give_one_line(name, tmp_path):
+    argv = [str(_bad_checkpoint(tmp_path)) if a == "BADCKPT" else a for a in BAD[name]]
+    code, out, err = run_main(argv)
+    assert code in (1, 2)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("made-viz: error: "), err
+    assert "Traceback" not in err + out
+
+
+def test_eval_errors_for_a_real_checkpoint(trained):
+    out, _ = trained
+    for argv, match in ((["eval", str(out), "--ensemble", "5"], "between 1 and 2"),
+                        (["eval", str(out), "bars4"], "D = 16"),
+                        (["sample", str(out), "--mask", "2", "--out", "x.png"], "--mask")):
+        code, _, err = run_main(argv)
+        assert code == 2 and match in err and len(err.strip().splitlines()) == 1
+
+
+def test_help_exits_zero():
+    code, out, _ = run_main(["--help"])
+    assert code == 0 and "train" in out
+
+
+def test_image_shape_and_grid():
+    assert image_shape(Config(d=64, shape=(4, 16))) == (4, 16)
+    assert image_shape(Config(d=49)) == (7, 7)
+    assert image_shape(Config(d=12), {"shape": [3, 4]}) == (3, 4)
+    assert image_shape(Config(d=12)) == (1, 12)
+    x = np.eye(4, 16, dtype=np.uint8)
+    im = sample_grid_image(x, (4, 4), neighbors=1 - x)
+    arr = np.asarray(im)
+    assert set(np.unique(arr)) <= {0, 128, 255} and im.mode == "L"
+
+
+def test_python_dash_m_subprocess(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1")
+    bad = subprocess.run([sys.executable, "-m", "made_viz.cli", "train", "bars4", "--masks", "0"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [bad.stderr.strip()] and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith("made-viz: error: number of masks")
