@@ -1,0 +1,118 @@
+"""The Architecture page in a real browser: presets, clicking units in the network plot to trace
+them, the break-it switch, and screenshots at 1280x720 for the projector."""
+from __future__ import annotations
+
+from .conftest import goto, wait_idle
+
+
+# JavaScript: the page coordinates of the node whose customdata starts with (layer, unit, bin)
+_NODE_XY = """
+([layer, unit, bin]) => {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const tr = (gd.data || []).find(t => t.name === 'units' || t.name === 'bundles');
+    if (!tr) continue;
+    const i = tr.customdata.findIndex(c => c[0] === layer && c[1] === unit && c[2] === bin);
+    if (i < 0) return null;
+    const fl = gd._fullLayout, r = gd.getBoundingClientRect();
+    const x = r.left + fl.xaxis._offset + fl.xaxis.l2p(tr.x[i]);
+    const y = r.top + fl.yaxis._offset + fl.yaxis.l2p(tr.y[i]);
+    return [x, y];
+  }
+  return null;
+}
+"""
+
+
+def open_architecture(page, app_url):
+    goto(page, app_url)  # the app's entry point first (it registers the pages), then the page
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Architecture").click()
+    wait_idle(page)
+    page.get_by_role("heading", name="Architecture", level=1).wait_for()
+
+
+def pick_preset(page, title: str):
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name=title).click()
+    wait_idle(page)
+
+
+def wait_network(page):
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => (gd.data || [])"
+        ".some(t => t.name === 'units' || t.name === 'bundles'))", timeout=30_000)
+    page.wait_for_timeout(500)
+
+
+def click_node(page, layer: int, unit: int, b: int = -1):
+    wait_network(page)
+    xy = page.evaluate(_NODE_XY, [layer, unit, b])
+    assert xy is not None, f"node {(layer, unit, b)} not found in the network plot"
+    page.mouse.move(xy[0], xy[1])
+    page.wait_for_timeout(300)
+    page.mouse.click(xy[0], xy[1])
+    wait_idle(page)
+    wait_network(page)
+
+
+def test_seed_click_to_trace_and_break_it(page, app_url, shots):
+    open_architecture(page, app_url)
+    pick_preset(page, "Seed example: D=3 (paper, Fig. 1)")
+    wait_network(page)
+    main = page.get_by_test_id("stMain")
+    assert main.get_by_text("autoregressive: verified by the Jacobian").is_visible()
+    page.screenshot(path=str(shots / "architecture_seed.png"))
+
+    # click hidden unit 0 (degree 1): it sees x1 and feeds the outputs of x2 and x0
+    click_node(page, 1, 0)
+    main.get_by_text("Tracing hidden 1, unit 0 (degree 1)").wait_for()
+    # click output x0 (last in the order): it depends on exactly x1 and x2
+    click_node(page, 2, 0)
+    main.get_by_text("Tracing output x0 (position 3 in the order)").wait_for()
+    assert main.get_by_text("Exactly the pixels before it in the order").is_visible()
+    # the selectbox fallback follows the click
+    assert page.get_by_role("combobox", name="Trace unit…").input_value().startswith("output x0 (position 3")
+
+    # break it: ">=" in the output rule
+    main.get_by_text("Output rule ≥").click()
+    wait_idle(page)
+    wait_network(page)
+    main.get_by_text("NOT autoregressive").wait_for()
+    badge = main.get_by_test_id("stAlertContentError").first.inner_text()
+    assert "depends on input" in badge and "which is not before it" in badge
+    page.screenshot(path=str(shots / "architecture_broken.png"))
+    main.get_by_role("tab", name="Check").click()
+    main.get_by_text("not a probability distribution").first.wait_for()
+    # and repair it
+    main.get_by_text("Output rule ≥").click()
+    wait_idle(page)
+    main.get_by_text("autoregressive: verified by the Jacobian").wait_for()
+
+
+def test_digits_bundles_and_masks(page, app_url, shots):
+    open_architecture(page, app_url)
+    pick_preset(page, "8x8 digits, two hidden layers")
+    wait_network(page)
+    main = page.get_by_test_id("stMain")
+    assert main.get_by_text("too many to draw one by one").is_visible()
+    click_node(page, 3, -1, 8)  # the bundle of outputs late in the order
+    main.get_by_text("Tracing a bundle of").wait_for()
+    page.screenshot(path=str(shots / "architecture_digits.png"))
+    main.get_by_role("tab", name="Masks").click()
+    page.wait_for_timeout(800)
+    assert main.get_by_text("Connectivity: number of paths input → output").is_visible()
+    page.screenshot(path=str(shots / "architecture_digits_masks.png"))
+
+
+def test_mnist_is_aggregated_and_stays_responsive(page, app_url, shots):
+    open_architecture(page, app_url)
+    pick_preset(page, "MNIST 28x28, one layer of 500")
+    wait_network(page)
+    main = page.get_by_test_id("stMain")
+    assert main.get_by_text("392,000 edges between").is_visible()
+    size = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .map(gd => JSON.stringify({data: gd.data, layout: gd.layout}).length).reduce((a, b) => a + b, 0)""")
+    assert size < 2_000_000
+    page.screenshot(path=str(shots / "architecture_mnist_aggregated.png"))
+    click_node(page, 1, -1, 0)  # the hidden bundle with the lowest degrees
+    main.get_by_text("Tracing a bundle of").wait_for()
