@@ -12,7 +12,11 @@ This module provides them (numpy and the standard library only):
   (plain or gzip), a folder of IDX files, ``.npz``, ``.npy`` and ``.amat``
   text.  Files are never unpickled.  Grey-level images are binarized
   (:func:`binarize`).  Anything that is not a set of images raises
-  :class:`DataError` with a one-line message naming the file.
+  :class:`DataError` with a one-line message naming the file.  Untrusted
+  files cannot exhaust memory: declared sizes (``.npy`` and IDX headers) are
+  checked against the bytes present before anything is allocated, gzip and
+  ``.npz`` members are stream-decompressed up to :data:`MAX_BYTES`, and links
+  in an IDX folder may not point out of it.
 * **Helpers**: Hamming :func:`nearest_neighbors` (e.g. "is this sample just a
   copy of a training image?") and :func:`pack_bits` / :func:`unpack_bits`.
 
@@ -27,8 +31,10 @@ from __future__ import annotations
 
 import functools
 import io
+import lzma
 import math
 import os
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -101,6 +107,45 @@ class DataError(ValueError):
 
 def _fail(source: str, problem: str) -> NoReturn:
     raise DataError(f"{source}: {problem}")
+
+
+_READ_ERRORS = (ValueError, OSError, EOFError, RuntimeError, OverflowError, UnicodeError, zlib.error,
+                struct.error, zipfile.BadZipFile, zipfile.LargeZipFile, lzma.LZMAError)
+"""What numpy, zipfile, gzip/zlib, struct and text decoding raise on a damaged file."""
+
+
+def _reason(exc: BaseException) -> str:
+    """A short one-line description of a low-level error, for a DataError message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def _size(n: int) -> str:
+    """A byte count in student units: '800 bytes', '3.2 MB', '8 TB'."""
+    if n < 1024:
+        return "1 byte" if n == 1 else f"{n} bytes"
+    for unit in ("KB", "MB", "GB", "TB", "PB"):
+        n /= 1024
+        if n < 1024 or unit == "PB":
+            text = f"{n:.1f}" if n < 1e6 else f"{n:.2g}"
+            return f"{text.removesuffix('.0')} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _guarded(source: str, load):
+    """Run ``load()``; turn any low-level read error or MemoryError into a one-line DataError."""
+    try:
+        return load()
+    except DataError:
+        raise
+    except MemoryError:
+        _fail(source, "is too large to load into memory")
+    except RecursionError:
+        _fail(source, "is not a valid data file (nested too deeply)")
+    except OSError as exc:
+        _fail(source, f"could not be read ({_reason(exc)})")
+    except _READ_ERRORS as exc:
+        _fail(source, f"is damaged or not a supported data file ({_reason(exc)}); {_FORMATS_HINT}")
 
 
 # --------------------------------------------------------------------------- Dataset
@@ -215,9 +260,13 @@ def binarize(x: np.ndarray, method: str = "threshold", seed=0, *, max_value: flo
     return _binarize(x, method, seed, max_value, "binarize")
 
 
-def _binarize(x, method, seed, max_value, source) -> np.ndarray:
+def _check_method(method) -> None:
     if method not in ("threshold", "sample"):
         raise ValueError(f"binarize method must be 'threshold' or 'sample', not {method!r}")
+
+
+def _binarize(x, method, seed, max_value, source) -> np.ndarray:
+    _check_method(method)
     x = _as_image_array(x, source)
     lo, hi = x.min(), x.max()
     if lo < 0:
@@ -474,13 +523,15 @@ def load_dataset(name_or_path, *, binarize: str = "threshold", seed: int = 0) ->
     """
     if is_embedded_name(name_or_path):
         return _load_embedded(_embedded_key(name_or_path))
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        _fail(repr(name_or_path)[:60], "is not a dataset name or a path to a file or folder")
     path = Path(name_or_path)
+    _check_method(binarize)
     if path.is_dir():
-        return _load_folder(path, binarize, seed)
+        return _guarded(path.name or str(path), lambda: _load_folder(path, binarize, seed))
     if path.is_file():
-        if path.stat().st_size > MAX_BYTES:
-            _fail(path.name, f"file is larger than {MAX_BYTES // 2**20} MB")
-        return load_bytes(path.read_bytes(), path.name, binarize=binarize, seed=seed)
+        data = _guarded(path.name, lambda: _read_file(path, gunzip=False))
+        return load_bytes(data, path.name, binarize=binarize, seed=seed)
     names = ", ".join(EMBEDDED)
     _fail(str(name_or_path), f"unknown dataset and no such file or folder; embedded datasets are "
                              f"{names} (also bars2 ... bars8)")
@@ -493,10 +544,17 @@ def load_bytes(data: bytes, filename: str, *, binarize: str = "threshold", seed:
     IDX, pickle - refused) and then from the file name (``.amat``/``.txt``).
     See :func:`load_dataset` for formats, binarization and splitting.
     """
+    _check_method(binarize)
     name = Path(str(filename)).name or "upload"
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        _fail(name, f"expected the bytes of a file, got {type(data).__name__}")
     data = bytes(data)
     if len(data) > MAX_BYTES:
-        _fail(name, f"file is larger than {MAX_BYTES // 2**20} MB")
+        _fail(name, f"file is larger than {_size(MAX_BYTES)}")
+    return _guarded(name, lambda: _load_bytes(data, name, binarize, seed))
+
+
+def _load_bytes(data: bytes, name: str, method: str, seed: int) -> Dataset:
     inner = name
     if data[:2] == b"\x1f\x8b":
         data = _gunzip(data, name)
@@ -504,7 +562,7 @@ def load_bytes(data: bytes, filename: str, *, binarize: str = "threshold", seed:
         if data[:2] == b"\x1f\x8b":
             _fail(name, "is compressed twice (gzip inside gzip); decompress it once first")
     raw = _parse(data, name, inner.lower())
-    return _build(name, raw, binarize, seed)
+    return _build(name, raw, method, seed)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -549,11 +607,11 @@ def _gunzip(data: bytes, source: str) -> bytes:
         try:
             out = decoder.decompress(rest, MAX_BYTES + 1 - total)
         except zlib.error as exc:
-            _fail(source, f"corrupt gzip data ({exc})")
+            _fail(source, f"gzip data is damaged ({_reason(exc)}); try downloading the file again")
         total += len(out)
         parts.append(out)
         if total > MAX_BYTES or decoder.unconsumed_tail:
-            _fail(source, f"decompresses to more than {MAX_BYTES // 2**20} MB")
+            _fail(source, f"decompresses to more than {_size(MAX_BYTES)}")
         if not decoder.eof:
             _fail(source, "gzip data is truncated (incomplete download?)")
         rest = decoder.unused_data
@@ -599,76 +657,164 @@ def _parse_idx(data: bytes, source: str, *, labels: bool = False) -> np.ndarray:
 
 
 def _parse_npy(data: bytes, source: str) -> np.ndarray:
-    """One array from ``.npy`` bytes, never unpickling."""
+    """One array from ``.npy`` bytes, never unpickling.
+
+    The header is read and checked first (no Python objects, declared size
+    equal to the bytes that follow), so a header declaring a gigantic shape
+    is refused before any memory is allocated.  The result is a read-only
+    view of ``data``.
+    """
+    fp = io.BytesIO(data)
     try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
+        version = np.lib.format.read_magic(fp)
+    except _READ_ERRORS as exc:
+        _fail(source, f"is not a valid .npy file ({_reason(exc)})")
+    if version not in ((1, 0), (2, 0)):
+        _fail(source, f"uses .npy format version {version[0]}.{version[1]}, which is not supported "
+                      f"(save it with numpy.save)")
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    try:
+        shape, fortran_order, dtype = read_header(fp)
+    except Exception as exc:  # noqa: BLE001 - the header is untrusted text parsed by ast/tokenize/numpy
+        _fail(source, f"is not a valid .npy file (bad header: {_reason(exc)})")
+    if dtype.hasobject:
+        _fail(source, "contains Python objects (pickled data), which is refused for safety")
+    if any(n < 0 for n in shape):
+        _fail(source, f"is not a valid .npy file (header declares a negative size {shape})")
+    offset = fp.tell()
+    count = math.prod(shape)
+    declared, available = count * dtype.itemsize, len(data) - offset
+    if declared > available:
+        _fail(source, f"is truncated or damaged: its header declares an array of shape {shape} "
+                      f"({_size(declared)}) but only {_size(available)} of data follow")
+    if declared < available:
+        _fail(source, f"is damaged: {_size(available - declared)} of unexpected data follow "
+                      f"the array of shape {shape}")
+    try:
+        array = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
     except ValueError as exc:
-        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
-            _fail(source, "contains Python objects (pickled data), which is refused for safety")
-        _fail(source, f"is not a valid .npy file ({exc})")
-    except (OSError, EOFError) as exc:
-        _fail(source, f"is not a valid .npy file ({exc})")
+        _fail(source, f"is not a valid .npy file ({_reason(exc)})")
+    if fortran_order:
+        return array.reshape(shape[::-1]).transpose()
+    return array.reshape(shape)
+
+
+_MAX_ZIP_MEMBERS = 4096
+"""More entries than this in an ``.npz`` is not a dataset (and listing them costs memory)."""
+
+
+class _NpzArchive:
+    """The ``.npy`` members of a zip archive, read lazily and safely.
+
+    Members are stream-decompressed with a running byte cap (``MAX_BYTES`` in
+    total, whatever the zip headers claim), then parsed by :func:`_parse_npy`.
+    Same interface as numpy's ``NpzFile`` for what this module uses:
+    ``.files`` and ``archive[key]``.
+    """
+
+    def __init__(self, data: bytes, source: str):
+        self.source = source
+        self.budget = MAX_BYTES
+        if data.count(b"PK\x01\x02") > _MAX_ZIP_MEMBERS:
+            _fail(source, f"archive has more than {_MAX_ZIP_MEMBERS} entries; an .npz dataset holds a few arrays")
+        try:
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            infos = self.zip.infolist()
+        except _READ_ERRORS as exc:
+            _fail(source, f"is not a readable .npz archive ({_reason(exc)})")
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            if info.filename and not info.filename.endswith("/"):  # ZipInfo.is_dir() fails on ''
+                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                self.members.setdefault(key, info)
+        self.files = list(self.members)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        info = self.members[key]
+        if info.flag_bits & 0x1:
+            _fail(self.source, f"array '{key}' is encrypted (password-protected); "
+                               f"save the archive without a password")
+        return _parse_npy(self._read(info, key), f"{self.source}, array '{key}'")
+
+    def _read(self, info: zipfile.ZipInfo, key: str) -> bytes:
+        chunks = []
+        try:
+            with self.zip.open(info) as member:
+                while chunk := member.read(min(2**20, self.budget + 1)):
+                    self.budget -= len(chunk)
+                    if self.budget < 0:
+                        _fail(self.source, f"decompresses to more than {_size(MAX_BYTES)} "
+                                           f"(limit for data files)")
+                    chunks.append(chunk)
+        except DataError:
+            raise
+        except _READ_ERRORS as exc:
+            _fail(self.source, f"array '{key}' is damaged ({_reason(exc)})")
+        return b"".join(chunks)
 
 
 def _parse_npz(data: bytes, source: str) -> _Raw:
     """Pick train/test arrays from an ``.npz`` archive (see :func:`load_dataset`)."""
-    try:
-        archive = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        _fail(source, f"is not a readable .npz archive ({exc})")
-    with archive:
-        keys = set(archive.files)
+    archive = _NpzArchive(data, source)
+    keys = set(archive.files)
 
-        def get(key):
-            if key not in keys:
-                return None
-            try:
-                return archive[key]
-            except ValueError:
-                _fail(source, f"array '{key}' contains Python objects (pickled data), "
-                              f"which is refused for safety")
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                _fail(source, f"array '{key}' is damaged ({exc})")
+    def get(key):
+        return archive[key] if key in keys else None
 
-        if {"train_bits", "test_bits", "shape"} <= keys:
-            try:
-                return _from_asset_layout(archive)
-            except (KeyError, ValueError) as exc:
-                _fail(source, f"damaged packed-bits arrays ({exc})")
-        if "train_data" in keys:
-            parts = [a for a in (get("train_data"), get("valid_data")) if a is not None]
-            return _Raw(_concat(parts, source), get("test_data"))
-        for train_key, test_key, ytrain, ytest in (("x_train", "x_test", "y_train", "y_test"),
-                                                   ("train", "test", "train_labels", "test_labels")):
-            if train_key in keys:
-                return _Raw(get(train_key), get(test_key), get(ytrain), get(ytest))
-        if len(keys) == 1:
-            return _Raw(get(next(iter(keys))))
+    if {"train_bits", "test_bits", "shape"} <= keys:
+        try:
+            return _from_asset_layout(archive)
+        except DataError:
+            raise
+        except (KeyError, ValueError, TypeError) as exc:
+            _fail(source, f"damaged packed-bits arrays ({_reason(exc)})")
+    if "train_data" in keys:
+        parts = [a for a in (get("train_data"), get("valid_data")) if a is not None]
+        return _Raw(_concat(parts, source), get("test_data"))
+    for train_key, test_key, ytrain, ytest in (("x_train", "x_test", "y_train", "y_test"),
+                                               ("train", "test", "train_labels", "test_labels")):
+        if train_key in keys:
+            return _Raw(get(train_key), get(test_key), get(ytrain), get(ytest))
+    if len(keys) == 1:
+        return _Raw(get(next(iter(keys))))
     if not keys:
         _fail(source, "archive contains no arrays")
-    _fail(source, f"don't know which arrays to use (keys: {', '.join(sorted(keys))}); expected "
+    shown = sorted(keys)
+    listed = ", ".join(k[:30] for k in shown[:8]) + (", ..." if len(shown) > 8 else "")
+    _fail(source, f"don't know which arrays to use (keys: {listed}); expected "
                   f"train_data/valid_data/test_data, x_train/x_test, train/test or a single array")
 
 
 def _from_asset_layout(archive) -> _Raw:
     """Arrays in the layout of ``scripts/make_assets.py`` (packed bits)."""
-    shape = tuple(int(v) for v in archive["shape"])
-    if len(shape) != 2 or not 0 < shape[0] * shape[1] <= MAX_PIXELS:
+    shape_array = np.asarray(archive["shape"])
+    if shape_array.shape != (2,) or shape_array.dtype.kind not in "iu":
+        raise ValueError(f"bad image shape array {shape_array.dtype} {shape_array.shape}")
+    shape = (int(shape_array[0]), int(shape_array[1]))
+    if min(shape) <= 0 or shape[0] * shape[1] > MAX_PIXELS:
         raise ValueError(f"bad image shape {shape}")
     d = shape[0] * shape[1]
-    train = unpack_bits(archive["train_bits"], d)
-    test = unpack_bits(archive["test_bits"], d)
-    if train.ndim != 2 or test.ndim != 2:
-        raise ValueError("packed bits must be 2-D")
+    bits = []
+    for key in ("train_bits", "test_bits"):
+        packed = archive[key]
+        if packed.dtype != np.uint8 or packed.ndim != 2 or packed.shape[1] != (d + 7) // 8:
+            raise ValueError(f"{key} must be uint8 of shape (N, {(d + 7) // 8}), "
+                             f"not {packed.dtype} {packed.shape}")
+        bits.append(unpack_bits(packed, d))
     labels = [archive[k] if k in archive.files else None for k in ("train_labels", "test_labels")]
-    return _Raw(train, test, labels[0], labels[1], shape)
+    return _Raw(bits[0], bits[1], labels[0], labels[1], shape)
 
 
 def _concat(parts: list[np.ndarray], source: str) -> np.ndarray:
-    if len(parts) > 1 and len({p.shape[1:] for p in parts}) > 1:
+    if len(parts) == 1:
+        return parts[0]
+    if len({p.shape[1:] for p in parts}) > 1 or len({p.ndim for p in parts}) > 1:
         _fail(source, f"train and validation images differ in size "
                       f"({' vs '.join(str(p.shape[1:]) for p in parts)})")
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    for part in parts:
+        _as_image_array(part, source)  # numeric, non-empty images before they are combined
+    return np.concatenate(parts)
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -688,22 +834,48 @@ def _parse_text(data: bytes, source: str) -> np.ndarray:
     chars = buf[token]
     if starts.sum() == token.sum() and bool(np.all((chars == 48) | (chars == 49))):
         # Fast path for the usual 0/1 files: every value is one character.
-        line_of_value = np.cumsum(buf == 10)[token]
+        line_of_value = np.cumsum((buf == 10) | (buf == 13))[token]
         counts = np.diff(np.flatnonzero(np.r_[True, np.diff(line_of_value) != 0, True]))
         _check_row_lengths(counts, source)
         return (chars - 48).reshape(len(counts), int(counts[0]))
-    try:
-        rows = [line.split() for line in data.decode("ascii").splitlines() if line.strip()]
-    except UnicodeDecodeError:
+    printable = (buf >= 32) & (buf < 127)
+    if not bool(np.all(printable | space | (buf == 11) | (buf == 12))):
         _fail(source, "is not a text file of numbers (.amat: one image per line, values separated by spaces)")
-    _check_row_lengths(np.array([len(r) for r in rows]), source)
+    # General numbers, parsed line by line into one preallocated array (no huge lists of strings).
+    lines = [line for line in data.splitlines() if line.strip()]
+    if not lines:
+        _fail(source, "contains no images (no numbers in the text file)")
+    d = len(lines[0].split())
+    _check_pixels(d, source)
+    if len(lines) * d * 8 > MAX_BYTES:
+        _fail(source, f"has {len(lines) * d:,} values, more than this app can hold "
+                      f"({_size(MAX_BYTES)} as numbers)")
+    out = np.empty((len(lines), d), dtype=np.float64)
+    for row, line in enumerate(lines):
+        values = line.split()
+        if len(values) != d:
+            _fail(source, f"row {row + 1} has {len(values)} values but row 1 has {d}")
+        try:
+            out[row] = np.array(values, dtype=np.float64)
+        except ValueError:
+            bad = next((v for v in values if not _is_number(v)), values[0])
+            shown = bad[:20].decode("ascii", "replace")
+            _fail(source, f"row {row + 1} contains {shown!r}, which is not a number "
+                          f"(.amat: one image per line, values separated by spaces)")
+    return out
+
+
+def _is_number(token: bytes) -> bool:
     try:
-        return np.array(rows, dtype=np.float64)
+        float(token)
     except ValueError:
-        _fail(source, "contains text that is not a number (.amat: one image per line, values separated by spaces)")
+        return False
+    return True
 
 
 def _check_row_lengths(counts: np.ndarray, source: str) -> None:
+    if counts.size == 0:
+        _fail(source, "contains no images")
     bad = np.flatnonzero(counts != counts[0])
     if bad.size:
         _fail(source, f"row {bad[0] + 1} has {counts[bad[0]]} values but row 1 has {counts[0]}")
@@ -724,18 +896,28 @@ def _load_folder(folder: Path, method: str, seed: int) -> Dataset:
 
 
 def _find(folder: Path, stems) -> Path | None:
+    """The first ``<stem>[.gz]`` file in ``folder``; a link pointing out of the folder is refused."""
+    root = folder.resolve()
     for stem in stems:
         for suffix in ("", ".gz"):
-            if (folder / (stem + suffix)).is_file():
-                return folder / (stem + suffix)
+            path = folder / (stem + suffix)
+            if path.is_file():
+                if not path.resolve().is_relative_to(root):
+                    _fail(f"{folder.name}/{path.name}", "is a link to a file outside the folder, "
+                                                        "which is refused for safety")
+                return path
     return None
 
 
-def _read_file(path: Path) -> bytes:
+def _read_file(path: Path, *, gunzip: bool = True) -> bytes:
+    """The bytes of ``path`` (gzip decompressed if ``gunzip``), refusing more than MAX_BYTES."""
     if path.stat().st_size > MAX_BYTES:
-        _fail(path.name, f"file is larger than {MAX_BYTES // 2**20} MB")
-    data = path.read_bytes()
-    return _gunzip(data, path.name) if data[:2] == b"\x1f\x8b" else data
+        _fail(path.name, f"file is larger than {_size(MAX_BYTES)}")
+    with path.open("rb") as file:
+        data = file.read(MAX_BYTES + 1)  # the file may have grown since stat()
+    if len(data) > MAX_BYTES:
+        _fail(path.name, f"file is larger than {_size(MAX_BYTES)}")
+    return _gunzip(data, path.name) if gunzip and data[:2] == b"\x1f\x8b" else data
 
 
 def _read_idx(path: Path, *, labels: bool = False) -> np.ndarray:

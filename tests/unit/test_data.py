@@ -8,6 +8,8 @@ import json
 import math
 import pickle
 import struct
+import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -537,3 +539,184 @@ def test_assets_env_override(tmp_path, monkeypatch):
         D.load_dataset("digits8")
     monkeypatch.delenv("MADE_VIZ_ASSETS")
     assert D.load_dataset("digits8").n_train == 1497
+
+
+# --------------------------------------------------------------------------- hostile files (regressions)
+
+
+def _npy_header(shape, descr="<f8", fortran=False) -> bytes:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": fortran, "shape": shape})
+    return header.getvalue()
+
+
+def _flag_zip_members(data: bytes, bit: int) -> bytes:
+    """Set general-purpose flag ``bit`` on every local and central zip header."""
+    data = bytearray(data)
+    for sig, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        i = -1
+        while (i := data.find(sig, i + 1)) >= 0:
+            data[i + offset] |= bit
+    return bytes(data)
+
+
+def _one_line_error(load, filename, needle=""):
+    with pytest.raises(DataError) as info:
+        load()
+    message = str(info.value)
+    assert filename in message and "\n" not in message
+    assert needle.lower() in message.lower(), message
+    return message
+
+
+@pytest.mark.parametrize("payload", [b"\x0b", b"\x0c \n\x0b", b"\x1c", b"\x85", b"0\x00 1\n"])
+def test_tiny_or_control_char_text_is_a_data_error(payload):
+    """A 1-byte '.amat' of a vertical tab used to raise IndexError."""
+    _one_line_error(lambda: D.load_bytes(payload, "tiny.amat"), "tiny.amat")
+
+
+def test_amat_with_old_mac_line_endings():
+    ds = D.load_bytes(b"0 1\r1 0\r0 0\r1 1\r", "cr.amat")
+    assert ds.d == 2 and ds.n_train + ds.n_test == 4
+
+
+def test_amat_grey_error_names_the_row_and_token():
+    _one_line_error(lambda: D.load_bytes(b"0.5 0.2\n0.1 0.9\n0.3 x7\n", "g.amat"), "g.amat", "row 3 contains 'x7'")
+
+
+@pytest.mark.parametrize("shape", [(2**40,), (2**20, 2**20), (10**6, 4096), (2**62,)])
+def test_npy_huge_declared_shape_refused_before_allocating(shape):
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        message = _one_line_error(lambda: D.load_bytes(_npy_header(shape) + bytes(800), "huge.npy"),
+                                  "huge.npy", "header declares")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20, f"allocated {peak} bytes before refusing: {message}"
+
+
+@pytest.mark.parametrize("payload,needle", [
+    (_npy_header((4, 4), "<u1") + bytes(16) + b"junk", "unexpected data"),
+    (_npy_header((4, 4), "<u1") + bytes(15), "truncated"),
+    (b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f8',\n", "header"),
+    (b"\x93NUMPY\x01\x00\x30\x00{'descr': '<f8', 'fortran_order': False, 'shape': (-4, 4)}\n", "header"),
+    (b"\x93NUMPY\x03\x00" + bytes(40), "version"),
+    (_npy_header((4, 4), "|O"), "pickled"),
+], ids=["trailing-bytes", "truncated", "unterminated-header", "negative-dim", "version-3", "object-dtype"])
+def test_damaged_npy_headers_are_data_errors(payload, needle):
+    _one_line_error(lambda: D.load_bytes(payload, "bad.npy"), "bad.npy", needle)
+
+
+def test_npy_fortran_order_and_big_endian_load_correctly():
+    grey = (np.arange(40).reshape(8, 5) * 6).astype(">i2")
+    ds = D.load_bytes(npy_bytes(np.asfortranarray(grey)), "f.npy")
+    bits = np.concatenate([ds.train, ds.test])
+    assert as_set(bits) == as_set((grey > 127).astype(np.uint8))
+
+
+def test_encrypted_npz_member_is_a_data_error():
+    payload = _flag_zip_members(_npz_bytes(x_train=np.zeros((4, 16)), x_test=np.ones((2, 16))), 0x01)
+    _one_line_error(lambda: D.load_bytes(payload, "secret.npz"), "secret.npz", "encrypted")
+
+
+def test_npz_decompression_is_capped_while_streaming(monkeypatch):
+    monkeypatch.setattr(D, "MAX_BYTES", 64 * 1024)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, train=np.zeros((2**20 // 16, 16), np.uint8))  # 1 MB of zeros, ~1 KB packed
+    _one_line_error(lambda: D.load_bytes(buf.getvalue(), "bomb.npz"), "bomb.npz", "decompresses to more than 64 KB")
+
+
+def test_npz_member_with_lying_size_header_is_refused():
+    """The zip headers claim 100 bytes for a 1 MB member: the reader must not trust either number."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("train.npy", npy_bytes(np.zeros((2**16, 16), np.uint8)))
+    data = bytearray(buf.getvalue())
+    for sig, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # uncompressed-size fields
+        i = data.find(sig)
+        data[i + offset : i + offset + 4] = struct.pack("<I", 100)
+    _one_line_error(lambda: D.load_bytes(bytes(data), "liar.npz"), "liar.npz")
+
+
+def test_npz_with_thousands_of_entries_is_refused():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for i in range(5000):
+            archive.writestr(f"a{i}.npy", b"")
+    _one_line_error(lambda: D.load_bytes(buf.getvalue(), "many.npz"), "many.npz", "entries")
+
+
+def test_npz_member_with_empty_name_is_a_data_error():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("x.npy", npy_bytes(np.zeros((4, 4))))
+    data = buf.getvalue()
+    # rename 'x.npy' to '' in the central directory: zipfile's is_dir() used to raise IndexError
+    i = data.find(b"PK\x01\x02")
+    patched = data[: i + 28] + b"\x00\x00" + data[i + 30 : i + 46] + data[i + 51 :]
+    end = patched.find(b"PK\x05\x06")  # the end record's central-directory size shrinks by 5 bytes
+    size = struct.unpack("<I", patched[end + 12 : end + 16])[0] - 5
+    patched = patched[: end + 12] + struct.pack("<I", size) + patched[end + 16 :]
+    assert [info.filename for info in zipfile.ZipFile(io.BytesIO(patched)).infolist()] == [""]
+    _one_line_error(lambda: D.load_bytes(patched, "noname.npz"), "noname.npz")
+
+
+def test_packed_bits_must_match_the_declared_shape():
+    """1 packed byte per image claiming 64x64 images would be a 512x unpacking bomb."""
+    bits = np.zeros((50, 1), np.uint8)
+    payload = _npz_bytes(train_bits=bits, test_bits=bits[:5], shape=np.array([64, 64]))
+    _one_line_error(lambda: D.load_bytes(payload, "amp.npz"), "amp.npz", "packed-bits")
+
+
+def test_gzip_bomb_is_capped_while_streaming(monkeypatch):
+    import tracemalloc
+    monkeypatch.setattr(D, "MAX_BYTES", 64 * 1024)
+    bomb = gzip.compress(bytes(16 * 2**20))  # 16 MB of zeros in ~16 KB
+    tracemalloc.start()
+    try:
+        _one_line_error(lambda: D.load_bytes(bomb, "bomb.npy.gz"), "bomb.npy.gz", "decompresses to more than")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 2**20, f"decompressed {peak} bytes instead of stopping at the limit"
+
+
+def test_idx_folder_refuses_links_out_of_the_folder(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "train-images-idx3-ubyte").write_bytes(idx_bytes(grey_images(n=5)))
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte").symlink_to(outside / "train-images-idx3-ubyte")
+    _one_line_error(lambda: D.load_dataset(folder), "train-images-idx3-ubyte", "outside the folder")
+    # a label file linked from outside is refused too; links within the folder are fine
+    (folder / "train-images-idx3-ubyte").unlink()
+    (folder / "real-images").write_bytes(idx_bytes(grey_images(n=5)))
+    (folder / "train-images-idx3-ubyte").symlink_to(folder / "real-images")
+    assert D.load_dataset(folder).d == 20
+    (outside / "train-labels-idx1-ubyte").write_bytes(idx_label_bytes([1, 2, 3, 4, 5]))
+    (folder / "train-labels-idx1-ubyte").symlink_to(outside / "train-labels-idx1-ubyte")
+    _one_line_error(lambda: D.load_dataset(folder), "train-labels-idx1-ubyte", "outside the folder")
+
+
+@pytest.mark.parametrize("error", [MemoryError(), zlib.error("bad stream"), struct.error("unpack requires a buffer"),
+                                   EOFError("eof"), UnicodeDecodeError("ascii", b"\xff", 0, 1, "bad"),
+                                   OSError("io\nerror"), zipfile.BadZipFile("bad zip")],
+                         ids=lambda e: type(e).__name__)
+def test_low_level_errors_become_one_line_data_errors(monkeypatch, tmp_path, error):
+    def boom(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(D, "_parse_idx", boom)
+    _one_line_error(lambda: D.load_bytes(idx_bytes(grey_images()), "x-idx3-ubyte"), "x-idx3-ubyte")
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(grey_images()))
+    _one_line_error(lambda: D.load_dataset(tmp_path), tmp_path.name)
+
+
+def test_wrong_argument_types():
+    _one_line_error(lambda: D.load_dataset(None), "None", "not a dataset name")
+    _one_line_error(lambda: D.load_bytes("0 1\n1 0", "x.amat"), "x.amat", "bytes")
+    with pytest.raises(ValueError, match="binarize method") as info:
+        D.load_bytes(npy_bytes(np.eye(4)), "x.npy", binarize="nope")
+    assert not isinstance(info.value, DataError)
