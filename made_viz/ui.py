@@ -65,9 +65,14 @@ def limit_threads() -> None:
     """One student's training must not starve the others: cap torch's threads per process
     (MADE_VIZ_THREADS, default 1). Done once per process."""
     import torch
-    n = int(os.environ.get("MADE_VIZ_THREADS", "1") or 1)
+    from threadpoolctl import threadpool_limits
+    try:
+        n = max(1, int(os.environ.get("MADE_VIZ_THREADS", "1") or 1))
+    except ValueError:
+        n = 1
     if torch.get_num_threads() != n:
-        torch.set_num_threads(max(1, n))
+        torch.set_num_threads(n)
+        threadpool_limits(n)  # numpy's BLAS too: a small matmul must not wait on a busy thread pool
 
 
 # ---------------------------------------------------------------------------------------------
