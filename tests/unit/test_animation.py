@@ -1,0 +1,245 @@
+"""Figures of the Sample page (made_viz.animation): frames, thinning, likelihood lens, GIF, size."""
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from made_viz import animation as A
+from made_viz.config import Config
+from made_viz.model import MADE
+from made_viz.sample import complete, sample
+
+SHAPE = (8, 8)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.set_num_threads(1)
+    m = MADE(Config(d=64, shape=SHAPE, hidden=(32,), order="random", num_masks=2, seed=3))
+    with torch.no_grad():   # larger weights than at initialisation: confident, varied conditionals
+        for p in m.parameters():
+            p.mul_(4)
+    return m.eval()
+
+
+def expected_mosaic(traj, step: int, grid: A.Grid) -> np.ndarray:
+    """What the samples panel should show after `step` steps, from the trajectory alone:
+    0/1 for drawn pixels, 2/3 for given pixels, NaN for pixels not drawn yet, 5 outside tiles."""
+    shown = traj.frames([step])[0]
+    known = np.zeros_like(shown, dtype=bool) if traj.known is None else traj.known.numpy()
+    codes = np.where(np.isnan(shown), np.nan, np.nan_to_num(shown) + 2 * known)
+    return grid.mosaic(codes, fill=5)
+
+
+# ---------------------------------------------------------------------------------------------
+# which steps become frames
+
+def test_plan_all_steps_and_thinning_keeps_the_last_frame():
+    order = np.random.default_rng(0).permutation(784)
+    full = A.frame_plan(order, all_steps=True)
+    assert full.steps == tuple(range(785)) and full.every == 1 and not full.thinned
+    assert full.describe() == "showing all 784 steps: 785 frames"
+    for max_frames in (2, 10, 100, 150, 151, 784):
+        plan = A.frame_plan(order, max_frames=max_frames)
+        assert plan.steps[0] == 0 and plan.steps[-1] == 784          # start and the finished images
+        assert plan.n_frames <= max_frames and plan.n_frames == len(plan.steps)
+        assert list(plan.steps) == sorted(set(plan.steps))
+        assert all(b - a <= plan.every for a, b in zip(plan.steps, plan.steps[1:]))
+        if plan.thinned:
+            assert plan.describe() == f"showing every {A.ordinal(plan.every)} step: {plan.n_frames} frames"
+    plan = A.frame_plan(order)                                      # the page's default
+    assert plan.every == 6 and plan.n_frames == 132 and plan.steps[-2] == 780
+
+
+def test_plan_of_a_completion_skips_the_given_pixels():
+    order = np.arange(64)
+    known = np.zeros((3, 64), dtype=bool)
+    known[:, :32] = True                                            # top half, first in the order
+    plan = A.frame_plan(order, known, all_steps=True)
+    assert plan.steps == (0, *range(33, 65)) and plan.drawing_steps == 32
+    known[1, 40] = True                                             # given in one row only: still drawn
+    assert 41 in A.frame_plan(order, known, all_steps=True).steps
+    assert A.frame_plan(order, np.ones((1, 64), bool)).steps == (0,)
+
+
+def test_ordinal():
+    assert [A.ordinal(k) for k in (1, 2, 3, 4, 11, 12, 13, 21, 22, 102, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "102nd", "111th"]
+
+
+# ---------------------------------------------------------------------------------------------
+# the animation figure
+
+@pytest.mark.parametrize("thinned", [False, True])
+def test_each_frame_shows_exactly_the_pixels_drawn_so_far(model, thinned):
+    traj = sample(model, n=5, seed=1, mask=1)
+    plan = A.frame_plan(traj.order.numpy(), max_frames=10, all_steps=not thinned)
+    fig = A.animation_figure(traj, SHAPE, plan=plan)
+    grid = A.make_grid(5, SHAPE, 64, label_rows=True)
+    assert len(fig.frames) == plan.n_frames
+    order = traj.order.numpy()
+    for i, step in enumerate(plan.steps):
+        got = A.frame_visible(fig, i)
+        np.testing.assert_array_equal(got, expected_mosaic(traj, step, grid))
+        drawn = int((~np.isnan(got) & (got < 5)).sum())
+        assert drawn == 5 * step                                   # exactly `step` pixels per sample
+        marks = fig.frames[i].data[1]
+        if step:                                                   # the red squares: pixel order[step-1]
+            pix = order[step - 1]
+            assert [(y, x) for x, y in zip(marks.x[:5], marks.y[:5])] == [grid.cell(j, pix) for j in range(5)]
+            p = traj.probs[:, pix].numpy()
+            assert list(marks.text[10:]) == [f"{p[j]:.2f}→{int(traj.x[j, pix])}" for j in range(5)]
+
+
+def test_frames_of_a_completion_show_the_given_pixels_from_the_start(model):
+    x = torch.zeros(3, 64)
+    x[:, :8] = 1
+    known = torch.zeros(3, 64, dtype=torch.bool)
+    known[:, :16] = True
+    traj = complete(model, x, known, seed=2, mask=0)
+    plan = A.frame_plan(traj.order.numpy(), traj.known.numpy(), max_frames=12)
+    fig = A.animation_figure(traj, SHAPE, plan=plan)
+    grid = A.make_grid(3, SHAPE, 64, label_rows=True)
+    for i, step in enumerate(plan.steps):
+        np.testing.assert_array_equal(A.frame_visible(fig, i), expected_mosaic(traj, step, grid))
+    first = A.frame_visible(fig, 0)
+    assert (first == 3).sum() == 3 * 8 and (first == 2).sum() == 3 * 8   # given ink / paper
+
+
+def test_set_frame_moves_the_initial_state(model):
+    traj = sample(model, n=4, seed=0)
+    fig = A.animation_figure(traj, SHAPE, start_frame=0)
+    assert fig.layout.sliders[0].active == 0
+    assert np.isnan(A.frame_visible(fig, 0)).sum() == 4 * 64
+    A.set_frame(fig, 7)
+    assert fig.layout.sliders[0].active == 7
+    assert (fig.data[A.T_COVER].zmin, fig.data[A.T_COVER].zmax) == (fig.frames[7].data[0].zmin,
+                                                                    fig.frames[7].data[0].zmax)
+    assert list(fig.data[A.T_MARKS].x) == list(fig.frames[7].data[1].x)
+    A.set_frame(fig, -1)
+    assert fig.layout.sliders[0].active == len(fig.frames) - 1
+
+
+def test_order_overlay_walks_the_generation_order(model):
+    traj = sample(model, n=2, seed=0, mask=1)
+    fig = A.animation_figure(traj, SHAPE, show_order=True)
+    path = fig.data[A.T_PATH]
+    grid = A.make_grid(2, SHAPE, 64, label_rows=True)
+    first_tile = list(zip(path.y[:64], path.x[:64]))
+    assert first_tile == [grid.cell(0, p) for p in model.mask_set(1).order]
+    assert len(A.animation_figure(traj, SHAPE).data[A.T_PATH].x) == 0
+
+
+def test_animation_payload_for_16_samples_at_d784_is_small():
+    """16 samples of 28x28 (a 4x4 grid, both panels: ~35,000 cells). Sent once: the static layer
+    (uint8) and the cover (uint16) as typed arrays, ~130 kB; then each frame is a colour range and
+    48 marker/label positions, ~1 kB. So the default (<= 150 frames) stays well under 1 MB, and
+    even one frame per pixel (785 frames) under 2.5 MB; a full heatmap per frame would instead be
+    over 30 kB x 150 = 5 MB."""
+    torch.set_num_threads(1)
+    m = MADE(Config(d=784, shape=(28, 28), hidden=(500,), seed=0)).eval()
+    traj = sample(m, n=16, seed=0)
+    fig = A.animation_figure(traj, (28, 28))
+    size = A.animation_json_size(fig)
+    print(f"\nanimation JSON, 16 samples at D=784: {size / 1e3:.0f} kB for {len(fig.frames)} frames")
+    assert len(fig.frames) <= 150
+    assert size < 1_000_000
+    everything = A.animation_figure(traj, (28, 28), plan=A.frame_plan(traj.order.numpy(), all_steps=True))
+    size_all = A.animation_json_size(everything)
+    print(f"animation JSON, all 785 frames: {size_all / 1e3:.0f} kB")
+    assert len(everything.frames) == 785 and size_all < 2_500_000
+
+
+# ---------------------------------------------------------------------------------------------
+# likelihood lens
+
+@pytest.mark.parametrize("mask", [0, 1])
+def test_lens_total_is_minus_log_p(model, mask):
+    x = (torch.rand(6, 64, generator=torch.Generator().manual_seed(mask)) < 0.4).float()
+    surprise = A.model_surprise(model, x.numpy(), mask)
+    assert surprise.shape == (6, 64) and (surprise >= 0).all()
+    model.set_mask(mask)
+    with torch.no_grad():
+        nll = -model.log_prob(x).double().numpy()
+    model.set_mask(0)
+    np.testing.assert_allclose(surprise.sum(1), nll, rtol=1e-6)
+    assert model.mask_index == 0                                   # the active mask is restored
+
+
+def test_lens_figure_titles_carry_the_totals(model):
+    x = sample(model, n=1, seed=4).x.numpy()
+    m = A.model_surprise(model, x)[0]
+    b = A.bernoulli_surprise(np.full(64, 0.3), x)[0]
+    fig = A.lens_figure(m, b, SHAPE)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == [f"MADE: Σ = {m.sum():.2f} nats", f"Independent pixels: Σ = {b.sum():.2f} nats"]
+    assert len(A.lens_figure(m, None, SHAPE).data) == 1
+    chain = A.chain_rule_figure(m, b, model.mask_set(0).order)
+    assert chain.data[0].y[-1] == pytest.approx(m.sum()) and chain.data[1].y[-1] == pytest.approx(b.sum())
+
+
+def test_bernoulli_baseline_total_is_its_own_log_likelihood():
+    rng = np.random.default_rng(0)
+    train = (rng.random((200, 64)) < np.linspace(0, 0.9, 64)).astype(np.uint8)   # pixel 0 never on
+    p = A.bernoulli_baseline(train)
+    np.testing.assert_allclose(p, (train.sum(0) + 1) / (200 + 2))
+    assert (p > 0).all() and (p < 1).all()                        # smoothed: no infinite surprise
+    x = (rng.random((5, 64)) < 0.5).astype(np.float32)
+    x[:, 0] = 1                                                    # a pixel never seen on in training
+    s = A.bernoulli_surprise(p, x)
+    ll = torch.distributions.Bernoulli(probs=torch.tensor(p)).log_prob(torch.tensor(x, dtype=torch.float64)).sum(1)
+    np.testing.assert_allclose(s.sum(1), -ll.numpy())
+    assert np.isfinite(s).all()
+    assert A.bits_per_dim(64 * math.log(2), 64) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# GIF, neighbours, canvas, regions
+
+def test_gif_decodes_with_the_expected_frames(model):
+    traj = sample(model, n=4, seed=5)
+    data, plan = A.animation_gif(traj, SHAPE, max_frames=20, scale=3)
+    img = Image.open(io.BytesIO(data))
+    assert img.format == "GIF" and img.n_frames == plan.n_frames and 10 <= plan.n_frames <= 20
+    grid = A.make_grid(4, SHAPE, 64)
+    assert img.size == (grid.size[1] * 3, grid.size[0] * 3)
+    img.seek(plan.n_frames - 1)
+    last = np.asarray(img.convert("RGB"))
+    ink = last[::3, ::3][grid.mosaic(traj.x.numpy(), fill=0) == 1]
+    assert (ink == A._RGB["ink"]).all()                            # the finished samples, in ink
+    assert img.info["duration"] == 1500                            # the last frame is held
+
+
+def test_neighbours_figure_labels_the_hamming_distances():
+    rng = np.random.default_rng(1)
+    s, nb = (rng.random((2, 6, 64)) < 0.5).astype(np.uint8)
+    dist = (s != nb).sum(1)
+    dist[2] = 0
+    fig = A.neighbours_figure(s, np.where(np.arange(6)[:, None] == 2, s, nb), dist, SHAPE)
+    labels = fig.data[-1].text
+    assert labels[2] == "0 px: a copy!" and labels[0] == f"{dist[0]} px"
+    assert len(fig.layout.shapes) == 12                            # an outline per tile
+
+
+def test_canvas_has_a_clickable_point_per_pixel():
+    x = np.zeros(64)
+    x[10] = 1
+    fig = A.canvas_figure(x, SHAPE)
+    pts = fig.data[1]
+    assert len(pts.x) == 64 and (pts.y[10], pts.x[10]) == (1, 2)
+    assert np.asarray(fig.data[0].z)[1, 2] == 1
+
+
+@pytest.mark.parametrize("region,rows,cols", [("top half", slice(0, 4), slice(None)),
+                                              ("bottom half", slice(4, 8), slice(None)),
+                                              ("left half", slice(None), slice(0, 4))])
+def test_known_regions(region, rows, cols):
+    k = A.known_region(SHAPE, 64, region).reshape(8, 8)
+    assert k.sum() == 32 and k[rows, cols].all()
+    r = A.known_region(SHAPE, 64, "random 50%", seed=3)
+    assert 16 < r.sum() < 48 and (r == A.known_region(SHAPE, 64, "random 50%", seed=3)).all()
+    with pytest.raises(ValueError):
+        A.known_region(SHAPE, 64, "middle")
