@@ -1,5 +1,294 @@
-"""Train page (being built)."""
+"""Train: watch the negative log-likelihood fall while the network drawn in the sidebar learns.
+
+Thin view over made_viz.session.TrainingRun (one per browser session, in st.session_state).
+While the run is "running", the fragment below re-runs every TICK seconds and advances it by
+one short chunk of minibatches, then redraws only itself; every other widget stays live.
+"""
 import streamlit as st
 
+from made_viz import curves, ui
+from made_viz import session as ses
+from made_viz.checkpoint import CheckpointError, load_checkpoint
+from made_viz.config import ConfigError
+from made_viz.data import EMBEDDED, DataError, is_embedded_name, load_bytes, load_dataset
+from made_viz.pretrained import get_info, list_pretrained, load_pretrained
+from made_viz.train import TrainConfig
+
+RUN, DATA_OBJ, FULL = "train_run", "dataset_obj", "_t_full_run"
+TICK, CHUNK, FULL_CHUNK, PEEK = ses.TICK_SECONDS, ses.CHUNK_SECONDS, ses.FULL_RUN_CHUNK_SECONDS, ses.PEEK_SECONDS
+STEPS = 20  # the "Train 20 steps" button
+TITLES = {"digits8": "8x8 digits", "mnist": "MNIST 28x28", "bars4": "Bars and stripes 4x4", "shapes8": "Shapes 8x8"}
+SOURCES = ["Built-in", "Upload"] + (["Server folder"] if ses.data_dir() else [])
+LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
+ss = st.session_state
+ss[FULL] = True
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def folder_dataset(path: str, mtime: float, method: str):
+    return load_dataset(path, binarize=method, seed=0)
+
+
+def adopt(ck, source: str) -> None:
+    """Make a loaded checkpoint the session's model, architecture and (if known) data."""
+    name = (ck.data or {}).get("name")
+    ds = load_dataset(name) if is_embedded_name(name) else ss.get(DATA_OBJ)
+    ss[RUN] = ses.TrainingRun.from_checkpoint(ck, ds, source)
+    ui.set_config(ck.config)
+    ss[ui.MODEL] = ck.model
+    if is_embedded_name(name) and name in EMBEDDED:
+        ss["t_source"], ss["t_builtin"], ss[ui.DATASET] = "Built-in", name, name
+
+
+def on_checkpoint() -> None:
+    f = ss.get("t_ckpt")
+    if f is not None:
+        try:
+            adopt(load_checkpoint(f.getvalue()), f"checkpoint {f.name}")
+        except CheckpointError as e:
+            ss["t_msg"] = f"{f.name} was not loaded: {e}"
+
+
+def on_pretrained() -> None:
+    try:
+        info = get_info(ss["t_pre"])
+        adopt(load_pretrained(info.name), f"pre-trained model “{info.title}”")
+    except (KeyError, CheckpointError) as e:
+        ss["t_msg"] = f"The pre-trained model could not be loaded: {e}"
+
+
+def new_run() -> None:
+    ss.pop(RUN, None)
+
+
+ui.limit_threads()  # already done by app.py; training is where one student could starve the others
+cfg = ui.architecture_sidebar()
 st.title("Train")
-st.info("This page is being built; its issue describes what it will show.")
+st.caption("Watch the negative log-likelihood (NLL) fall while the network from the sidebar learns the data: "
+           "lower NLL = more probability for real images.")
+run: ses.TrainingRun | None = ss.get(RUN)
+locked = run is not None and run.state in (ses.RUNNING, ses.PAUSED)
+left, right = st.columns([2, 3], gap="large")
+
+# --- data ----------------------------------------------------------------------------------------
+with left:
+    st.subheader("Data")
+    ss.setdefault("t_source", "Built-in")
+    source = st.radio("Source", SOURCES, key="t_source", horizontal=True, disabled=locked,
+                      label_visibility="collapsed")
+    ds, name, error = None, None, None
+    method = "threshold"
+    if source != "Built-in":
+        method = st.radio("Binarize grey levels by", ["threshold", "sample"], key="t_binarize", horizontal=True,
+                          disabled=locked, help="threshold: a pixel is 1 above half intensity; sample: 1 with "
+                          "probability = intensity. Binary files are used as they are.")
+    if source == "Built-in":
+        name = st.selectbox("Data set", list(EMBEDDED), key="t_builtin", format_func=TITLES.get, disabled=locked)
+        ds = load_dataset(name)
+    elif source == "Upload":
+        f = st.file_uploader("Your data file", key="t_upload", disabled=locked, help=(
+            "MNIST IDX (train-images-idx3-ubyte, optionally .gz), binarized-MNIST .npz or .amat, or a .npy "
+            "array of images. At most 50 MB (the server's limit, set in .streamlit/config.toml)."))
+        if f is not None:
+            key = (f.file_id, method)
+            if ss.get("t_up_key") != key:
+                try:
+                    ss["t_up_ds"], ss["t_up_err"] = load_bytes(f.getvalue(), f.name, binarize=method), None
+                except DataError as e:
+                    ss["t_up_ds"], ss["t_up_err"] = None, str(e)
+                ss["t_up_key"] = key
+            ds, error, name = ss["t_up_ds"], ss["t_up_err"], f"upload:{f.name}"
+    else:
+        root = ses.data_dir()
+        files = ses.list_data_files(root)
+        pick = st.selectbox("File in the server's data folder", files, key="t_folder", disabled=locked or not files)
+        if pick:
+            try:
+                path = ses.resolve_data_file(root, pick)
+                ds, name = folder_dataset(str(path), path.stat().st_mtime, method), f"folder:{pick}"
+            except (DataError, OSError) as e:
+                error = str(e)
+        else:
+            st.info("The server's data folder has no data files.")
+    if error:
+        st.error(f"This file cannot be used: {error}")
+    if ds is not None:
+        ss[ui.DATASET], ss[DATA_OBJ] = name, ds
+        st.plotly_chart(curves.preview_figure(ds.train, ds.shape, n=16, cols=8, height=130),
+                        key="t_preview", config={"displayModeBar": False, "staticPlot": True})
+        st.caption(f"{ds.description}. D = {ds.d} pixels per image.")
+        if problem := ses.data_mismatch(ds, cfg):
+            st.warning(problem)
+            h, w = ds.shape or (1, ds.d)
+            if st.button(f"Use D = {h} x {w} for this data", key="t_use_d", type="primary", disabled=locked):
+                ui.set_config(ses.config_for_data(cfg, ds))
+                st.rerun()
+            ds = None
+
+    # --- settings --------------------------------------------------------------------------------
+    st.subheader("Settings")
+    c1, c2, c3 = st.columns([3, 2, 2])
+    lr = c1.select_slider("Learning rate", LRS, value=3e-3, key="t_lr", format_func=lambda v: f"{v:g}",
+                          disabled=locked, help="Adam's step size. Try 10 to see training diverge.")
+    bs = c2.number_input("Batch size", 1, 5000, 100, key="t_bs", disabled=locked)
+    epochs = c3.number_input("Epochs", 1, 2000, 50, key="t_epochs", disabled=locked)
+    c4, c5, c6 = st.columns([3, 2, 2])
+    resample = c4.number_input("New mask every", 1, 1000, 1, key="t_resample", disabled=locked or cfg.num_masks == 1,
+                               help="Minibatches between mask switches when K > 1 (1 = every minibatch, as in the paper).")
+    seed = c5.number_input("Seed", 0, 2**31 - 1, 0, key="t_seed", disabled=locked,
+                           help="Shuffling, validation split and mask choices (the weights use the sidebar's seed).")
+    c6.markdown(f"K = **{cfg.num_masks}** mask{'s' if cfg.num_masks > 1 else ''}", help="The number of masks is "
+                "part of the architecture: change **Masks K** in the sidebar.")
+    c6.caption("(sidebar)")
+    try:
+        tcfg = TrainConfig(lr=float(lr), batch_size=int(bs), epochs=int(epochs), resample_every=int(resample), seed=int(seed))
+    except ConfigError as e:
+        st.error(str(e))
+        tcfg = None
+
+# --- the run ---------------------------------------------------------------------------------------
+if run is None or run.state == ses.IDLE:       # not started: follow the data, architecture and settings shown
+    if ds is None or tcfg is None:
+        run = ss[RUN] = None
+    elif run is None or run.cfg != cfg or run.dataset is not ds or run.train_cfg != tcfg:
+        run = ss[RUN] = ses.TrainingRun(cfg, ds, tcfg)
+stale = ses.stale_message(run, cfg, ds) if run is not None else None
+if stale and run.cfg != cfg:
+    run.pause()                                 # the sidebar changed under a running network
+if run is not None and run.finished and run.has_model and ss.get(ui.MODEL) is not run.model:
+    ss[ui.MODEL] = run.model
+    if run.dataset is not None:
+        ss[ui.DATASET], ss[DATA_OBJ] = name if run.dataset is ds else run.dataset.name, run.dataset
+
+
+@st.fragment(run_every=TICK if run is not None and run.active else None)
+def live() -> None:
+    """Advance the run by one chunk (while running), then redraw progress, curves and the peek."""
+    run = ss.get(RUN)
+    if run is None:
+        return
+    if run.active:
+        run.advance(max_seconds=FULL_CHUNK if ss.get(FULL) else CHUNK)
+        if not run.active:
+            st.rerun()  # finished: redraw the whole page (buttons, evaluation)
+    ss[FULL] = False
+    p = run.progress()
+    eps = f" · {p['examples_per_s']:,.0f} examples/s" if p["examples_per_s"] else ""
+    st.progress(p["fraction"], text=f"**{run.state}** · {p['epoch']} epochs trained, then loaded" if run.trainer is None
+                else f"**{run.state}** · epoch {p['epoch']} of {p['epochs']} · step {p['step']} of {p['total_steps']}{eps}")
+    unit = ss.get("t_unit") or "nats"
+    fig = curves.nll_figure(run.train_points(), run.valid_points(), run.cfg.d, unit=unit,
+                            references=run.references(), epochs=p["epochs"], height=290)
+    st.plotly_chart(fig, key="t_curve", config={"displayModeBar": False})
+    st.segmented_control("Unit", ["nats", "bits"], key="t_unit", default="nats", label_visibility="collapsed",
+                         format_func={"nats": "nats per example", "bits": "bits per dimension"}.get)
+    st.caption("What to look for: both curves fall below the dashed *independent pixels* line as the network learns "
+               "how pixels go together; when validation turns up while training keeps falling, it is overfitting.")
+
+
+@st.fragment(run_every=PEEK if run is not None and run.active else None)
+def peek() -> None:
+    """What the model does now: a few samples and the conditionals of one validation image."""
+    run = ss.get(RUN)
+    snap = run.snapshot(n=8, max_age=PEEK - 0.5) if run is not None else None
+    if snap is None:
+        return
+    a, b = st.columns([3, 2], vertical_alignment="bottom")
+    k = run.cfg.num_masks
+    a.markdown("**Samples now**" + (f", with mask {snap.mask + 1} of {k}" if k > 1 else "")
+               + (" (the one training uses)" if k > 1 and run.trainer is not None else ""))
+    a.plotly_chart(curves.images_figure(snap.samples, run.cfg.shape, cols=8, height=80), key="t_samples",
+                   config={"displayModeBar": False, "staticPlot": True})
+    if snap.image is not None:
+        b.plotly_chart(curves.conditionals_figure(snap.image, snap.probs, run.cfg.shape, height=110),
+                       key="t_cond", config={"displayModeBar": False, "staticPlot": True})
+
+
+with right:
+    if stale:
+        st.warning(stale)
+        b1, b2 = st.columns(2)
+        b1.button("Reset: train the new one", key="t_reset_new", on_click=new_run, type="primary", disabled=ds is None)
+        if run.cfg != cfg:
+            b2.button("Back to the old architecture", key="t_back", on_click=ui.set_config, args=(run.cfg,))
+    if run is None:
+        st.info("Choose data whose size matches the architecture to start training.")
+    else:
+        cols = st.columns(4)
+        if run.state == ses.IDLE:
+            cols[0].button("Start", key="t_start", on_click=run.start, type="primary", icon=":material/play_arrow:", width="stretch")
+        elif run.state == ses.RUNNING:
+            cols[0].button("Pause", key="t_pause", on_click=run.pause, icon=":material/pause:", width="stretch")
+        elif run.state == ses.PAUSED:
+            cols[0].button("Resume", key="t_resume", on_click=run.resume, type="primary", icon=":material/play_arrow:", width="stretch")
+        if run.state in (ses.RUNNING, ses.PAUSED):
+            cols[1].button("Stop", key="t_stop", on_click=run.stop, icon=":material/stop:", width="stretch",
+                           help="End the run and keep the weights as they are now.")
+        if run.state in (ses.IDLE, ses.PAUSED):
+            cols[2].button(f"+{STEPS} steps", key="t_steps", on_click=run.train_steps, args=(STEPS,), width="stretch",
+                           help=f"Train exactly {STEPS} minibatches, then pause: step by step.")
+        if run.state != ses.IDLE:
+            cols[0 if run.finished else 3].button(
+                "New run" if run.finished else "Reset", key="t_reset", on_click=new_run, icon=":material/restart_alt:",
+                type="primary" if run.finished else "secondary", width="stretch",
+                help="Forget this run and start over with the data, architecture and settings shown.")
+        if run.state == ses.DIVERGED:
+            st.error(run.message)
+        elif run.finished:
+            st.success(run.message + " The Sample page now uses this model.")
+        live()
+        peek()
+
+# --- evaluation, checkpoints -------------------------------------------------------------------------
+if run is not None and run.has_model and run.state != ses.RUNNING:
+    st.divider()
+    st.subheader("Test NLL: one mask against the ensemble")
+    ev = run.cached_evaluation()
+    if ev is None and run.dataset is not None and (run.finished or st.button("Evaluate on the test set", key="t_eval")):
+        with st.spinner("Evaluating every test image with each mask…"):
+            ev = run.evaluate()
+    if run.dataset is None:
+        st.info("The data this model was trained on is not available here: pick data with "
+                f"D = {run.cfg.d} to evaluate it.")
+    elif ev is not None:
+        refs = {r.label: r.nats for r in run.references()}
+        m = st.columns(4)
+        m[0].metric("One mask (mask 1)", f"{ev['nll_1']:.2f} nats", help=f"{ev['bpd_1']:.4f} bits per dimension")
+        m[1].metric(f"Ensemble of K = {ev['K']}", f"{ev['nll_ensemble']:.2f} nats",
+                    delta=f"{ev['nll_ensemble'] - ev['nll_1']:+.2f} nats" if ev["K"] > 1 else None,
+                    delta_color="inverse", help=f"{ev['bpd_ensemble']:.4f} bits per dimension")
+        m[2].metric("Independent pixels", f"{refs.get('independent pixels', float('nan')):.2f} nats")
+        if "exact entropy (floor)" in refs:
+            m[3].metric("Exact entropy (floor)", f"{refs['exact entropy (floor)']:.2f} nats")
+        st.latex(r"p(\mathbf{x}) = \frac{1}{K}\sum_{k=1}^{K} p_k(\mathbf{x})")
+        st.markdown("Each mask is its own autoregressive model (same weights, different ordering or connections). "
+                    "Averaging their *probabilities* is a mixture, and the log of an average is at least the average "
+                    "of the logs, so the ensemble beats a typical single mask — at K forward passes per image."
+                    if ev["K"] > 1 else "With K = 1 the ensemble is the single mask: set **Masks K** > 1 in the "
+                    "sidebar to train several orderings at once and compare.")
+
+st.divider()
+st.subheader("Save and load")
+if msg := ss.pop("t_msg", None):
+    st.error(msg)
+s1, s2, s3 = st.columns(3)
+with s1:
+    if run is not None and run.has_model and run.state != ses.RUNNING:
+        st.download_button("Download the model (.pt)", run.checkpoint_bytes(), file_name="made_model.pt",
+                           mime="application/octet-stream", icon=":material/download:", key="t_download")
+        st.caption(f"{run.source}; {ses.describe_cfg(run.cfg)}.")
+    else:
+        st.caption("Train (or stop) a model to download it.")
+with s2:
+    st.file_uploader("Load a checkpoint", key="t_ckpt", on_change=on_checkpoint,
+                     help="A .pt file downloaded from this app or written by `made-viz train --out`. Files are checked; "
+                          "nothing in them is ever run.")
+with s3:
+    pre = list_pretrained()
+    if pre:
+        st.selectbox("Load a pre-trained model", [p.name for p in pre], key="t_pre",
+                     format_func={p.name: p.title for p in pre}.get)
+        info = next(p for p in pre if p.name == ss["t_pre"])
+        st.button("Load", key="t_pre_load", on_click=on_pretrained, icon=":material/upload:")
+        st.caption(f"Test NLL {info.test_nll_1:.2f} nats with one mask, {info.test_nll_ensemble:.2f} with the "
+                   f"ensemble of {info.K}. Made by `{info.command}`.")

@@ -1,0 +1,265 @@
+"""The Train page through streamlit.testing (AppTest): data, training, uploads, checkpoints.
+
+AppTest does not fire `run_every` timers; the page advances a running run by one short chunk in
+every script run, and has a "Train 20 steps" button, so each `at.run()` makes progress.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from made_viz import ui
+from made_viz.pretrained import list_pretrained
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "pages/train.py"
+RUN = "train_run"
+
+
+def open_train() -> AppTest:
+    # open the Train page directly (its first run draws the sidebar from the session's Config)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def run_obj(at: AppTest):
+    return at.session_state[RUN]
+
+
+def texts(elements) -> str:
+    return " ".join(str(e.value) for e in elements)
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def choose_builtin(at: AppTest, name: str) -> AppTest:
+    at.selectbox(key="t_builtin").set_value(name).run()
+    if "t_use_d" in [b.key for b in at.button]:
+        assert "must change" in texts(at.warning)
+        click(at, "t_use_d")
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("name", ["digits8", "mnist", "bars4", "shapes8"])
+def test_each_embedded_dataset_trains(name):
+    at = open_train()
+    choose_builtin(at, name)
+    d = {"digits8": 64, "mnist": 784, "bars4": 16, "shapes8": 64}[name]
+    cfg = at.session_state[ui.CFG]
+    assert cfg.d == d and cfg.hidden == (128, 128)          # the hidden layers were kept
+    assert at.session_state[ui.DATASET] == name
+    click(at, "t_steps")                                    # "Train 20 steps"
+    run = run_obj(at)
+    assert run.step == 20 and run.state == "paused" and run.dataset.name == name
+    click(at, "t_resume")
+    steps = [run.step]
+    for _ in range(2):
+        at.run()
+        steps.append(run.step)
+    assert steps[0] < steps[1] < steps[2] or run.state == "done"
+    assert at.get("plotly_chart"), "curves are drawn"
+    bar = at.get("progress")[0].proto.text
+    assert ("running" in bar and "examples/s" in bar) or run.state == "done"
+    click(at, "t_stop")
+    assert run.state == "stopped" and at.session_state[ui.MODEL] is run.model
+    assert any(m.label.startswith("One mask") for m in at.metric)
+    ev = run.evaluate()
+    assert np.isfinite(ev["nll_1"]) and np.isfinite(ev["nll_ensemble"])
+
+
+def test_d_mismatch_offers_one_click_fix_and_resets_explicit_order():
+    at = open_train()
+    at.sidebar.selectbox(key="w_order").set_value("explicit").run()
+    at.sidebar.text_input(key="w_order_text").set_value(", ".join(map(str, range(63, -1, -1)))).run()
+    assert isinstance(at.session_state[ui.CFG].order, tuple)
+    at.selectbox(key="t_builtin").set_value("bars4").run()
+    warning = texts(at.warning)
+    assert "D = 4 × 4 = 16" in warning and "D = 64" in warning and "resets to natural" in warning
+    assert at.session_state[RUN] is None                  # nothing to start until D matches
+    assert "t_start" not in [b.key for b in at.button] and "matches the architecture" in texts(at.info)
+    click(at, "t_use_d")
+    cfg = at.session_state[ui.CFG]
+    assert cfg.d == 16 and cfg.shape == (4, 4) and cfg.order == "natural" and cfg.hidden == (128, 128)
+    assert run_obj(at).dataset.name == "bars4"
+
+
+def test_divergence_stops_with_message_and_finite_weights():
+    at = open_train()
+    choose_builtin(at, "bars4")
+    at.select_slider(key="t_lr").set_value(10.0).run()
+    click(at, "t_start")
+    for _ in range(30):
+        if run_obj(at).state != "running":
+            break
+        at.run()
+    run = run_obj(at)
+    assert run.state == "diverged"
+    assert "diverged" in texts(at.error) and "learning rate" in texts(at.error)
+    assert all(torch.isfinite(p).all() for p in run.model.parameters())
+    assert not at.exception
+
+
+def test_architecture_change_after_training_offers_reset():
+    at = open_train()
+    click(at, "t_steps")
+    click(at, "t_stop")
+    old = run_obj(at)
+    at.sidebar.text_input(key="w_hidden").set_value("32").run()
+    warning = texts(at.warning)
+    assert "belongs to the old architecture" in warning and "hidden 128-128" in warning and "hidden 32" in warning
+    assert at.session_state[ui.MODEL] is old.model                  # still there for the Sample page
+    click(at, "t_reset_new")
+    run = run_obj(at)
+    assert run is not old and run.state == "idle" and run.cfg.hidden == (32,)
+
+
+def test_bad_uploads_are_refused_and_the_session_goes_on():
+    at = open_train()
+    at.radio(key="t_source").set_value("Upload").run()
+    at.file_uploader(key="t_upload").set_value(("x.npy", b"\x00garbage\xff" * 10, "application/octet-stream")).run()
+    assert not at.exception and "cannot be used" in texts(at.error) and "x.npy" in texts(at.error)
+    truncated = struct.pack(">IIII", 0x00000803, 100, 28, 28) + bytes(500)      # promises 100 images, has < 1
+    at.file_uploader(key="t_upload").set_value(("train-images-idx3-ubyte", truncated, "application/octet-stream")).run()
+    assert not at.exception and "train-images-idx3-ubyte" in texts(at.error)
+    # a good upload works (grey levels, binarized by threshold)
+    grey = np.random.default_rng(0).integers(0, 256, size=(50, 4, 4), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.save(buf, grey)
+    at.file_uploader(key="t_upload").set_value(("grey.npy", buf.getvalue(), "application/octet-stream")).run()
+    assert not at.error
+    click(at, "t_use_d")
+    assert at.session_state[ui.CFG].d == 16
+    click(at, "t_steps")
+    assert run_obj(at).step == 20 and run_obj(at).dataset.name == "grey.npy"
+    assert at.session_state[ui.DATASET] == "upload:grey.npy"
+
+
+def test_corrupt_foreign_and_malicious_checkpoints_are_refused(tmp_path):
+    at = open_train()
+    cfg0 = at.session_state[ui.CFG]
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    evil = io.BytesIO()
+    torch.save({"format": "made-viz-checkpoint", "version": 1, "payload": Evil()}, evil)
+    foreign = io.BytesIO()
+    torch.save({"weight": torch.zeros(3)}, foreign)
+    for name, blob in (("bad.pt", b"PK\x03\x04 truncated zip"), ("random.pt", os.urandom(300)),
+                       ("evil.pt", evil.getvalue()), ("foreign.pt", foreign.getvalue())):
+        at.file_uploader(key="t_ckpt").set_value((name, blob, "application/octet-stream")).run()
+        assert not at.exception
+        assert f"{name} was not loaded" in texts(at.error), (name, texts(at.error))
+        assert at.session_state[ui.CFG] == cfg0 and ui.MODEL not in at.session_state
+    assert not marker.exists()
+    click(at, "t_steps")                                   # the session still trains
+    assert run_obj(at).step == 20
+
+
+def test_download_then_upload_a_checkpoint_in_another_session():
+    at = open_train()
+    choose_builtin(at, "bars4")
+    at.sidebar.number_input(key="w_masks").set_value(2).run()
+    click(at, "t_steps")
+    click(at, "t_stop")
+    blob = run_obj(at).checkpoint_bytes()
+    assert at.get("download_button")
+    other = open_train()                                   # a fresh session, default architecture
+    other.file_uploader(key="t_ckpt").set_value(("mine.pt", blob, "application/octet-stream")).run()
+    assert not other.exception and "Loaded checkpoint mine.pt" in texts(other.success)
+    cfg = other.session_state[ui.CFG]
+    assert cfg == run_obj(at).cfg and cfg.num_masks == 2
+    loaded = run_obj(other)
+    assert loaded.state == "done" and other.session_state[ui.MODEL] is loaded.model
+    assert other.selectbox(key="t_builtin").value == "bars4"
+    assert other.sidebar.number_input(key="w_masks").value == 2
+    ev = loaded.evaluate()
+    assert ev["nll_1"] == pytest.approx(run_obj(at).evaluate()["nll_1"], rel=1e-5)
+
+
+@pytest.mark.skipif(not list_pretrained(), reason="no pre-trained models in assets/pretrained")
+def test_load_pretrained_model():
+    at = open_train()
+    info = next(p for p in list_pretrained() if p.name == "digits8")
+    at.selectbox(key="t_pre").set_value(info.name).run()
+    click(at, "t_pre_load")
+    cfg = at.session_state[ui.CFG]
+    assert cfg.num_masks == info.K and cfg.d == 64
+    run = run_obj(at)
+    assert run.state == "done" and at.session_state[ui.MODEL] is run.model
+    ev = run.evaluate()
+    assert ev["nll_1"] == pytest.approx(info.test_nll_1, abs=1e-3)
+    assert ev["nll_ensemble"] == pytest.approx(info.test_nll_ensemble, abs=1e-3)
+    assert any(m.value == f"{info.test_nll_1:.2f} nats" for m in at.metric)
+
+
+def test_two_sessions_train_at_once_and_see_only_their_own_runs():
+    a, b = open_train(), open_train()
+    choose_builtin(b, "bars4")
+    click(a, "t_start")
+    click(b, "t_start")
+    for _ in range(3):
+        a.run()
+        b.run()
+    ra, rb = run_obj(a), run_obj(b)
+    assert ra is not rb and ra.model is not rb.model
+    assert ra.dataset.name == "digits8" and rb.dataset.name == "bars4"
+    assert ra.cfg.d == 64 and rb.cfg.d == 16 and a.session_state[ui.CFG].d == 64
+    assert ra.step > 0 and rb.step > 0
+    click(a, "t_pause")
+    steps_a = ra.step
+    b.run()
+    assert ra.step == steps_a and rb.state == "running"
+
+
+def test_server_data_folder_lists_only_files_inside(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    root.mkdir()
+    np.save(root / "blocks.npy", (np.random.default_rng(1).random((40, 16)) > 0.5).astype(np.uint8))
+    np.save(tmp_path / "secret.npy", np.zeros((5, 16), np.uint8))
+    os.symlink(tmp_path / "secret.npy", root / "escape.npy")
+    monkeypatch.setenv("MADE_VIZ_DATA_DIR", str(root))
+    at = open_train()
+    at.radio(key="t_source").set_value("Server folder").run()
+    assert at.selectbox(key="t_folder").options == ["blocks.npy"]
+    assert not at.exception and not at.error
+    click(at, "t_use_d")
+    click(at, "t_steps")
+    assert run_obj(at).dataset.name == "blocks.npy" and at.session_state[ui.DATASET] == "folder:blocks.npy"
+
+
+def test_switching_pages_keeps_the_run_and_unit_toggle_redraws_in_bits():
+    at = open_train()
+    click(at, "t_start")
+    run = run_obj(at)
+    at.run()
+    steps = run.step
+    at.switch_page("pages/home.py").run()
+    assert not at.exception and run_obj(at) is run and run.state == "running"
+    at.run()
+    assert run.step == steps                         # away from the Train page nothing trains
+    at.switch_page(PAGE).run()
+    assert run_obj(at) is run and run.step > steps    # back: the same run goes on
+    at.button_group(key="t_unit").set_value("bits").run()
+    assert not at.exception
+    fig = at.get("plotly_chart")
+    spec = next(json.loads(c.proto.spec) for c in fig if "bits per dimension" in c.proto.spec)
+    refs = [t for t in spec["data"] if t["name"].startswith("independent pixels")]
+    assert refs and 0 < refs[0]["y"][0] < 1           # 25.2 nats / (64 ln 2) = 0.57 bits per pixel

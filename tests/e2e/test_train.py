@@ -1,0 +1,95 @@
+"""The Train page in a real browser: start, watch the curve grow, stop, download the model."""
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import expect
+
+from made_viz.checkpoint import load_checkpoint
+
+from .conftest import goto, wait_idle
+
+# the training curve (the plotly trace named "training"): its number of points and its last epoch.
+# The page thins the curve to at most 600 points, so "it grows" means: more points or further right.
+CURVE = """() => {
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const t = (el._fullData || []).find(t => t.name === 'training');
+    if (t && t._length) return [t._length, t.x[t._length - 1]];
+  }
+  return [0, 0];
+}"""
+
+
+def curve(page) -> tuple[int, float]:
+    n, last = page.evaluate(CURVE)
+    return int(n), float(last)
+
+
+def wait_curve_grows(page, than: tuple[int, float], timeout: float = 60_000) -> tuple[int, float]:
+    n, last = than
+    page.wait_for_function(f"() => {{ const [n, x] = ({CURVE})(); return n > {n} || x > {last}; }}", timeout=timeout)
+    return curve(page)
+
+
+def to_top(page) -> None:
+    """Blur the focused widget and scroll the page back to its title."""
+    page.evaluate("""() => {
+      document.activeElement && document.activeElement.blur();
+      for (const el of [document.querySelector('[data-testid="stMain"]'),
+                        document.querySelector('[data-testid="stAppViewContainer"]')]) { if (el) el.scrollTo(0, 0); }
+      window.scrollTo(0, 0);
+    }""")
+    page.wait_for_timeout(300)
+
+
+def test_train_start_watch_stop_download(page, app_url, shots):
+    # open the app at its root first: a fresh server whose very first request is a page URL can stay in
+    # Streamlit's old "pages/ directory" navigation mode (reported to the lead)
+    goto(page, app_url)
+    goto(page, app_url + "/train")
+    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible()
+    # long enough that there is time to watch and to stop it
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("2000")
+    epochs.press("Enter")
+    wait_idle(page)
+    expect(page.get_by_text("independent pixels: 25.20")).to_be_visible()   # the baseline is drawn before training
+    to_top(page)
+    page.screenshot(path=str(shots / "train_start.png"))
+
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Start").click()
+    first = wait_curve_grows(page, (0, 0.0))
+    assert first[0] > 0
+    second = wait_curve_grows(page, first)                     # the fragment keeps training
+    expect(page.get_by_text("running", exact=True)).to_be_visible()
+    third = wait_curve_grows(page, second)
+    assert third[1] > first[1] and third[0] >= first[0]
+    expect(page.get_by_text("Samples now")).to_be_attached()
+    to_top(page)
+    page.screenshot(path=str(shots / "train_running.png"))
+
+    main = page.get_by_test_id("stMainBlockContainer")
+    t0 = time.monotonic()
+    main.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Stopped by you")).to_be_visible(timeout=30_000)
+    latency = time.monotonic() - t0
+    print(f"[e2e] Stop took effect after {latency:.2f} s")
+    # one chunk of training (<= 0.45 s), then a page run: ~1 s on a quiet machine; generous for shared CI cores
+    assert latency < 8, "Stop must take effect quickly"
+    wait_idle(page)
+    stopped = curve(page)
+    page.wait_for_timeout(1500)
+    assert curve(page) == stopped, "no training after Stop"
+    to_top(page)
+    page.screenshot(path=str(shots / "train_done.png"))
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download the model (.pt)").click()
+    ck = load_checkpoint(info.value.path())
+    assert ck.config.d == 64 and ck.data["name"] == "digits8" and len(ck.history) >= 1
+
+    # the evaluation below the live panel: one mask against the ensemble
+    heading = page.get_by_role("heading", name="Test NLL: one mask against the ensemble")
+    heading.scroll_into_view_if_needed()
+    expect(page.get_by_text("One mask (mask 1)")).to_be_visible()
+    page.screenshot(path=str(shots / "train_evaluation.png"))
