@@ -145,7 +145,7 @@ def _fast(model: MADE, x: torch.Tensor, known: torch.Tensor, u: torch.Tensor, gr
         logit = top @ w_out[pix] + b_out[pix]
         if w_dir is not None:
             logit = logit + xs @ w_dir[pix]
-        p = 1.0 / (1.0 + np.exp(-logit))
+        p = _sigmoid(logit)
         probs[:, pix] = p
         drawn = (p >= 0.5) if greedy else (us[:, t - 1] < p)
         xs[:, pix] = np.where(kn[:, pix], xs[:, pix], drawn) if any_known else drawn
@@ -161,7 +161,8 @@ def _fast(model: MADE, x: torch.Tensor, known: torch.Tensor, u: torch.Tensor, gr
 
 
 def _sigmoid(v: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-v))
+    """1 / (1 + exp(-v)) without overflow warnings for large |v|."""
+    return np.exp(-np.logaddexp(0, -v)).astype(v.dtype, copy=False)
 
 
 _NUMPY_ACT = {"relu": lambda v: np.maximum(v, 0), "tanh": np.tanh, "sigmoid": _sigmoid}

@@ -19,6 +19,7 @@ CFG = "cfg"                  # the session's Config
 MASK_SHOWN = "mask_shown"    # which of the K masks the pages show
 MODEL = "model"              # the session's trained MADE (Train page), or None
 DATASET = "dataset"          # name of the chosen dataset
+DATASET_OBJ = "dataset_obj"  # the chosen Dataset itself (uploads and data-folder files have no embedded name)
 _SYNC = "_sync_widgets"      # write the Config into the sidebar widgets on the next run
 _QUERY_ERROR = "_query_error"
 _W = "w_"                    # prefix of the sidebar widget keys
@@ -123,9 +124,9 @@ def sync_url(cfg: Config) -> None:
 # ---------------------------------------------------------------------------------------------
 # sidebar
 
-def _write_widgets(cfg: Config) -> None:
+def _write_widgets(cfg: Config, only_missing: bool = False) -> None:
     h, w = cfg.shape if cfg.shape is not None else (1, cfg.d)
-    ss = st.session_state
+    ss: dict = {} if only_missing else st.session_state
     ss[_W + "height"], ss[_W + "width"] = int(h), int(w)
     ss[_W + "hidden"] = ", ".join(map(str, cfg.hidden))
     if isinstance(cfg.order, tuple):
@@ -138,6 +139,9 @@ def _write_widgets(cfg: Config) -> None:
     ss[_W + "direct"] = cfg.direct
     ss[_W + "masks"] = cfg.num_masks
     ss[_W + "seed"] = cfg.seed
+    if only_missing:
+        for k, v in ss.items():
+            st.session_state.setdefault(k, v)
 
 
 def _config_from_widgets(old: Config) -> Config:
@@ -192,8 +196,11 @@ def _on_layer(delta: int) -> None:
 def architecture_sidebar() -> Config:
     """Draw the shared architecture controls; return the session's (valid) Config."""
     cfg = get_config()
-    if st.session_state.pop(_SYNC, False):
-        _write_widgets(cfg)
+    # Streamlit forgets widget values when the student switches page (the widgets of another page
+    # are new widgets), so the Config, not the widgets, is the truth: write it into the widgets
+    # on every run, except while a bad entry is shown so that the student can correct it.
+    st.session_state.pop(_SYNC, None)
+    _write_widgets(cfg, only_missing="_sidebar_error" in st.session_state)
     sb = st.sidebar
     if msg := st.session_state.pop(_QUERY_ERROR, None):
         sb.error(msg)

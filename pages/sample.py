@@ -45,7 +45,7 @@ def _pretrained_model(name: str) -> MADE:
 def _dataset(name, d: int):
     """The model's data: an embedded set by name, else the one uploaded on the Train page."""
     try:
-        ds = data.load_dataset(name) if data.is_embedded_name(name) else ss.get("dataset_obj")
+        ds = data.load_dataset(name) if data.is_embedded_name(name) else ss.get(ui.DATASET_OBJ)
     except (data.DataError, OSError):
         ds = None
     return ds if isinstance(ds, data.Dataset) and ds.d == d else None

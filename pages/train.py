@@ -14,7 +14,7 @@ from made_viz.data import EMBEDDED, DataError, is_embedded_name, load_bytes, loa
 from made_viz.pretrained import get_info, list_pretrained, load_pretrained
 from made_viz.train import TrainConfig
 
-RUN, DATA_OBJ, FULL = "train_run", "dataset_obj", "_t_full_run"
+RUN, DATA_OBJ, FULL = "train_run", ui.DATASET_OBJ, "_t_full_run"
 TICK, CHUNK, FULL_CHUNK, PEEK = ses.TICK_SECONDS, ses.CHUNK_SECONDS, ses.FULL_RUN_CHUNK_SECONDS, ses.PEEK_SECONDS
 STEPS = 20  # the "Train 20 steps" button
 TITLES = {"digits8": "8x8 digits", "mnist": "MNIST 28x28", "bars4": "Bars and stripes 4x4", "shapes8": "Shapes 8x8"}

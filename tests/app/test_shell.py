@@ -81,3 +81,16 @@ def test_a_tampered_link_falls_back_to_defaults_with_a_message(query):
     assert not at.exception
     assert any("not valid" in e.value for e in at.error)
     assert at.session_state["cfg"] == PRESETS["digits"].cfg
+
+
+def test_switching_pages_keeps_the_sidebar_showing_the_architecture():
+    at = run_app()
+    at.text_input(key="w_hidden").set_value("12, 6").run()
+    for page in ("pages/architecture.py", "pages/train.py", "pages/sample.py", "pages/home.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert at.number_input(key="w_height").value == 8, page
+        assert at.text_input(key="w_hidden").value == "12, 6", page
+    at.number_input(key="w_width").set_value(4).run()      # editing after a switch still works
+    assert not at.error
+    assert at.session_state["cfg"].d == 32 and at.session_state["cfg"].hidden == (12, 6)
