@@ -23,6 +23,7 @@ import pickle
 import tempfile
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -36,6 +37,7 @@ from .train import TrainConfig
 
 FORMAT = "made-viz-checkpoint"
 VERSION = 1
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024  # torch zips are stored uncompressed: this bounds what loading reads
 _KEYS = ("format", "version", "config", "mask_index", "state_dict", "history", "data", "train_cfg", "extra")
 
 
@@ -96,7 +98,9 @@ def _payload(model: MADE, history, data, train_cfg, extra) -> dict:
         raise TypeError(f"expected a MADE model, got {type(model).__name__}.")
     if isinstance(train_cfg, TrainConfig):
         train_cfg = train_cfg.to_dict()
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    # masks are 0/1 and rebuilt from the config on load (then compared): store them as bool
+    state = {k: (v.detach().cpu().bool() if k.endswith("mask") else v.detach().cpu().clone())
+             for k, v in model.state_dict().items()}
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -159,7 +163,14 @@ def _check_zip(raw: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as z:
             names = z.namelist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+            declared = sum(i.file_size for i in z.infolist())
+            bad = z.testzip() if declared <= MAX_UNPACKED_BYTES else None  # every member's CRC: a flipped bit shows
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, zlib.error):
+        raise CheckpointError("damaged checkpoint: the zip archive is truncated or corrupt.") from None
+    if declared > MAX_UNPACKED_BYTES:
+        raise CheckpointError(f"the checkpoint is too large ({declared / 1e6:.0f} MB unpacked; at most {MAX_UNPACKED_BYTES >> 20} MB).")
+    if bad is not None:
+        raise CheckpointError(f"damaged checkpoint: {bad.rsplit('/', 1)[-1]} fails its checksum (the file was altered or corrupted).")
         raise CheckpointError("damaged checkpoint: the zip archive is truncated or corrupt.") from None
     if not any(n.endswith("/data.pkl") for n in names):
         raise CheckpointError("not a MADE Explorer checkpoint (a zip archive, but not one written by torch.save).")
