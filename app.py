@@ -13,10 +13,10 @@ st.set_page_config(page_title="MADE Explorer", page_icon=":material/grid_on:", l
 ui.limit_threads()
 
 pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
-    st.Page("pages/train.py", title="Train", icon=":material/trending_down:"),
-    st.Page("pages/sample.py", title="Sample", icon=":material/brush:"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/trending_down:"),
+    st.Page("app_pages/sample.py", title="Sample", icon=":material/brush:"),
 ]
 page = st.navigation(pages)
 ui.init_session()

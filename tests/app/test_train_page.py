@@ -20,7 +20,7 @@ from made_viz import ui
 from made_viz.pretrained import list_pretrained
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGE = "pages/train.py"
+PAGE = "app_pages/train.py"
 RUN = "train_run"
 
 
@@ -251,7 +251,7 @@ def test_switching_pages_keeps_the_run_and_unit_toggle_redraws_in_bits():
     run = run_obj(at)
     at.run()
     steps = run.step
-    at.switch_page("pages/home.py").run()
+    at.switch_page("app_pages/home.py").run()
     assert not at.exception and run_obj(at) is run and run.state == "running"
     at.run()
     assert run.step == steps                         # away from the Train page nothing trains

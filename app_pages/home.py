@@ -21,17 +21,17 @@ with c1:
     st.markdown("See the masked network with every unit's **degree**, the mask matrices, and trace which "
                 "inputs reach which outputs. Break the masks on purpose and watch the probabilities stop "
                 "summing to 1.")
-    st.page_link("pages/architecture.py", label="Open the architecture explorer", icon=":material/account_tree:")
+    st.page_link("app_pages/architecture.py", label="Open the architecture explorer", icon=":material/account_tree:")
 with c2:
     st.subheader("2 · Train")
     st.markdown("Train the network you drew on handwritten digits or generated patterns and watch the "
                 "negative log-likelihood fall towards what the data allow.")
-    st.page_link("pages/train.py", label="Train a MADE", icon=":material/trending_down:")
+    st.page_link("app_pages/train.py", label="Train a MADE", icon=":material/trending_down:")
 with c3:
     st.subheader("3 · Sample")
     st.markdown("Watch a trained MADE draw images pixel by pixel, compare each sample with its nearest "
                 "training image, and complete half-drawn digits.")
-    st.page_link("pages/sample.py", label="Sample pixel by pixel", icon=":material/brush:")
+    st.page_link("app_pages/sample.py", label="Sample pixel by pixel", icon=":material/brush:")
 
 st.divider()
 st.markdown(

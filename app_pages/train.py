@@ -174,8 +174,13 @@ def live() -> None:
     ss[FULL] = False
     p = run.progress()
     eps = f" · {p['examples_per_s']:,.0f} examples/s" if p["examples_per_s"] else ""
-    st.progress(p["fraction"], text=f"**{run.state}** · {p['epoch']} epochs trained, then loaded" if run.trainer is None
-                else f"**{run.state}** · epoch {p['epoch']} of {p['epochs']} · step {p['step']} of {p['total_steps']}{eps}")
+    if run.trainer is not None:
+        status = f"**{run.state}** · epoch {p['epoch']} of {p['epochs']} · step {p['step']} of {p['total_steps']}{eps}"
+    elif p["epoch"]:
+        status = f"**{run.state}** · loaded a model trained for {p['epoch']} epochs"
+    else:
+        status = f"**{run.state}** · press Start to train the network from the sidebar on this data"
+    st.progress(p["fraction"], text=status)
     unit = ss.get("t_unit") or "nats"
     fig = curves.nll_figure(run.train_points(), run.valid_points(), run.cfg.d, unit=unit,
                             references=run.references(), epochs=p["epochs"], height=290)

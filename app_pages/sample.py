@@ -117,7 +117,7 @@ options = (["session"] if ss.get(ui.MODEL) is not None else []) + [i.name for i 
 if not options:
     st.title("Sample")
     st.info(NO_MODEL, icon=":material/model_training:")
-    st.page_link("pages/train.py", label="Train a model", icon=":material/trending_down:")
+    st.page_link("app_pages/train.py", label="Train a model", icon=":material/trending_down:")
     st.stop()
 titles = {i.name: f"Pre-trained: {i.title}" for i in infos} | {"session": "Your model from the Train page"}
 head, top1, top2 = st.columns([1.3, 3, 2], vertical_alignment="bottom")
