@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .images import INK, PAPER, UNSET, as_images, tile
+from .images import INK, PAPER, UNSET, as_images
 
 # colours
 GIVEN_PAPER = "#fef3c7"    # known pixels of a completion (amber: "given, not drawn")

@@ -406,7 +406,6 @@ def aggregated_summary(ms: MaskSet, max_bins: int = 10) -> str:
     n_edges = G.edge_count(ms)
     n_bundle_edges = sum(int((bun.bin_edges(m, l, l + 1) > 0).sum()) for l, m in enumerate(ms.masks))
     units = sum(G.layer_sizes(ms))
-    bubbles = sum(int((c > 0).sum()) for c in bun.count)
     return (f"{n_edges:,} edges between {units:,} units are too many to draw one by one: units are bundled "
             f"by degree ({bun.width} consecutive degree{'s' if bun.width > 1 else ''} per bubble, the number "
             f"in a bubble = its units) and edges between bundles are drawn once ({n_bundle_edges:,} lines, "

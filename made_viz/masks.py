@@ -14,7 +14,6 @@ m0[input] >= m0[output]. Everything the app draws and the model multiplies comes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 

@@ -20,15 +20,6 @@ from made_viz.sample import sample
 from made_viz.train import TrainConfig, Trainer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is fastest and immune to an oversubscribed machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def trained_model(num_masks=3) -> tuple[MADE, Trainer]:
     x = (np.random.default_rng(0).random((300, 16)) < 0.4).astype(np.uint8)
     model = MADE(Config(d=16, hidden=(24, 24), order="random", num_masks=num_masks, direct=True,

@@ -17,15 +17,6 @@ from made_viz.session import (DIVERGED, DONE, IDLE, PAUSED, RUNNING, STOPPED, Tr
 from made_viz.train import TrainConfig, independent_bernoulli_nll
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Like the app (MADE_VIZ_THREADS=1): small models train faster on one thread of a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def bars():
     return load_dataset("bars4")

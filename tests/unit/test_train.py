@@ -18,15 +18,6 @@ from made_viz.train import (
 TIMING_KEYS = {"seconds", "elapsed", "examples_per_s"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is fastest and immune to an oversubscribed machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def bars4():
     return load_dataset("bars4")
@@ -275,6 +266,8 @@ def test_evaluate_nll_is_batched_and_matches_log_prob():
 def test_limit_threads():
     before = torch.get_num_threads()
     try:
+        limit_threads(2)
+        assert torch.get_num_threads() == 2
         limit_threads(1)
         assert torch.get_num_threads() == 1
     finally:
