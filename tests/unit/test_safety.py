@@ -1,0 +1,314 @@
+"""Safe files and reproducible results on a server that a whole class shares.
+
+* A checkpoint crafted to run code when unpickled runs nothing (a marker file it would create
+  stays absent) and is refused with a CheckpointError — through the library and the CLI.
+* Uploads are size-limited (the server's maxUploadSize, and the loaders' own byte limits, also
+  after decompression).
+* The operator's data folder (MADE_VIZ_DATA_DIR) is the only place the server reads from: `..`,
+  absolute paths, hidden files and symlinks out of it are refused.
+* The same seed gives the same masks, training curve and samples — also while other sessions
+  (other threads of the same server process) build models at the same time.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import pickle
+import re
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from made_viz import data as D
+from made_viz import session
+from made_viz.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
+from made_viz.config import Config
+from made_viz.data import DataError
+from made_viz.masks import build_masks
+from made_viz.model import MADE
+from made_viz.sample import sample
+from made_viz.train import TrainConfig, Trainer
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = Config(d=16, shape=(4, 4), hidden=(32,), num_masks=2, order="random", seed=5)
+
+
+# ---------------------------------------------------------------------------------------------
+# malicious checkpoints
+
+class MakesMarker:
+    """Unpickling this object calls os.makedirs(marker): proof that code from the file ran."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.makedirs, (self.marker,))
+
+
+def _torch_save(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def _torch_zip_with_pickle(pickle_bytes: bytes) -> bytes:
+    """A torch zip archive whose data.pkl is replaced by arbitrary pickle bytes."""
+    good = _torch_save({"x": torch.zeros(2)})
+    src, out = zipfile.ZipFile(io.BytesIO(good)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, pickle_bytes if info.filename.endswith("/data.pkl") else src.read(info))
+    return out.getvalue()
+
+
+def _payloads(marker: Path) -> dict[str, bytes]:
+    evil = MakesMarker(marker)
+    good = torch.load(io.BytesIO(checkpoint_bytes(MADE(SMALL))), weights_only=True)
+    return {
+        "torch.save of the object": _torch_save(evil),
+        "inside a checkpoint-shaped dict": _torch_save({**good, "extra": evil}),
+        "in place of a weight": _torch_save({**good, "state_dict": {**good["state_dict"], "layers.0.weight": evil}}),
+        "bare pickle named .pt": pickle.dumps(evil),
+        "pickle protocol 0": pickle.dumps(evil, protocol=0),
+        "data.pkl swapped in a torch zip": _torch_zip_with_pickle(pickle.dumps({"format": "made-viz-checkpoint",
+                                                                                 "x": evil})),
+    }
+
+
+def test_the_payloads_do_run_code_when_unpickled_naively(tmp_path):
+    """Control: the crafted files really are dangerous (else the test below proves nothing)."""
+    for i, name in enumerate(_payloads(tmp_path / "unused")):
+        marker = tmp_path / f"ran-{i}"
+        blob = _payloads(marker)[name]
+        if blob.startswith(b"PK"):
+            torch.load(io.BytesIO(blob), weights_only=False)
+        else:
+            pickle.loads(blob)
+        assert marker.exists(), name
+
+
+@pytest.mark.parametrize("case", list(_payloads(Path("x"))))
+def test_malicious_checkpoint_runs_nothing(case, tmp_path):
+    marker = tmp_path / "code-ran"
+    blob = _payloads(marker)[case]
+    path = tmp_path / "model.pt"
+    path.write_bytes(blob)
+    for source in (blob, path, io.BytesIO(blob)):
+        with pytest.raises(CheckpointError) as info:
+            load_checkpoint(source)
+        assert not marker.exists(), f"{case}: loading ran code from the file"
+    msg = str(info.value)
+    assert ("refused" in msg or "not a torch zip archive" in msg or "not a MADE Explorer checkpoint" in msg), msg
+
+
+def test_malicious_checkpoint_through_the_command_line_runs_nothing(tmp_path, capsys):
+    from made_viz.cli import main
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "model.pt"
+    path.write_bytes(_payloads(marker)["inside a checkpoint-shaped dict"])
+    assert main(["sample", str(path), "--out", str(tmp_path / "s.png")]) == 2
+    assert main(["eval", str(path), "bars4"]) == 2
+    assert not marker.exists()
+    assert "refused" in capsys.readouterr().err
+
+
+def test_a_real_checkpoint_still_loads():
+    model = MADE(SMALL)
+    ck = load_checkpoint(checkpoint_bytes(model, history=[{"epoch": 1}]))
+    assert ck.config == SMALL
+    assert all(torch.equal(a, b) for a, b in zip(ck.model.state_dict().values(), model.state_dict().values()))
+
+
+# ---------------------------------------------------------------------------------------------
+# upload limits
+
+def test_server_upload_limit_is_set_and_below_the_loader_limit():
+    text = (ROOT / ".streamlit" / "config.toml").read_text()
+    server = text.split("[server]", 1)[1].split("\n[", 1)[0]          # the [server] table
+    m = re.search(r"^\s*maxUploadSize\s*=\s*(\d+)", server, re.M)
+    assert m, "set [server] maxUploadSize in .streamlit/config.toml (Streamlit's default is 200 MB)"
+    mb = int(m.group(1))
+    assert 1 <= mb <= 200, "a classroom server needs a modest upload limit (MB)"
+    assert mb * 2**20 <= D.MAX_BYTES, "the loaders must accept whatever the server lets through"
+
+
+@pytest.fixture
+def small_limit(monkeypatch):
+    """Shrink the loaders' byte limit so the check can be exercised without 512 MB of data."""
+    monkeypatch.setattr(D, "MAX_BYTES", 64 * 1024)
+    return D.MAX_BYTES
+
+
+def _npy(a) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+def test_loader_refuses_files_over_the_limit(small_limit, tmp_path):
+    blob = _npy(np.zeros((small_limit // 16 + 10, 16), np.uint8))
+    with pytest.raises(DataError, match="larger than"):
+        D.load_bytes(blob, "big.npy")
+    path = tmp_path / "big.npy"
+    path.write_bytes(blob)
+    with pytest.raises(DataError, match="larger than"):
+        D.load_dataset(str(path))
+
+
+def test_gzip_is_limited_after_decompression(small_limit):
+    blob = gzip.compress(_npy(np.zeros((small_limit // 16 + 10, 16), np.uint8)))
+    assert len(blob) < small_limit
+    with pytest.raises(DataError, match="decompresses to more than"):
+        D.load_bytes(blob, "bomb.npy.gz")
+
+
+def test_npz_is_limited_after_decompression(small_limit):
+    buf = io.BytesIO()
+    np.savez_compressed(buf, train=np.zeros((small_limit // 16 + 10, 16), np.uint8))
+    assert len(buf.getvalue()) < small_limit
+    with pytest.raises(DataError, match="bomb.npz"):
+        D.load_bytes(buf.getvalue(), "bomb.npz")
+
+
+def test_files_under_the_limit_still_load(small_limit):
+    ds = D.load_bytes(_npy(np.eye(16, dtype=np.uint8)), "ok.npy")
+    assert ds.d == 16
+
+
+# ---------------------------------------------------------------------------------------------
+# the operator's data folder
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch):
+    root = tmp_path / "class-data"
+    root.mkdir()
+    (root / "digits.npy").write_bytes(_npy(np.eye(16, dtype=np.uint8)))
+    (root / ".hidden.npy").write_bytes(_npy(np.eye(16, dtype=np.uint8)))
+    (root / "notes.txt").write_text("not data")
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "secret.npy").write_bytes(_npy(np.ones((4, 16), np.uint8)))
+    (root / "link-out.npy").symlink_to(outside / "secret.npy")
+    (root / "link-dir").symlink_to(outside, target_is_directory=True)
+    (root / "link-in.npy").symlink_to(root / "digits.npy")
+    monkeypatch.setenv(session.DATA_DIR_ENV, str(root))
+    return root
+
+
+def test_data_dir_comes_from_the_environment(data_root, monkeypatch):
+    assert session.DATA_DIR_ENV == "MADE_VIZ_DATA_DIR"
+    assert session.data_dir() == data_root
+    monkeypatch.setenv(session.DATA_DIR_ENV, str(data_root / "missing"))
+    assert session.data_dir() is None
+    monkeypatch.delenv(session.DATA_DIR_ENV)
+    assert session.data_dir() is None
+
+
+def test_only_data_files_inside_the_folder_are_listed(data_root):
+    assert session.list_data_files(session.data_dir()) == ["digits.npy", "link-in.npy"]
+
+
+@pytest.mark.parametrize("name", [
+    "..", "../secret/secret.npy", "./../secret/secret.npy", "digits.npy/../../secret/secret.npy",
+    "/etc/passwd", "ABSOLUTE", "link-out.npy", "link-dir", "link-dir/secret.npy", ".hidden.npy", "notes.txt",
+    "digits.npy\x00.txt", "", ".", "~/.ssh/id_rsa", None, b"digits.npy",
+])
+def test_paths_outside_the_data_folder_are_refused(data_root, name):
+    if name == "ABSOLUTE":
+        name = str(data_root / "digits.npy")  # even an absolute path to a file inside: names only
+    with pytest.raises(DataError, match="data folder"):
+        session.resolve_data_file(session.data_dir(), name)
+
+
+def test_a_listed_file_resolves_and_loads(data_root):
+    root = session.data_dir()
+    ds = D.load_dataset(str(session.resolve_data_file(root, "digits.npy")))
+    assert ds.d == 16
+
+
+def test_an_idx_folder_cannot_smuggle_in_a_file_from_outside(data_root, tmp_path):
+    """A folder of IDX files is listed as one entry; a symlink inside it must not be followed out."""
+    folder = data_root / "mnist"
+    folder.mkdir()
+    secret = tmp_path / "secret" / "train-images-idx3-ubyte"
+    images = np.zeros((3, 4, 4), np.uint8)
+    secret.write_bytes(b"\x00\x00\x08\x03" + np.array([3, 4, 4], ">u4").tobytes() + images.tobytes())
+    (folder / "train-images-idx3-ubyte").symlink_to(secret)
+    root = session.data_dir()
+    try:
+        path = session.resolve_data_file(root, "mnist")
+    except DataError:
+        return  # refused outright: fine
+    with pytest.raises(DataError):
+        D.load_dataset(str(path))  # ... or at least the loader must not read the file outside
+
+
+# ---------------------------------------------------------------------------------------------
+# reproducibility
+
+def test_same_seed_same_masks():
+    for k in range(SMALL.num_masks):
+        a, b = build_masks(SMALL, k), build_masks(SMALL, k)
+        assert all(np.array_equal(x, y) for x, y in zip(a.masks, b.masks))
+        assert all(np.array_equal(x, y) for x, y in zip(a.degrees, b.degrees))
+    other = build_masks(SMALL.replace(seed=6), 0)
+    assert not all(np.array_equal(x, y) for x, y in zip(build_masks(SMALL, 0).masks, other.masks))
+
+
+def _curve_and_samples(seed: int = 0):
+    x = D.load_dataset("bars4").train[:400]
+    model = MADE(SMALL)
+    trainer = Trainer(model, x, TrainConfig(epochs=2, batch_size=50, seed=seed))
+    while not trainer.done:
+        trainer.step_chunk(max_steps=3)
+    curve = [(h["train_nll"], h["valid_nll"]) for h in trainer.history]
+    steps = [r["loss"] for r in trainer.step_history]
+    traj = sample(model, n=6, seed=11)
+    return curve, steps, traj.x.clone(), traj.probs.clone()
+
+
+def test_same_seed_same_training_curve_and_samples():
+    a, b = _curve_and_samples(), _curve_and_samples()
+    assert a[0] == b[0] and a[1] == b[1]
+    assert torch.equal(a[2], b[2]) and torch.equal(a[3], b[3])
+    c = _curve_and_samples(seed=1)
+    assert c[1] != a[1], "a different training seed must change the curve"
+
+
+def test_results_do_not_depend_on_the_global_random_state():
+    """Another session calling torch.manual_seed / drawing numbers must not change ours."""
+    a = _curve_and_samples()
+    torch.manual_seed(12345)
+    torch.rand(1000)
+    np.random.seed(7)
+    b = _curve_and_samples()
+    assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
+
+
+def test_models_built_concurrently_get_their_seeds_weights():
+    """Streamlit runs each session in its own thread: eight students pressing 'Train' together
+    must each get exactly the initial weights their seed gives when alone."""
+    cfgs = [Config(d=64, shape=(8, 8), hidden=(256, 256), seed=s) for s in range(8)]
+    alone = {c.seed: MADE(c).layers[0].weight.detach().clone() for c in cfgs}
+    wrong: list[int] = []
+    start = threading.Barrier(len(cfgs))
+
+    def build(c):
+        start.wait()
+        for _ in range(15):
+            if not torch.equal(MADE(c).layers[0].weight, alone[c.seed]):
+                wrong.append(c.seed)
+                return
+
+    threads = [threading.Thread(target=build, args=(c,)) for c in cfgs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong, f"seeds {sorted(wrong)} got other initial weights while other sessions built models"
