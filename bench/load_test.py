@@ -64,29 +64,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("MADE_VIZ_CHROMIUM", "/usr/bin/chromium")
-_browser_exe = CHROMIUM  # or a `nice` wrapper around it (--browser-nice)
-
-
-def _use_nice_browser(level: int) -> None:
-    """Run chromium at a lower CPU priority: on one machine the N browsers (plotly rendering in
-    software) compete with the server for the cores, which students' own machines would not."""
-    global _browser_exe
-    if level <= 0:
-        _browser_exe = CHROMIUM
-        return
-    wrapper = Path(f"/tmp/madeviz-load-chromium-nice{level}-{os.getpid()}.sh")
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n {int(level)} "{CHROMIUM}" "$@"\n')
-    wrapper.chmod(0o755)
-    _browser_exe = str(wrapper)
 CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                "--disable-quic", "--disable-component-update", "--disable-sync"]
 STEP_TIMEOUT = 90_000  # ms
 SKIPPED = "skipped: page not built"
+BROWSER_NICE = [0]  # set by --browser-nice; applied by MemorySampler to this script's browser processes
+
 
 # JS helpers evaluated in the page
 JS_STATE = "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState || ''"
 JS_CAPTION = """() => [...document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')]
                    .map(e => e.innerText).filter(t => t.startsWith('D = ')).join(' | ')"""
+JS_CAPTION_SHOWS = """([h]) => [...document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')]
+                          .some(e => e.innerText.includes(' → ' + h + ' → '))"""
 JS_SHOWS_HIDDEN = """([h]) => {
   const caps = [...document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')]
                .map(e => e.innerText);
@@ -187,6 +177,22 @@ def cpu_split(server_pid: int | None) -> dict:
             "browser_cpu_s": round(sum(_cpu_s(p) for p in clients), 1)}
 
 
+def renice_browsers(server_pid: int | None, level: int) -> None:
+    """Lower the CPU priority of this script's browser processes (chromium sets its renderers' and
+    GPU process's priorities itself, so `nice chromium` is not enough: re-applied every sample).
+    On one machine the N browsers compete with the server for the cores, which students' own
+    machines would not; with this the server gets the cores first."""
+    server = set(_tree(server_pid)) if server_pid else set()
+    for pid in _tree(os.getpid()):
+        if pid == os.getpid() or pid in server:
+            continue
+        try:
+            if os.getpriority(os.PRIO_PROCESS, pid) < level:
+                os.setpriority(os.PRIO_PROCESS, pid, level)
+        except OSError:
+            pass
+
+
 def _cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -222,6 +228,8 @@ class MemorySampler(threading.Thread):
     def run(self) -> None:
         while not self._stop.is_set():
             self.samples.append(self.measure())
+            if BROWSER_NICE[0] > 0:
+                renice_browsers(self.root_pid, BROWSER_NICE[0])
             self._stop.wait(self.period)
 
     def stop(self) -> None:
@@ -394,9 +402,7 @@ async def _change_architecture(page, s: Student) -> None:
         await box.fill(str(h))
         t0 = time.perf_counter()
         await box.press("Enter")
-        await page.wait_for_function(
-            f"([h]) => [...document.querySelectorAll('[data-testid=\"stSidebar\"] [data-testid=\"stCaptionContainer\"]')]"
-            f".some(e => e.innerText.includes(' → ' + h + ' → '))", arg=[h], timeout=STEP_TIMEOUT)
+        await page.wait_for_function(JS_CAPTION_SHOWS, arg=[h], timeout=STEP_TIMEOUT)
         s.caption_latencies.append(time.perf_counter() - t0)
         await page.wait_for_function(JS_SHOWS_HIDDEN, arg=[h], timeout=STEP_TIMEOUT)
         s.latencies.append(time.perf_counter() - t0)
@@ -599,7 +605,7 @@ async def _cycle(url: str, n: int, changes: int, train_seconds: float, shots: Pa
     """N students at once in one browser; `on_idle()` is awaited while all N are still open."""
     from playwright.async_api import async_playwright
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=_browser_exe, args=CHROME_ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
         if warm:  # every backend directly (behind nginx a browser reaches only one of them)
             await asyncio.gather(*[_warm_up(browser, u) for u in warm])
             await on_idle("baseline")
@@ -746,7 +752,7 @@ def run_once(args, processes: int) -> dict:
 async def _poke(url: str) -> None:
     from playwright.async_api import async_playwright
     async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=_browser_exe, args=CHROME_ARGS)
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
         pg = await b.new_page()
         await pg.goto(url + "/")
         await pg.wait_for_function(JS_IDLE, timeout=STEP_TIMEOUT)
@@ -758,7 +764,7 @@ async def _page_costs(url: str, server_pid: int, changes: int = 5) -> dict:
     from playwright.async_api import async_playwright
     out = {}
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=_browser_exe, args=CHROME_ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
         page = await (await browser.new_context(viewport={"width": 1280, "height": 720})).new_page()
         for title, path in (("Home", "/"), ("Architecture", "/architecture"), ("Train", "/train"),
                             ("Sample", "/sample")):
@@ -830,8 +836,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="MADE_VIZ_THREADS of the started server")
     ap.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before a memory reading")
     ap.add_argument("--p95-target", type=float, default=2.0)
-    ap.add_argument("--browser-nice", type=int, default=0, help="run chromium under `nice -n N` so that the "
-                    "server gets the cores first (the browsers stand in for the students' machines)")
+    ap.add_argument("--browser-nice", type=int, default=0, help="lower the browsers' CPU priority to this nice "
+                    "level (1-19) so that the server gets the cores first: the browsers stand in for the "
+                    "students' own machines")
     ap.add_argument("--page-costs", action="store_true", help="only measure one session alone: latency and "
                     "server/browser CPU seconds of one architecture change on each page")
     ap.add_argument("--screenshots", default=None, help="folder for one screenshot per session")
@@ -843,7 +850,7 @@ def main(argv=None) -> int:
     if args.url and args.compare:
         ap.error("--compare starts its own servers; drop --url")
 
-    _use_nice_browser(args.browser_nice)
+    BROWSER_NICE[0] = args.browser_nice
     if args.page_costs:
         server = None if args.url else Server(1, args.session_ttl, args.threads)
         try:
