@@ -10,7 +10,7 @@ import streamlit as st
 from made_viz import ui
 
 st.set_page_config(page_title="MADE Explorer", page_icon=":material/grid_on:", layout="wide")
-ui.limit_threads()
+ui.prepare_process()
 
 pages = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -126,9 +126,7 @@ with c_break:
     st.toggle("Output rule ≥", key="w_break_nonstrict", on_change=_on_break, args=("nonstrict",),
               help="Break it on purpose: output d may use hidden units of degree m⁰(d), so it sees its own pixel.")
 
-tab_net, tab_masks, tab_check = st.tabs(["Network", "Masks", "Check"])
-
-with tab_net:
+def network_tab() -> None:
     big = n_edges > F.EDGE_BUDGET
     left, right = st.columns([2.15, 1])
     with right:
@@ -178,7 +176,7 @@ with tab_net:
                       "Each node shows its degree m, the last position in the order it may depend on. Look: along "
                       "any path the degrees never decrease, and the step into an output goes strictly up."))
 
-with tab_masks:
+def masks_tab() -> None:
     c1, c2 = st.columns(2)
     ge = r"{\color{red}\ge}" if cfg.masking == "nonstrict" else ">"
     with c1:
@@ -203,7 +201,7 @@ with tab_masks:
         st.caption("Both axes in generation order: a MADE fills only the strict lower triangle (below the dotted "
                    "diagonal). Red: an output that sees an input it must not.")
 
-with tab_check:
+def check_tab() -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**The chain rule the masks must implement** (this ordering)")
@@ -231,3 +229,12 @@ with tab_check:
         else:
             st.info(f"Σ p(x) over all 2^D images is computed for D ≤ {EXACT_SUM_MAX_D}; here D = {cfg.d}. "
                     "Pick the seed example or a 3x4 image to see it.")
+
+
+# lazy tabs: only the open tab runs and is sent, so per change the server builds and the student's
+# browser draws one tab's figures, not all three tabs' (bench/load_test.py --page-costs)
+tabs = st.tabs(["Network", "Masks", "Check"], key="w_arch_tab", on_change="rerun")
+for tab, draw in zip(tabs, (network_tab, masks_tab, check_tab)):
+    if tab.open:
+        with tab:
+            draw()

@@ -7,6 +7,7 @@ architecture controls in the sidebar of every page.
 """
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 
@@ -60,6 +61,22 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 DEFAULT_PRESET = "digits"
+
+
+def prepare_process() -> None:
+    """Once per server process: cap the threads, import the heavy modules, then move every object
+    that exists so far (torch, plotly, the library: ~1 M objects) out of the garbage collector's
+    sight with `gc.freeze()`. Without it every full collection, triggered again and again by the
+    objects a rerun allocates, walks all of them: measured 0.24 -> 0.06 s of server CPU per rerun of
+    the Home page (bench/load_test.py --page-costs)."""
+    limit_threads()
+    if gc.get_freeze_count():
+        return
+    import plotly.graph_objects  # noqa: F401  (the pages' heavy imports, loaded before the freeze)
+
+    from . import animation, checkpoint, curves, figures, graph, model, sample, session, train  # noqa: F401
+    gc.collect()
+    gc.freeze()
 
 
 def limit_threads() -> None:

@@ -26,6 +26,14 @@ def open_page(query: dict | None = None) -> AppTest:
     return at
 
 
+def open_tab(at: AppTest, name: str) -> AppTest:
+    """Switch the page's lazy tabs (only the open tab's content runs)."""
+    at.session_state["w_arch_tab"] = name
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def texts(at: AppTest) -> str:
     parts = [e.value for e in (*at.markdown, *at.error, *at.success, *at.warning, *at.info, *at.caption)]
     return "\n".join(str(p) for p in parts)
@@ -58,8 +66,25 @@ def test_default_config_loads_and_is_verified():
     assert any("autoregressive: verified by the Jacobian" in s.value for s in at.success)
     assert "bundles" in trace_names(network(at))  # 64 -> 128 -> 128 -> 64 is above the edge budget
     assert [t.label for t in at.tabs] == ["Network", "Masks", "Check"]
-    assert len(at.get("plotly_chart")) >= 3  # network, one mask, the connectivity product
-    assert len(at.latex) >= 5
+    assert [e.key for e in at.get("plotly_chart")] == ["net_plot"]  # lazy tabs: only the open one is built
+    assert len(at.latex) >= 3
+    open_tab(at, "Masks")
+    assert [e.key for e in at.get("plotly_chart")] == ["mask_plot", "conn_plot"]
+    assert len(at.latex) >= 2
+    open_tab(at, "Check")
+    assert not at.get("plotly_chart")
+    assert any(r"p(\mathbf{x})" in l.value for l in at.latex)  # the chain rule
+    open_tab(at, "Network")
+    network(at)
+
+
+def test_tabs_are_lazy_and_keep_the_architecture():
+    at = open_page(SEED_QUERY)
+    open_tab(at, "Check")
+    at.text_input(key="w_hidden").set_value("5").run()  # a sidebar change keeps the open tab
+    assert not at.get("plotly_chart")
+    assert any("Σ p(x) = 1.000000" in s.value for s in at.success)
+    assert at.session_state[CFG].hidden == (5,)
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))
@@ -77,6 +102,7 @@ def test_seed_preset_is_the_paper_figure():
     spec = network(at)
     units = next(t for t in spec["data"] if t.get("name") == "units")
     assert units["text"][:3] == ["3", "1", "2"] and len(units["text"]) == 10
+    open_tab(at, "Check")
     assert any("Σ p(x) = 1.000000" in s.value for s in at.success)
 
 
@@ -114,6 +140,7 @@ def test_sidebar_changes_do_not_break_the_page():
     at.slider(key="mask_shown").set_value(2).run()
     assert_page_ok(at)
     assert any("mask 2 of 3" in s.value for s in at.success)
+    open_tab(at, "Check")
     assert any("ensemble of 3 masks" in s.value for s in at.success)
 
 
@@ -140,15 +167,16 @@ def test_bad_url_params_give_a_message_and_the_defaults(query):
 
 @pytest.mark.parametrize("switch", ["w_break_off", "w_break_nonstrict"])
 def test_break_it_switches_turn_the_badge_red_and_the_sum_away_from_one(switch):
-    at = open_page(SEED_QUERY)
+    at = open_tab(open_page(SEED_QUERY), "Check")
     assert any("Σ p(x) = 1.000000" in s.value for s in at.success)
     at.toggle(key=switch).set_value(True).run()
-    assert_page_ok(at)
     assert at.session_state[CFG].masking == ("off" if switch == "w_break_off" else "nonstrict")
     badge = next(e.value for e in at.error if "NOT autoregressive" in e.value)
     assert "output of pixel" in badge and "depends on input" in badge and "which is not before it" in badge
     sums = [e.value for e in at.error if e.value.startswith("Σ p(x) = ")]
     assert sums and "≠ 1" in sums[0] and "1.000000" not in sums[0]
+    open_tab(at, "Network")
+    assert_page_ok(at)
     # the tracing view shows the forbidden path of the named pair
     assert "forbidden path" in trace_names(network(at))
     assert "Forbidden" in texts(at)
@@ -164,6 +192,7 @@ def test_break_it_on_a_large_net_names_a_pair_without_the_exact_sum():
     at.toggle(key="w_break_nonstrict").set_value(True).run()
     assert_page_ok(at)
     assert any("NOT autoregressive" in e.value for e in at.error)
+    open_tab(at, "Check")
     assert any("computed for D ≤ 12" in i.value for i in at.info)
 
 
@@ -201,14 +230,15 @@ def test_bundles_can_be_traced_and_all_edges_drawn():
 
 
 def test_mask_selector_and_sorted_toggle():
-    at = open_page(dict(SEED_QUERY, hidden="4,5"))
+    at = open_tab(open_page(dict(SEED_QUERY, hidden="4,5")), "Masks")
     labels = at.selectbox(key="w_mask_layer").options
     assert len(labels) == 3 and labels[-1].startswith("Mᵛ")
     at.selectbox(key="w_mask_layer").set_value(2).run()
-    assert_page_ok(at)
+    assert not at.exception and at.get("plotly_chart")[0].key == "mask_plot"
     assert any("M^{V}" in l.value for l in at.latex)
     at.text_input(key="w_hidden").set_value("4").run()  # fewer masks: the selector resets
-    assert_page_ok(at)
+    assert at.selectbox(key="w_mask_layer").value == 0 and not at.exception
+    open_tab(at, "Network")
     at.toggle(key="w_arrange").set_value(True).run()
     assert_page_ok(at)
 
