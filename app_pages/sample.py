@@ -23,6 +23,9 @@ GREEDY = ("**Greedy** takes the more likely value of every pixel (the mode of ea
           "'average' digit: it lacks the variety of true samples and is *not* a sample from p(x).")
 NO_PLOTLY_BAR = {"displayModeBar": False}
 ss = st.session_state
+TAB_DEFAULTS = {"s_n": 16, "s_seed": 0, "s_greedy": False, "s_speed": "normal", "s_all": False, "s_order": False,
+                "c_image": 0, "c_region": "top half", "c_n": 8, "c_seed": 0, "c_speed": "normal", "c_all": False,
+                "l_source": None, "l_test": 0, "l_which": 0, "l_brush": "toggle"}
 
 
 @st.cache_resource(show_spinner="Loading the pre-trained model…")
@@ -75,18 +78,32 @@ def _clamp(key: str, hi: int) -> None:
 
 
 def _entry(key: tuple, make, current: str) -> dict:
-    """Per-session cache of trajectories (and their figures). When a fragment switches to another
-    trajectory, the whole page reruns so that the other tabs show it too."""
+    """Per-session cache of trajectories (and their figures); `current` names the last one used."""
     cache = ss.setdefault("_sample_cache", {})
     if key not in cache:
         while len(cache) >= 8:
             cache.pop(next(iter(cache)))
         cache[key] = {"traj": make(), "frame": -1}
-    if ss.get(current) is not cache[key]:
-        ss[current] = cache[key]
-        if not ss.get("_sample_full_run"):
-            st.rerun()
+    ss[current] = cache[key]
     return cache[key]
+
+
+def sample_entry() -> dict:
+    """The samples of the Sample tab's settings (also shown by the Copying? and lens tabs)."""
+    n, seed, greedy = ss.s_n, ss.s_seed, ss.s_greedy
+    return _entry(("sample", mkey, n, seed, greedy, mask),
+                  lambda: sample(model, n=n, seed=seed, greedy=greedy, mask=mask), "_sample_last")
+
+
+def completion_entry() -> tuple[dict, np.ndarray, np.ndarray]:
+    """The completions of the Complete tab's settings, with the known pixels and the test image."""
+    _clamp("c_image", ds.n_test - 1)
+    i, region, n, seed = ss.c_image, ss.c_region, ss.c_n, ss.c_seed
+    known, xt = A.known_region(shape, mc.d, region, seed=i), ds.test[i].astype(np.float32)
+    entry = _entry(("complete", mkey, i, region, n, seed, mask), lambda: complete(
+        model, np.repeat(xt[None] * known, n, 0), np.repeat(known[None], n, 0), seed=seed, mask=mask),
+        "_complete_last")
+    return entry, known, xt
 
 
 def _move(entry: dict, delta: int) -> None:
@@ -111,7 +128,11 @@ def _show_animation(entry: dict, key: str, speed: str, all_steps: bool = False, 
 
 # ---------------------------------------------------------------------------------------------
 cfg = ui.architecture_sidebar()
-ss["_sample_full_run"] = True
+# The tabs are lazy (only the open one runs), so the widgets of the other tabs are not drawn in a run;
+# Streamlit would forget their values. Re-assigning them keeps them (and sets the defaults once).
+for _k, _v in TAB_DEFAULTS.items():
+    if _k in ss or _v is not None:
+        ss[_k] = ss.get(_k, _v)
 infos = pretrained.list_pretrained() if pretrained is not None else []
 options = (["session"] if ss.get(ui.MODEL) is not None else []) + [i.name for i in infos]
 if not options:
@@ -145,24 +166,22 @@ mask = top2.selectbox(
 if ds is None:
     st.warning("The training data of this model are not available here: nearest neighbours, completions of test "
                "images and the independent-pixel baseline are off.")
-tab_s, tab_nn, tab_c, tab_l = st.tabs(["Sample", "Copying?", "Complete", "Likelihood lens"])
 
 
 @st.fragment
 def sample_tab():
     ctl, right = st.columns([1, 4.3])
     with ctl:
-        n = st.selectbox("Samples", [1, 4, 9, 16, 25, 36], index=3, key="s_n")
-        seed = st.number_input("Seed", 0, 2**31 - 1, key="s_seed")
+        st.selectbox("Samples", [1, 4, 9, 16, 25, 36], key="s_n")
+        st.number_input("Seed", 0, 2**31 - 1, key="s_seed")
         st.button("New seed", key="s_new", width="stretch", help="Next seed: new random numbers, new samples.",
                   on_click=lambda: ss.update(s_seed=ss.s_seed + 1))
         greedy = st.toggle("Greedy", key="s_greedy", help="Take the most likely value of each pixel instead of drawing it.")
-        speed = st.select_slider("Speed", list(A.SPEEDS), value="normal", key="s_speed")
+        speed = st.select_slider("Speed", list(A.SPEEDS), key="s_speed")
         all_steps = st.checkbox("All steps", key="s_all", help="One frame per pixel (a bigger figure to send).")
         order = st.checkbox("Show the order", key="s_order",
                             help="The path the sampler walks through the pixels, drawn on every sample.")
-    entry = _entry(("sample", mkey, n, seed, greedy, mask),
-                   lambda: sample(model, n=n, seed=seed, greedy=greedy, mask=mask), "_sample_last")
+    entry = sample_entry()
     with right:
         _show_animation(entry, "s", speed, all_steps, order)
     st.markdown("**What to look for:** the red square is the pixel being drawn and the number under each tile is "
@@ -178,10 +197,10 @@ def sample_tab():
 
 
 def copying_tab():
-    entry = ss.get("_sample_last")
-    if entry is None or ds is None:
-        st.info("Sample on the first tab; the training data are needed to find neighbours.")
+    if ds is None:
+        st.info("The training data are needed to find neighbours, and they are not available for this model.")
         return
+    entry = sample_entry()
     x, lp = entry["traj"].x.numpy().astype(np.uint8), entry["traj"].log_prob()
     idx, dist = _neighbours(dkey, x, ds)
     left, right = st.columns([2.2, 1])
@@ -205,21 +224,18 @@ def complete_tab():
         st.info("Completion starts from a test image of the model's data set, which is not available here.")
         return
     ctl, right = st.columns([1, 4.3])
-    _clamp("c_image", ds.n_test - 1)
+    _clamp("c_image", ds.n_test - 1)  # before its widget is drawn
     with ctl:
         mini = st.empty()
-        i = st.number_input("Test image", 0, ds.n_test - 1, key="c_image")
-        region = st.selectbox("Known pixels", ["top half", "left half", "bottom half", "random 50%"], key="c_region")
-        n = st.selectbox("Completions", [4, 8, 16], index=1, key="c_n")
-        seed = st.number_input("Seed", 0, 2**31 - 1, key="c_seed")
-        speed = st.select_slider("Speed", list(A.SPEEDS), value="normal", key="c_speed")
+        st.number_input("Test image", 0, ds.n_test - 1, key="c_image")
+        st.selectbox("Known pixels", ["top half", "left half", "bottom half", "random 50%"], key="c_region")
+        n = st.selectbox("Completions", [4, 8, 16], key="c_n")
+        st.number_input("Seed", 0, 2**31 - 1, key="c_seed")
+        speed = st.select_slider("Speed", list(A.SPEEDS), key="c_speed")
         all_steps = st.checkbox("All steps", key="c_all", help="One frame per drawn pixel.")
-    known, xt = A.known_region(shape, mc.d, region, seed=i), ds.test[i].astype(np.float32)
+    entry, known, xt = completion_entry()
     mini.image(_png(np.stack([xt, np.where(known, xt, np.nan)]), shape, cols=2, scale=4 if mc.d > 100 else 10),
                caption="The test image · what is given (blue: to fill in)", width="stretch")
-    entry = _entry(("complete", mkey, i, region, n, seed, mask), lambda: complete(
-        model, np.repeat(xt[None] * known, n, 0), np.repeat(known[None], n, 0), seed=seed, mask=mask),
-        "_complete_last")
     with right:
         _show_animation(entry, "c", speed, all_steps, cols=min(n, 4))
     traj = entry["traj"]
@@ -243,6 +259,8 @@ def _apply_drawing(key: str, width: int) -> None:
 def lens_tab():
     sources = (["Test image"] if ds is not None else []) + ["A sample", "A completion", "Draw your own"]
     ctl, right = st.columns([1, 2.6])
+    if ss.get("l_source") not in sources:
+        ss["l_source"] = sources[0]
     with ctl:
         source = st.selectbox("Image", sources, key="l_source")
         if source == "Test image":
@@ -257,11 +275,11 @@ def lens_tab():
             c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
             c1.selectbox("A click on a pixel will", ["toggle", "ink", "paper"], key="l_brush")
             c2.button("Clear", key="l_clear", on_click=lambda: ss.update(l_drawn=np.zeros(mc.d, np.uint8)))
+        elif source == "A completion" and ds is None:
+            st.info("Completions start from the model's test images, which are not available here.")
+            return
         else:
-            entry = ss.get("_sample_last" if source == "A sample" else "_complete_last")
-            if entry is None:
-                st.info(f"Make {source.lower()} on its tab first.")
-                return
+            entry = sample_entry() if source == "A sample" else completion_entry()[0]
             _clamp("l_which", entry["traj"].n - 1)
             x = entry["traj"].x.numpy()[st.number_input("Which one", 0, entry["traj"].n - 1, key="l_which")]
         if source != "Draw your own":
@@ -282,12 +300,9 @@ def lens_tab():
     st.plotly_chart(A.chain_rule_figure(model_map, base_map, model.mask_set(mask).order), config=NO_PLOTLY_BAR)
 
 
-with tab_s:
-    sample_tab()
-with tab_nn:
-    copying_tab()
-with tab_c:
-    complete_tab()
-with tab_l:
-    lens_tab()
-ss["_sample_full_run"] = False
+# lazy tabs: only the open tab runs and is sent (a sidebar change then costs one tab, not four)
+tabs = st.tabs(["Sample", "Copying?", "Complete", "Likelihood lens"], key="s_tab", on_change="rerun")
+for tab, draw in zip(tabs, (sample_tab, copying_tab, complete_tab, lens_tab)):
+    if tab.open:
+        with tab:
+            draw()

@@ -41,10 +41,10 @@ IDLE, RUNNING, PAUSED, STOPPED, DONE, DIVERGED = "idle", "running", "paused", "s
 STATES = (IDLE, RUNNING, PAUSED, STOPPED, DONE, DIVERGED)
 FINISHED = (STOPPED, DONE, DIVERGED)   # terminal: only reset() leaves them
 EXPLODE_FACTOR = 10.0                  # a minibatch loss above this x D ln 2 counts as divergence
-# how the Train page drives a run: its fragment re-runs every TICK_SECONDS (a browser timer) and
-# trains for CHUNK_SECONDS each time. A chunk as long as the tick makes every fragment run end
-# after the next tick is due, and Streamlit queues that tick, so training fills nearly all the
-# time (only the redraw is lost), yet a Stop click waits at most one chunk. A full-page run (any
+# how the Train page drives a run: its fragment re-runs every TICK_SECONDS (a browser timer), draws
+# the progress, then trains for CHUNK_SECONDS. A chunk as long as the tick makes every fragment run
+# end after the next tick is due, and Streamlit queues that tick, so training fills nearly all the
+# time, yet a Stop click waits at most one chunk. A full-page run (any
 # other widget) trains only FULL_RUN_CHUNK_SECONDS so the page stays snappy. The samples and
 # conditionals panel is refreshed every PEEK_SECONDS.
 TICK_SECONDS = 0.5

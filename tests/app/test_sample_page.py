@@ -57,6 +57,14 @@ def _open(model=None, dataset="digits8") -> AppTest:
     return at
 
 
+def _tab(at, name: str):
+    """Open one of the page's lazy tabs (only the open tab runs)."""
+    at.session_state["s_tab"] = name
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def _frame_caption(at) -> str:
     return next(c.value for c in at.caption if c.value.startswith("Frame "))
 
@@ -105,7 +113,7 @@ def test_sample_step_seed_greedy_and_mask(random_order):
 
 
 def test_copying_tab_shows_neighbour_distances(natural):
-    at = _open(natural)
+    at = _tab(_open(natural), "Copying?")
     x = at.session_state["_sample_last"]["traj"].x.numpy().astype(np.uint8)
     _, dist = data.nearest_neighbors(x, data.load_dataset("digits8").train)
     median = next(m.value for m in at.metric if m.label == "Median distance to the training set")
@@ -113,7 +121,7 @@ def test_copying_tab_shows_neighbour_distances(natural):
 
 
 def test_completion_exact_with_natural_order(natural):
-    at = _open(natural)
+    at = _tab(_open(natural), "Complete")
     traj = at.session_state["_complete_last"]["traj"]
     assert traj.exact and any(s.value.startswith("Exact") for s in at.success)
     test_image = data.load_dataset("digits8").test[0]
@@ -124,7 +132,7 @@ def test_completion_exact_with_natural_order(natural):
 
 
 def test_completion_with_random_orders_is_flagged(random_order):
-    at = _open(random_order)
+    at = _tab(_open(random_order), "Complete")
     at.number_input(key="c_image").set_value(3).run()
     at.selectbox(key="c_n").set_value(4).run()
     traj = at.session_state["_complete_last"]["traj"]
@@ -134,7 +142,7 @@ def test_completion_with_random_orders_is_flagged(random_order):
 
 @pytest.mark.parametrize("mask", [0, 1])
 def test_lens_total_equals_the_models_log_likelihood(random_order, mask):
-    at = _open(random_order)
+    at = _tab(_open(random_order), "Likelihood lens")
     at.selectbox(key="s_mask").set_value(mask).run()
     at.number_input(key="l_test").set_value(5).run()
     x = torch.tensor(data.load_dataset("digits8").test[5:6], dtype=torch.float32)
@@ -153,7 +161,7 @@ def test_lens_total_equals_the_models_log_likelihood(random_order, mask):
 def test_drawing_on_the_lens_canvas(natural):
     drawn = np.zeros(64, dtype=np.uint8)
     drawn[[3, 11, 19, 27]] = 1
-    at = _open(natural)
+    at = _tab(_open(natural), "Likelihood lens")
     at.selectbox(key="l_source").set_value("Draw your own").run()
     with torch.no_grad():
         blank = -float(natural.log_prob(torch.zeros(1, 64)))
@@ -170,3 +178,25 @@ def test_unknown_dataset_is_explained(natural):
     at = _open(natural, dataset="no-such-data")
     assert any("training data of this model are not available" in w.value for w in at.warning)
     assert at.session_state["_sample_last"]["traj"].n == 16
+
+
+def test_tabs_are_lazy_and_settings_survive_a_tab_switch(natural):
+    at = _open(natural)
+    assert at.session_state["_sample_last"]["traj"].n == 16
+    assert "_complete_last" not in at.session_state           # the Complete tab has not run
+    at.selectbox(key="s_n").set_value(4).run()
+    at.number_input(key="s_seed").set_value(5).run()
+    _tab(at, "Complete")
+    assert not at.get("download_button") and at.session_state["_complete_last"]["traj"].n == 8
+    at.selectbox(key="c_region").set_value("left half").run()
+    _tab(at, "Copying?")                                       # neighbours of the Sample tab's samples
+    assert at.session_state["_sample_last"]["traj"].n == 4
+    _tab(at, "Sample")
+    assert at.selectbox(key="s_n").value == 4 and at.number_input(key="s_seed").value == 5
+    _tab(at, "Likelihood lens")
+    at.selectbox(key="l_source").set_value("A completion").run()   # the Complete tab's left-half completions
+    assert _lens_total(at) > 0 and not at.exception
+    _tab(at, "Complete")
+    assert at.selectbox(key="c_region").value == "left half"
+    at.text_input(key="w_hidden").set_value("12").run()        # a sidebar change keeps the open tab
+    assert at.selectbox(key="c_region").value == "left half" and not at.exception

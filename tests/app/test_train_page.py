@@ -107,6 +107,7 @@ def test_divergence_stops_with_message_and_finite_weights():
         if run_obj(at).state != "running":
             break
         at.run()
+    at.run()  # the next tick: the fragment trains after drawing, so the page shows the end one run later
     run = run_obj(at)
     assert run.state == "diverged"
     assert "diverged" in texts(at.error) and "learning rate" in texts(at.error)

@@ -3,6 +3,7 @@ through Playwright (its own browser download does not work offline). Screenshots
 to $MADE_VIZ_SCREENSHOTS (default: artifacts/screenshots); the session prints the folder."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -29,15 +30,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """Start `streamlit run app.py` on loopback for the whole browser-test session."""
+@contextlib.contextmanager
+def serve(script: str | Path, cwd: Path = ROOT):
+    """`streamlit run script` on a free loopback port; yields its URL, stops it afterwards."""
     port = _free_port()
     env = dict(os.environ, MADE_VIZ_THREADS="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless=true",
          f"--server.port={port}", "--server.address=127.0.0.1", "--server.fileWatcherType=none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -49,12 +50,21 @@ def app_url():
     else:
         proc.kill()
         raise RuntimeError("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """Start `streamlit run app.py` on loopback for the whole browser-test session."""
+    with serve(ROOT / "app.py") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
