@@ -1,8 +1,9 @@
 """Train: watch the negative log-likelihood fall while the network drawn in the sidebar learns.
 
 Thin view over made_viz.session.TrainingRun (one per browser session, in st.session_state).
-While the run is "running", the fragment below re-runs every TICK seconds and advances it by
-one short chunk of minibatches, then redraws only itself; every other widget stays live.
+While the run is "running", the fragment below re-runs every TICK seconds (longer when many
+sessions of the process train), redraws only itself and advances the run by one short chunk of
+minibatches; every other widget stays live.
 """
 import streamlit as st
 
@@ -15,6 +16,7 @@ from made_viz.pretrained import get_info, list_pretrained, load_pretrained
 from made_viz.train import TrainConfig
 
 RUN, DATA_OBJ, FULL, TICKING = "train_run", ui.DATASET_OBJ, "_t_full_run", "_t_ticking"
+TICK_KEY, CUT = "_t_tick", "_t_cut"  # this session's current tick; set while a fragment run has not trained yet
 TICK, CHUNK, FULL_CHUNK, PEEK = ses.TICK_SECONDS, ses.CHUNK_SECONDS, ses.FULL_RUN_CHUNK_SECONDS, ses.PEEK_SECONDS
 STEPS = 20  # the "Train 20 steps" button
 TITLES = {"digits8": "8x8 digits", "mnist": "MNIST 28x28", "bars4": "Bars and stripes 4x4", "shapes8": "Shapes 8x8"}
@@ -162,9 +164,17 @@ if run is not None and run.finished and run.has_model and ss.get(ui.MODEL) is no
         ss[ui.DATASET], ss[DATA_OBJ] = name if run.dataset is ds else run.dataset.name, run.dataset
 
 
-@st.fragment(run_every=TICK if run is not None and run.active else None)
+if run is not None and run.active:   # longer ticks when many sessions of this process train
+    ss[TICK_KEY] = ses.PACER.tick(id(run))
+
+
+@st.fragment(run_every=ss.get(TICK_KEY, TICK) if run is not None and run.active else None)
 def live() -> None:
-    """Advance the run by one chunk (while running), then redraw progress, curves and the peek."""
+    """Redraw the progress and the curves, then (while running) train one chunk.
+
+    Drawing comes first: when the next tick is already due, Streamlit may stop a fragment run at
+    its next element, and a chunk as long as the tick makes that likely, so drawing after the
+    chunk lost most curve updates. A run stopped before its chunk makes the next run train first."""
     run = ss.get(RUN)
     if run is None:
         return
@@ -173,6 +183,13 @@ def live() -> None:
         st.rerun()  # the last chunk finished the run: redraw the whole page (buttons, evaluation)
     full = ss.get(FULL)
     ss[FULL] = False
+    tick = ss.get(TICK_KEY, TICK)
+    if run.active and not full and not 0.5 < ses.PACER.tick(id(run)) / tick < 2:
+        st.rerun()  # many more (or fewer) sessions train now: reschedule with a fitting tick
+    first = bool(run.active and ss.get(CUT))
+    if first:
+        train_chunk(run, tick, full)  # the last run was stopped before it trained
+    ss[CUT] = run.active and not first
     p = run.progress()
     eps = f" · {p['examples_per_s']:,.0f} examples/s" if p["examples_per_s"] else ""
     if run.trainer is not None:
@@ -190,12 +207,15 @@ def live() -> None:
                          format_func={"nats": "nats per example", "bits": "bits per dimension"}.get)
     st.caption("What to look for: both curves fall below the dashed *independent pixels* line as the network learns "
                "how pixels go together; when validation turns up while training keeps falling, it is overfitting.")
-    # Train last. The next tick is due during the chunk and Streamlit stops a fragment run that is
-    # still drawing when it arrives, so drawing first means every run's progress and curve reach the
-    # browser (measured with bench/ws_load.py; drawing after the chunk lost most curve updates).
-    if run.active:
-        ss[TICKING] = True
-        run.advance(max_seconds=FULL_CHUNK if full else CHUNK)
+    if run.active and ss.get(CUT):
+        train_chunk(run, tick, full)
+    ss[CUT] = False
+
+
+def train_chunk(run, tick: float, full: bool) -> None:
+    """One chunk: this session's fair share of the tick (see made_viz.session.Pacer)."""
+    ss[TICKING] = True
+    run.advance(max_seconds=FULL_CHUNK if full else CHUNK * tick / TICK, pacer=ses.PACER)
 
 
 @st.fragment(run_every=PEEK if run is not None and run.active else None)

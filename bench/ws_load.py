@@ -927,6 +927,18 @@ async def _class(url: str, args) -> tuple[list[Student], float]:
     return students, wall
 
 
+def _run_async(coro):
+    """asyncio.run, also from a thread that already runs an event loop (e.g. under pytest with
+    Playwright's sync API loaded): then in a worker thread with its own loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def run(args) -> dict:
     """Start (or use) a server, run the class once, return the report (a dict)."""
     QUIET[0] = args.json
@@ -947,7 +959,7 @@ def run(args) -> dict:
         if args.warmup:
             log(f"warm-up on {len(backends)} backend(s)")
             for b in backends:
-                asyncio.run(warm_up(b, args.timeout))
+                _run_async(warm_up(b, args.timeout))
         if pid:
             sampler.phase = "idle baseline"
             res["rss_baseline_mb"] = sampler.level(1.5)
@@ -961,7 +973,7 @@ def run(args) -> dict:
                 res["rss_with_sessions_mb"] = await asyncio.to_thread(sampler.level, 1.5)
         args.on_open = on_open
         log(f"{args.sessions} sessions on {url} ({args.processes} process(es)), {args.changes} change(s) each")
-        students, wall = asyncio.run(_class(url, args))
+        students, wall = _run_async(_class(url, args))
         c1, m1, s1 = server_cpu(), _machine_busy_s(), _self_cpu_s()
         res["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         res["wall_s"] = round(wall, 2)

@@ -14,15 +14,18 @@ A `TrainingRun` wraps `train.Trainer` with what a live page needs:
   (epoch, step, examples/s), the test NLL with one mask and with the ensemble of all K masks,
   a checkpoint, and a peek at what the model does right now (samples and conditionals).
 
-Each browser session keeps its own run in `st.session_state`; nothing here is shared.
+Each browser session keeps its own run in `st.session_state`; the only thing shared between
+sessions is `PACER`, which shares the process's training time fairly among them.
 
 The end of the module has the helpers for the server's data folder (env var
 MADE_VIZ_DATA_DIR): list its files, and open one by name only if it really lies inside it.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -51,7 +54,74 @@ TICK_SECONDS = 0.5
 CHUNK_SECONDS = 0.5
 FULL_RUN_CHUNK_SECONDS = 0.15
 PEEK_SECONDS = 4.0
+TICKS_PER_SECOND = 8.0                 # a process redraws at most about this many training ticks per second
+MIN_CHUNK_SECONDS = 0.03               # the shortest fair share of a tick (a few minibatches)
 MAX_CURVE_POINTS = 600                 # training-curve points sent to the browser
+
+
+class Pacer:
+    """Shares one server process's training time fairly among the sessions training in it.
+
+    Small MADEs train at Python speed (autograd and optimizer overhead under the GIL), so ten
+    students training at once in one process do not train faster than one core, yet each of their
+    threads competes for the GIL with every other student's click: a button press then took 10 s
+    (p95, bench/ws_load.py). Here at most `slots` chunks train at a time (MADE_VIZ_TRAIN_SLOTS,
+    default: the number of cores) and a chunk is cut to the tick's fair share, `seconds x slots / n`, when n sessions
+    ticked in the last few seconds (a closed tab stops ticking, so it stops counting). The tick
+    itself grows with n (`tick`). Alone, a student trains exactly as before.
+    """
+
+    def __init__(self, slots: int = 1, window: float = 5.0):
+        self.slots, self.window = max(1, int(slots)), window
+        self._sem = threading.BoundedSemaphore(self.slots)
+        self._lock = threading.Lock()
+        self._ticks: dict[int, float] = {}
+
+    def training(self) -> int:
+        """How many runs ticked within the window (this one included once it has ticked)."""
+        now = time.monotonic()
+        with self._lock:
+            self._ticks = {k: t for k, t in self._ticks.items() if now - t <= self.window}
+            return len(self._ticks)
+
+    def tick(self, run_key: int) -> float:
+        """The Train page's tick for a run: TICK_SECONDS, longer when many sessions train, so that
+        the process redraws at most TICKS_PER_SECOND progress panels per second in all (each
+        redraw costs server time that the other students' clicks wait for)."""
+        with self._lock:
+            now = time.monotonic()
+            n = len({k for k, t in self._ticks.items() if now - t <= self.window} | {run_key})
+        return max(TICK_SECONDS, n / TICKS_PER_SECOND)
+
+    def share(self, run_key: int, seconds: float) -> float:
+        """Note a tick of `run_key`; its chunk length, `seconds` cut to the fair share."""
+        with self._lock:
+            self._ticks[run_key] = time.monotonic()
+        n = self.training()
+        return seconds if n <= self.slots else max(MIN_CHUNK_SECONDS, seconds * self.slots / n)
+
+    @contextlib.contextmanager
+    def slot(self, timeout: float):
+        """Hold one training slot; yields False if none came free within `timeout` seconds."""
+        ok = self._sem.acquire(timeout=timeout)
+        try:
+            yield ok
+        finally:
+            if ok:
+                self._sem.release()
+
+
+def _slots() -> int:
+    """MADE_VIZ_TRAIN_SLOTS, default the number of CPU cores (with several processes on one machine,
+    give each its share: cores / processes)."""
+    cores = os.cpu_count() or 1
+    try:
+        return max(1, int(os.environ.get("MADE_VIZ_TRAIN_SLOTS", "") or cores))
+    except ValueError:
+        return cores
+
+
+PACER = Pacer(_slots())   # one per server process: the only state here shared between sessions
 
 
 @dataclass(frozen=True)
@@ -193,14 +263,22 @@ class TrainingRun:
         self._keep_good()
 
     # --- training -------------------------------------------------------------------------------
-    def advance(self, max_seconds: float | None = None, max_steps: int | None = None) -> int:
+    def advance(self, max_seconds: float | None = None, max_steps: int | None = None,
+                pacer: Pacer | None = None) -> int:
         """One chunk of training if running (else nothing): at most `max_steps` steps and/or about
-        `max_seconds` (neither given: CHUNK_SECONDS). Returns the number of steps taken."""
+        `max_seconds` (neither given: CHUNK_SECONDS). With a `pacer` (the page passes the process's
+        PACER) the chunk is this session's fair share of the tick and waits for a free training
+        slot (at most one tick; none free: no steps this time). Returns the number of steps taken."""
         if self.state != RUNNING:
             return 0
         if max_seconds is None and max_steps is None:
             max_seconds = CHUNK_SECONDS
-        return self._chunk(max_steps=max_steps, max_seconds=max_seconds)
+        if pacer is None:
+            return self._chunk(max_steps=max_steps, max_seconds=max_seconds)
+        if max_seconds is not None:
+            max_seconds = pacer.share(id(self), max_seconds)
+        with pacer.slot(timeout=TICK_SECONDS) as ok:
+            return self._chunk(max_steps=max_steps, max_seconds=max_seconds) if ok and self.state == RUNNING else 0
 
     def train_steps(self, n: int) -> int:
         """Exactly n more steps (fewer at the end), from idle, paused or running; an idle run

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -12,8 +14,8 @@ from made_viz import curves
 from made_viz.checkpoint import load_checkpoint
 from made_viz.config import Config
 from made_viz.data import DataError, Dataset, load_dataset
-from made_viz.session import (DIVERGED, DONE, IDLE, PAUSED, RUNNING, STOPPED, TrainingRun, list_data_files,
-                              resolve_data_file)
+from made_viz.session import (DIVERGED, DONE, IDLE, MIN_CHUNK_SECONDS, PAUSED, RUNNING, STOPPED, Pacer, TrainingRun,
+                              list_data_files, resolve_data_file)
 from made_viz.train import TrainConfig, independent_bernoulli_nll
 
 
@@ -130,6 +132,65 @@ def test_two_sessions_see_only_their_own_runs(bars):
     assert all(torch.equal(p, q) for p, q in zip(a.model.parameters(), alone.model.parameters()))
     assert a.train_points() == alone.train_points()
     assert b.model is not a.model and b.trainer.step_history[0]["loss"] != a.trainer.step_history[0]["loss"]
+
+
+def test_pacer_gives_each_training_session_a_fair_share():
+    pacer = Pacer(slots=1, window=60)
+    assert pacer.share(1, 0.5) == 0.5                       # alone: the whole chunk, as before
+    assert pacer.share(2, 0.5) == pytest.approx(0.25)       # two sessions ticking: half each
+    for k in range(3, 11):
+        pacer.share(k, 0.5)
+    assert pacer.training() == 10 and pacer.share(1, 0.5) == pytest.approx(0.05)
+    for k in range(11, 40):
+        pacer.share(k, 0.5)
+    assert pacer.share(1, 0.5) == MIN_CHUNK_SECONDS         # never below a few minibatches
+    assert Pacer(slots=2, window=60).share(1, 0.5) == 0.5
+    assert Pacer().tick(1) == 0.5                           # the tick grows only when many train
+    assert pacer.tick(1) == pytest.approx(39 / 8)
+    gone = Pacer(slots=1, window=0.05)                     # a closed tab stops ticking and stops counting
+    gone.share(1, 0.5)
+    time.sleep(0.1)
+    assert gone.share(2, 0.5) == 0.5
+
+
+def test_pacer_lets_one_chunk_train_at_a_time(bars):
+    pacer = Pacer(slots=1, window=60)
+    run = TrainingRun(small_cfg(), bars, TrainConfig(epochs=50, seed=0))
+    run.start()
+    with pacer.slot(timeout=1) as held:                    # another session is training
+        assert held
+        assert run.advance(max_seconds=0.05, pacer=pacer) == 0   # no slot within the tick: no steps
+        with pacer.slot(timeout=0.01) as again:
+            assert not again
+    assert run.step == 0
+    assert run.advance(max_seconds=0.05, pacer=pacer) > 0   # the slot is free again
+    # two threads: the chunks never overlap
+    inside, overlap = [0], []
+
+    def chunk():
+        with pacer.slot(timeout=5) as ok:
+            assert ok
+            inside[0] += 1
+            overlap.append(inside[0])
+            run2 = TrainingRun(small_cfg(), bars, TrainConfig(epochs=1, seed=1))
+            run2.start()
+            run2.advance(max_steps=5)
+            inside[0] -= 1
+    threads = [threading.Thread(target=chunk) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlap == [1, 1, 1, 1]
+
+
+def test_paced_chunks_train_the_same_steps_as_unpaced(bars):
+    a = TrainingRun(small_cfg(), bars, TrainConfig(epochs=1, seed=3))
+    b = TrainingRun(small_cfg(), bars, TrainConfig(epochs=1, seed=3))
+    a.start(), b.start()
+    a.advance(max_steps=12)
+    b.advance(max_steps=12, pacer=Pacer())
+    assert [r["loss"] for r in a.trainer.step_history] == [r["loss"] for r in b.trainer.step_history]
 
 
 # --- evaluation, snapshot, checkpoint -----------------------------------------------------------
