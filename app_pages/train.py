@@ -183,9 +183,7 @@ def live() -> None:
         st.rerun()  # the last chunk finished the run: redraw the whole page (buttons, evaluation)
     full = ss.get(FULL)
     ss[FULL] = False
-    tick = ss.get(TICK_KEY, TICK)
-    if run.active and not full and not 0.5 < ses.PACER.tick(id(run)) / tick < 2:
-        st.rerun()  # many more (or fewer) sessions train now: reschedule with a fitting tick
+    tick = ss.get(TICK_KEY, TICK)  # chosen by the last full run (a fragment cannot reschedule itself)
     first = bool(run.active and ss.get(CUT))
     if first:
         train_chunk(run, tick, full)  # the last run was stopped before it trained

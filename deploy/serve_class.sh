@@ -11,6 +11,7 @@
 #                         127.0.0.1 for a test on this machine only)
 #   MADE_VIZ_BACKEND_PORT first port of the streamlit processes (default PORT+1 ... PORT+N)
 #   MADE_VIZ_THREADS      torch threads per process (default 1)
+#   MADE_VIZ_TRAIN_SLOTS  training chunks one process runs at once (default: cores / N, at least 1)
 #   MADE_VIZ_DATA_DIR     the folder of data files the students may pick from (nothing else is read)
 #   MADE_VIZ_SESSION_TTL  seconds a closed tab's session (and its trained model) is kept so that a
 #                         reconnect finds it (Streamlit's server.disconnectedSessionTTL; default 120)
@@ -60,11 +61,12 @@ trap 'exit 143' TERM
 UPLOAD_MB=$(sed -n 's/^[[:space:]]*maxUploadSize[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' "$ROOT/.streamlit/config.toml" | head -1)
 UPLOAD_MB=$(( ${UPLOAD_MB:-200} + 1 ))
 
-# 1. the streamlit processes, loopback only
+# 1. the streamlit processes, loopback only; together they train at most one chunk per core
+SLOTS=${MADE_VIZ_TRAIN_SLOTS:-$(( $(nproc) / N > 0 ? $(nproc) / N : 1 ))}
 SERVERS=""
 for i in $(seq 0 $((N - 1))); do
     p=$((BASE + i))
-    (cd "$ROOT" && exec env MADE_VIZ_THREADS="${MADE_VIZ_THREADS:-1}" STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
+    (cd "$ROOT" && exec env MADE_VIZ_THREADS="${MADE_VIZ_THREADS:-1}" MADE_VIZ_TRAIN_SLOTS="$SLOTS" STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
         "$PYTHON" -m streamlit run app.py --server.headless=true --server.address=127.0.0.1 \
         --server.port="$p" --server.fileWatcherType=none \
         --server.disconnectedSessionTTL="${MADE_VIZ_SESSION_TTL:-120}" \
