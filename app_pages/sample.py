@@ -25,7 +25,7 @@ NO_PLOTLY_BAR = {"displayModeBar": False}
 ss = st.session_state
 TAB_DEFAULTS = {"s_n": 16, "s_seed": 0, "s_greedy": False, "s_speed": "normal", "s_all": False, "s_order": False,
                 "c_image": 0, "c_region": "top half", "c_n": 8, "c_seed": 0, "c_speed": "normal", "c_all": False,
-                "l_source": None, "l_test": 0, "l_which": 0, "l_brush": "toggle"}
+                "l_source": "Test image", "l_test": 0, "l_which": 0, "l_brush": "toggle"}
 
 
 @st.cache_resource(show_spinner="Loading the pre-trained model…")
@@ -131,8 +131,7 @@ cfg = ui.architecture_sidebar()
 # The tabs are lazy (only the open one runs), so the widgets of the other tabs are not drawn in a run;
 # Streamlit would forget their values. Re-assigning them keeps them (and sets the defaults once).
 for _k, _v in TAB_DEFAULTS.items():
-    if _k in ss or _v is not None:
-        ss[_k] = ss.get(_k, _v)
+    ss[_k] = ss.get(_k, _v)
 infos = pretrained.list_pretrained() if pretrained is not None else []
 options = (["session"] if ss.get(ui.MODEL) is not None else []) + [i.name for i in infos]
 if not options:
@@ -259,8 +258,8 @@ def _apply_drawing(key: str, width: int) -> None:
 def lens_tab():
     sources = (["Test image"] if ds is not None else []) + ["A sample", "A completion", "Draw your own"]
     ctl, right = st.columns([1, 2.6])
-    if ss.get("l_source") not in sources:
-        ss["l_source"] = sources[0]
+    if ss.l_source not in sources:   # no test images for this model
+        ss.l_source = sources[0]
     with ctl:
         source = st.selectbox("Image", sources, key="l_source")
         if source == "Test image":

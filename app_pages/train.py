@@ -205,7 +205,7 @@ def live() -> None:
                          format_func={"nats": "nats per example", "bits": "bits per dimension"}.get)
     st.caption("What to look for: both curves fall below the dashed *independent pixels* line as the network learns "
                "how pixels go together; when validation turns up while training keeps falling, it is overfitting.")
-    if run.active and ss.get(CUT):
+    if ss[CUT]:
         train_chunk(run, tick, full)
     ss[CUT] = False
 

@@ -47,9 +47,9 @@ EXPLODE_FACTOR = 10.0                  # a minibatch loss above this x D ln 2 co
 # how the Train page drives a run: its fragment re-runs every TICK_SECONDS (a browser timer), draws
 # the progress, then trains for CHUNK_SECONDS. A chunk as long as the tick makes every fragment run
 # end after the next tick is due, and Streamlit queues that tick, so training fills nearly all the
-# time, yet a Stop click waits at most one chunk. A full-page run (any
-# other widget) trains only FULL_RUN_CHUNK_SECONDS so the page stays snappy. The samples and
-# conditionals panel is refreshed every PEEK_SECONDS.
+# time, yet a Stop click waits at most one chunk. A full-page run (any other widget) trains only
+# FULL_RUN_CHUNK_SECONDS so the page stays snappy. The samples and conditionals panel is refreshed
+# every PEEK_SECONDS. With many sessions training, `Pacer` lengthens the tick and shortens the chunk.
 TICK_SECONDS = 0.5
 CHUNK_SECONDS = 0.5
 FULL_RUN_CHUNK_SECONDS = 0.15
@@ -66,9 +66,9 @@ class Pacer:
     students training at once in one process do not train faster than one core, yet each of their
     threads competes for the GIL with every other student's click: a button press then took 10 s
     (p95, bench/ws_load.py). Here at most `slots` chunks train at a time (MADE_VIZ_TRAIN_SLOTS,
-    default: the number of cores) and a chunk is cut to the tick's fair share, `seconds x slots / n`, when n sessions
-    ticked in the last few seconds (a closed tab stops ticking, so it stops counting). The tick
-    itself grows with n (`tick`). Alone, a student trains exactly as before.
+    default: the number of cores) and a chunk is cut to the tick's fair share, `seconds x slots / n`,
+    when n sessions ticked in the last few seconds (a closed tab stops ticking, so it stops
+    counting). The tick itself grows with n (`tick`). Alone, a student trains exactly as before.
     """
 
     def __init__(self, slots: int = 1, window: float = 5.0):
@@ -77,21 +77,18 @@ class Pacer:
         self._lock = threading.Lock()
         self._ticks: dict[int, float] = {}
 
-    def training(self) -> int:
-        """How many runs ticked within the window (this one included once it has ticked)."""
+    def training(self, include: int | None = None) -> int:
+        """How many runs ticked within the window (and `include`, counted once, if given)."""
         now = time.monotonic()
         with self._lock:
             self._ticks = {k: t for k, t in self._ticks.items() if now - t <= self.window}
-            return len(self._ticks)
+            return len(self._ticks.keys() | ({include} if include is not None else set()))
 
     def tick(self, run_key: int) -> float:
         """The Train page's tick for a run: TICK_SECONDS, longer when many sessions train, so that
         the process redraws at most TICKS_PER_SECOND progress panels per second in all (each
         redraw costs server time that the other students' clicks wait for)."""
-        with self._lock:
-            now = time.monotonic()
-            n = len({k for k, t in self._ticks.items() if now - t <= self.window} | {run_key})
-        return max(TICK_SECONDS, n / TICKS_PER_SECOND)
+        return max(TICK_SECONDS, self.training(include=run_key) / TICKS_PER_SECOND)
 
     def share(self, run_key: int, seconds: float) -> float:
         """Note a tick of `run_key`; its chunk length, `seconds` cut to the fair share."""
