@@ -95,6 +95,11 @@ class Config:
 
     # --- derived --------------------------------------------------------------------------------
     @property
+    def image_shape(self) -> tuple[int, int]:
+        """(height, width) to draw the inputs as an image: `shape`, or one row of D pixels."""
+        return self.shape or (1, self.d)
+
+    @property
     def is_autoregressive(self) -> bool:
         """False for the deliberately broken variants (masks off, non-strict output rule)."""
         return self.masking == "made"
