@@ -15,4 +15,4 @@ def hex_to_rgb(hexcode: str) -> tuple[int, int, int]:
 def rgba(hexcode: str, alpha: float) -> str:
     """'#rrggbb' and an opacity -> a CSS 'rgba(r,g,b,a)' string for plotly."""
     r, g, b = hex_to_rgb(hexcode)
-    return f"rgba({r},{g},{b},{alpha})"
+    return f"rgba({r},{g},{b},{alpha:.3f})"
