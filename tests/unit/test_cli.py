@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from made_viz.checkpoint import load_checkpoint
-from made_viz.cli import image_shape, main, sample_grid_image
+from made_viz.cli import main
+from made_viz.commands import image_shape, sample_grid_image
 from made_viz.config import Config
 
 REPO = Path(__file__).resolve().parents[2]

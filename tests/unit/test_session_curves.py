@@ -16,7 +16,8 @@ from made_viz.config import Config
 from made_viz.data import DataError, Dataset, load_dataset
 from made_viz.session import (DIVERGED, DONE, IDLE, MIN_CHUNK_SECONDS, PAUSED, RUNNING, STOPPED, Pacer, TrainingRun,
                               list_data_files, resolve_data_file)
-from made_viz.train import TrainConfig, independent_bernoulli_nll
+from made_viz.metrics import independent_bernoulli_nll
+from made_viz.train import TrainConfig
 
 
 @pytest.fixture(scope="module")

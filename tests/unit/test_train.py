@@ -10,9 +10,10 @@ import torch
 from made_viz.config import Config, ConfigError
 from made_viz.data import load_dataset
 from made_viz.model import MADE
+from made_viz.metrics import bits_per_dim, independent_bernoulli_nll
 from made_viz.train import (
-    STOP_DIVERGED, STOP_EARLY, STOP_FINISHED, TrainConfig, Trainer, TrainingDiverged, bits_per_dim,
-    evaluate_nll, independent_bernoulli_nll, limit_threads, split_validation,
+    STOP_DIVERGED, STOP_EARLY, STOP_FINISHED, TrainConfig, Trainer, TrainingDiverged, evaluate_nll,
+    set_torch_threads, split_validation,
 )
 
 TIMING_KEYS = {"seconds", "elapsed", "examples_per_s"}
@@ -263,14 +264,14 @@ def test_evaluate_nll_is_batched_and_matches_log_prob():
     assert evaluate_nll(model, x, batch_size=64) == pytest.approx(direct, abs=1e-4)
 
 
-def test_limit_threads():
+def test_set_torch_threads():
     before = torch.get_num_threads()
     try:
-        limit_threads(2)
+        set_torch_threads(2)
         assert torch.get_num_threads() == 2
-        limit_threads(1)
+        set_torch_threads(1)
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
     with pytest.raises(ValueError):
-        limit_threads(0)
+        set_torch_threads(0)
