@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .commands import PROG, THREADS_ALL_CORES_ABOVE, cmd_bench, cmd_eval, cmd_sample, cmd_train
 from .config import ACTIVATIONS, DEGREE_MODES, ORDERS, ConfigError
@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     _train_parser(sub)
-    e = sub.add_parser("eval", help="test NLL of a checkpoint", description="Test NLL with mask 0 and with an ensemble of K masks.")
+    e = sub.add_parser("eval", help="test NLL of a checkpoint",
+                       description="Test NLL with mask 0 and with an ensemble of K masks.")
     e.add_argument("checkpoint", metavar="CKPT")
     e.add_argument("data", metavar="DATA", nargs="?", help="data set (default: the one the checkpoint was trained on)")
     e.add_argument("--ensemble", type=int, default=None, metavar="K", help="number of masks to average (default: all)")

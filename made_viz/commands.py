@@ -172,7 +172,8 @@ def train_lines(summary: dict, trainer) -> list[str]:
     k = trainer.model.num_masks
     lines = [f"stopped: {trainer.stopped_reason} after {trainer.epoch} epoch(s), {trainer.step} steps, "
              f"{train_seconds:.1f} s ({summary['train_examples_per_s'] or 0:.0f} examples/s)",
-             f"valid NLL {_fmt(valid_nll)} nats" + (f" (best epoch {trainer.best_epoch})" if trainer.best_epoch else ""),
+             f"valid NLL {_fmt(valid_nll)} nats"
+             + (f" (best epoch {trainer.best_epoch})" if trainer.best_epoch else ""),
              f"test NLL {test_nll:.4f} nats = {bits_per_dim(test_nll, d):.4f} bits/dim (mask 0)"]
     if test_ens is not None:
         lines.append(f"test NLL {test_ens:.4f} nats = {bits_per_dim(test_ens, d):.4f} bits/dim "
@@ -263,7 +264,8 @@ def _checkpoint_data(ck, data_arg: str | None, binarize: str | None, required: b
     except ValueError as e:
         if data_arg is not None or required:
             raise
-        print(f"{PROG}: note: the checkpoint's data set is not available ({e}); no nearest neighbours.", file=sys.stderr)
+        print(f"{PROG}: note: the checkpoint's data set is not available ({e}); no nearest neighbours.",
+              file=sys.stderr)
         return None
     if ds.d != ck.config.d:
         raise ValueError(f"data set {ds.name} has D = {ds.d} pixels but the checkpoint's model has D = {ck.config.d}.")
@@ -353,7 +355,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     ck = load_checkpoint(args.checkpoint)
     cfg = ck.config
     if args.mask is not None and not 0 <= args.mask < cfg.num_masks:
-        raise ValueError(f"--mask must be between 0 and {cfg.num_masks - 1} (the checkpoint has {cfg.num_masks} mask(s)).")
+        raise ValueError(f"--mask must be between 0 and {cfg.num_masks - 1} "
+                         f"(the checkpoint has {cfg.num_masks} mask(s)).")
     ds = _checkpoint_data(ck, args.data, args.binarize, required=False)
     use_threads(args, ck.model)
     traj = sample(ck.model, n=args.n, seed=args.seed, method=args.method, greedy=args.greedy, mask=args.mask)

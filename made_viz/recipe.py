@@ -20,8 +20,9 @@ The rate changes only between epochs, so the result does not depend on how a run
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -77,14 +78,14 @@ class TrainConfig:
                               f"got {self.lr_schedule!r}.")
         _check_int(self.lr_step_epochs, "epochs between learning-rate steps", 1)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         """Inverse of `to_dict`; unknown keys and wrong types give a ConfigError. Keys missing
         (a checkpoint written before a setting existed) take today's defaults."""
         if not isinstance(data, Mapping):

@@ -44,8 +44,16 @@ from .curves import Reference, reference_lines
 from .data import DataError, Dataset
 from .metrics import bits_per_dim, independent_bernoulli_nll
 from .model import MADE
-from .pacer import (CHUNK_SECONDS, FULL_RUN_CHUNK_SECONDS, MIN_CHUNK_SECONDS, PACER, PEEK_SECONDS,  # noqa: F401
-                    TICK_SECONDS, TICKS_PER_SECOND, Pacer)
+from .pacer import (  # noqa: F401
+    CHUNK_SECONDS,
+    FULL_RUN_CHUNK_SECONDS,
+    MIN_CHUNK_SECONDS,
+    PACER,
+    PEEK_SECONDS,
+    TICK_SECONDS,
+    TICKS_PER_SECOND,
+    Pacer,
+)
 from .train import TrainConfig, Trainer, TrainingDiverged, evaluate_nll, own_validation
 
 IDLE, RUNNING, PAUSED, STOPPED, DONE, DIVERGED = "idle", "running", "paused", "stopped", "done", "diverged"
@@ -107,7 +115,7 @@ class TrainingRun:
 
     # --- construction from a checkpoint ----------------------------------------------------------
     @classmethod
-    def from_checkpoint(cls, ck, dataset: Dataset | None = None, source: str = "checkpoint") -> "TrainingRun":
+    def from_checkpoint(cls, ck, dataset: Dataset | None = None, source: str = "checkpoint") -> TrainingRun:
         """A finished run holding a loaded `checkpoint.Checkpoint` (its model and history)."""
         if dataset is not None and dataset.d != ck.config.d:
             dataset = None

@@ -11,10 +11,13 @@ conditionals of the binary cross-entropy (nats per example). With K > 1 masks (o
 connectivity-agnostic training, sec. 4.2) a mask is drawn uniformly from the trainer's own
 seeded generator every `resample_every` minibatches (1 = every minibatch, as in the paper).
 Validation always uses mask 0; `evaluate(x, ensemble=k)` averages the *probabilities* of the
-first k masks (log-mean-exp), never their logits.
+first k masks (log-mean-exp), never their logits. The recipe (weight decay, learning-rate
+schedule, early stopping) is `recipe.TrainConfig`, re-exported here.
 
-Divergence: when a minibatch loss is NaN or infinite (or a weight is non-finite at the end of a
-chunk), the trainer restores the last good weights and optimizer state (copied at the end of
+Divergence: the trainer alone keeps the last good weights. When a minibatch loss is NaN or
+infinite, or above `explode_factor` x D ln 2 (when given: what a fair coin per pixel costs; Adam
+with a huge learning rate blows up that way without reaching NaN), or a weight is non-finite at
+the end of a chunk, the trainer restores the last good weights and optimizer state (copied at the end of
 every chunk and epoch when all weights are finite), sets `stopped_reason = "diverged"`,
 stores the message in `error`, and raises `TrainingDiverged` from `step_chunk`/`run`. A page
 can simply do
@@ -35,7 +38,8 @@ from __future__ import annotations
 import copy
 import math
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -149,6 +153,8 @@ class Trainer:
         train_x: (N, D) binary training data (numpy or torch).
         train_cfg: the hyper-parameters (default `TrainConfig()`).
         valid_x: validation data; None = carve `valid_fraction` of train_x deterministically.
+        explode_factor: a minibatch loss above this x D ln 2 counts as divergence (None: only
+            NaN/infinite losses do, as in a script; the Train page passes 10).
 
     Attributes / properties: `done`, `epoch` (finished epochs), `step`, `history` (one dict per
     epoch), `step_history` (per-step loss, subsampled to about MAX_STEP_POINTS),
@@ -287,7 +293,7 @@ class Trainer:
             model.train(was_training)
         return records
 
-    def run(self, callback: Callable[["Trainer", list[dict]], Any] | None = None,
+    def run(self, callback: Callable[[Trainer, list[dict]], Any] | None = None,
             seconds_per_callback: float = 0.5) -> list[dict]:
         """Train to the end; returns `history`. With a callback, it is called as
         callback(trainer, records) about every `seconds_per_callback` seconds (progress bars)."""

@@ -58,7 +58,8 @@ def run_main(argv):
 
 def test_train_json_last_line(trained):
     out, summary = trained
-    for key in ("test_nll", "test_bpd", "test_nll_ensemble", "epochs", "train_examples_per_s", "valid_nll", "d", "config"):
+    for key in ("test_nll", "test_bpd", "test_nll_ensemble", "epochs", "train_examples_per_s", "valid_nll", "d",
+                "config"):
         assert summary.get(key) is not None, key
     assert summary["d"] == 64 and summary["epochs"] == 1 and summary["config"]["num_masks"] == 2
     assert summary["test_bpd"] == pytest.approx(summary["test_nll"] / (64 * np.log(2)))

@@ -14,9 +14,20 @@ from made_viz import curves
 from made_viz.checkpoint import load_checkpoint
 from made_viz.config import Config
 from made_viz.data import DataError, Dataset, load_dataset
-from made_viz.session import (DIVERGED, DONE, IDLE, MIN_CHUNK_SECONDS, PAUSED, RUNNING, STOPPED, Pacer, TrainingRun,
-                              list_data_files, resolve_data_file)
 from made_viz.metrics import independent_bernoulli_nll
+from made_viz.session import (
+    DIVERGED,
+    DONE,
+    IDLE,
+    MIN_CHUNK_SECONDS,
+    PAUSED,
+    RUNNING,
+    STOPPED,
+    Pacer,
+    TrainingRun,
+    list_data_files,
+    resolve_data_file,
+)
 from made_viz.train import TrainConfig
 
 
@@ -365,7 +376,8 @@ def test_shipped_pretrained_models_match_their_index():
     infos = {p.name: p for p in list_pretrained()}
     assert {"digits8", "mnist"} <= set(infos)
     mnist = infos["mnist"]
-    assert mnist.K == 8 and mnist.dataset == "mnist" and mnist.command.startswith("made-viz train mnist --hidden 500,500")
+    assert mnist.K == 8 and mnist.dataset == "mnist"
+    assert mnist.command.startswith("made-viz train mnist --hidden 500,500")
     for info in infos.values():
         ck = load_pretrained(info.name)
         assert ck.config.num_masks == info.K and ck.data["name"] == info.dataset
@@ -380,6 +392,7 @@ def test_shipped_pretrained_models_match_their_index():
 
 def test_pretrained_index_cannot_point_outside_its_folder(tmp_path, monkeypatch):
     import json
+
     from made_viz.pretrained import get_info, list_pretrained
     folder = tmp_path / "pre"
     folder.mkdir()

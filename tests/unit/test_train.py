@@ -9,11 +9,18 @@ import torch
 
 from made_viz.config import Config, ConfigError
 from made_viz.data import load_dataset
-from made_viz.model import MADE
 from made_viz.metrics import bits_per_dim, independent_bernoulli_nll
+from made_viz.model import MADE
 from made_viz.train import (
-    STOP_DIVERGED, STOP_EARLY, STOP_FINISHED, TrainConfig, Trainer, TrainingDiverged, evaluate_nll,
-    set_torch_threads, split_validation,
+    STOP_DIVERGED,
+    STOP_EARLY,
+    STOP_FINISHED,
+    TrainConfig,
+    Trainer,
+    TrainingDiverged,
+    evaluate_nll,
+    set_torch_threads,
+    split_validation,
 )
 
 TIMING_KEYS = {"seconds", "elapsed", "examples_per_s"}
