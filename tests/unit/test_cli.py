@@ -81,7 +81,7 @@ def test_train_on_bars4_embedded(tmp_path):
 def per_mask_log_probs(model, x: np.ndarray) -> torch.Tensor:
     """(K, N) log p_k(x) of every mask, each pixel's Bernoulli written out from the raw logits
     (independent of the library's evaluation code)."""
-    xt = torch.as_tensor(x, dtype=torch.float64)
+    xt = torch.tensor(np.asarray(x), dtype=torch.float64)
     rows = []
     with torch.no_grad():
         for k in range(model.num_masks):

@@ -217,7 +217,7 @@ def test_paced_chunks_train_the_same_steps_as_unpaced(bars):
 
 def per_mask_log_probs(model, x: np.ndarray) -> torch.Tensor:
     """(K, N) log p_k(x) of every mask from the raw logits (independent of the library's evaluation)."""
-    xt = torch.as_tensor(x, dtype=torch.float64)
+    xt = torch.tensor(np.asarray(x), dtype=torch.float64)
     shown, rows = model.mask_index, []
     with torch.no_grad():
         for k in range(model.num_masks):
