@@ -170,10 +170,10 @@ def train_lines(summary: dict, trainer) -> list[str]:
     d, test_nll, test_ens = summary["d"], summary["test_nll"], summary["test_nll_ensemble"]
     train_seconds, valid_nll = summary["seconds"], summary["valid_nll"]
     k = trainer.model.num_masks
-    lines = [f"stopped: {trainer.stopped_reason} after {trainer.epoch} epoch(s), {trainer.step} steps, "
-             f"{train_seconds:.1f} s ({summary['train_examples_per_s'] or 0:.0f} examples/s)",
-             f"valid NLL {_fmt(valid_nll)} nats"
-             + (f" (best epoch {trainer.best_epoch})" if trainer.best_epoch else ""),
+    best = f" (best epoch {trainer.best_epoch})" if trainer.best_epoch else ""
+    lines = [(f"stopped: {trainer.stopped_reason} after {trainer.epoch} epoch(s), {trainer.step} steps, "
+              f"{train_seconds:.1f} s ({summary['train_examples_per_s'] or 0:.0f} examples/s)"),
+             f"valid NLL {_fmt(valid_nll)} nats{best}",
              f"test NLL {test_nll:.4f} nats = {bits_per_dim(test_nll, d):.4f} bits/dim (mask 0)"]
     if test_ens is not None:
         lines.append(f"test NLL {test_ens:.4f} nats = {bits_per_dim(test_ens, d):.4f} bits/dim "
