@@ -12,6 +12,9 @@ like the app), in one process and interleaved so that machine load affects them 
   `ratio_cpu_based` = the same from CPU time (examples per CPU second, page loop / headless)
   times the share of time the page loop was not waiting for the timer: far steadier than the
   wall-time ratio when other processes share the cores;
+* stop      — Stop's latency while another thread is inside a long `advance` (the fragment): the
+  seconds until stop() returns and until the training thread has left its chunk, and the steps
+  taken after stop() returned (must be 0). Target: at most 0.5 s every time;
 * apptest   — the real page script through streamlit.testing: Start, then `at.run()` in a loop.
   Every run is a full page run (AppTest has no timers), which trains only
   FULL_RUN_CHUNK_SECONDS: a pessimistic lower bound, not what a browser sees.
@@ -109,6 +112,30 @@ def apptest(data: str, hidden: str, seconds: float) -> dict:
                 examples_per_s=steps * run.trainer.batch_size / wall, exception=bool(at.exception))
 
 
+def stop_latency(cfg, ds, tcfg, trials: int) -> dict:
+    """Stop pressed 0.1-0.4 s into a 5-second chunk running in another thread, `trials` times."""
+    import random
+    import threading
+    returned, left, after = [], [], []
+    rng = random.Random(0)
+    for _ in range(trials):
+        run = ses.TrainingRun(cfg, ds, tcfg)
+        run.start()
+        ended = []
+        worker = threading.Thread(target=lambda r=run: (r.advance(max_seconds=5.0), ended.append(time.perf_counter())))
+        worker.start()
+        time.sleep(rng.uniform(0.1, 0.4))
+        t0 = time.perf_counter()
+        run.stop()
+        returned.append(time.perf_counter() - t0)
+        frozen = run.step
+        worker.join()
+        left.append(ended[0] - t0)
+        after.append(run.step - frozen)
+    return dict(trials=trials, stop_returned_max_s=max(returned), stop_returned_median_s=sorted(returned)[trials // 2],
+                chunk_left_max_s=max(left), steps_after_stop=sum(after), target_s=0.5)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="digits8")
@@ -118,6 +145,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=6.0, help="wall time of each measurement")
     ap.add_argument("--rounds", type=int, default=2, help="fragment measurements, interleaved with headless ones")
     ap.add_argument("--no-apptest", action="store_true")
+    ap.add_argument("--stop-trials", type=int, default=10, help="Stop-latency measurements (0: none)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     ds = load_dataset(args.data)
@@ -149,6 +177,8 @@ def main() -> None:
         "fragment_runs": [rnd(f) for f in frags],
         "headless_runs": [rnd(h) for h in heads],
     }
+    if args.stop_trials > 0:
+        out["stop"] = rnd(stop_latency(cfg, ds, tcfg, args.stop_trials))
     if not args.no_apptest:
         ap_res = apptest(args.data, args.hidden, args.seconds)
         out["apptest_examples_per_s"] = round(ap_res["examples_per_s"], 1)

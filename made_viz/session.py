@@ -5,24 +5,29 @@ A `TrainingRun` wraps `train.Trainer` with what a live page needs:
 * a small state machine — idle → running ⇄ paused → stopped, and running → done (finished or
   early stopping) or diverged; `reset()` goes back to idle with a fresh network;
 * `advance(max_seconds=...)`: one short chunk of minibatches, called by the page's fragment on
-  every tick while the state is "running" (so a Stop click waits at most one chunk);
-* divergence: the trainer stops on a NaN/infinite loss; on top of that a run stops when a
-  minibatch loss explodes past `EXPLODE_FACTOR` x (D ln 2), the cost of a fair coin per pixel —
-  Adam with a huge learning rate tends to blow up that way without ever reaching NaN. Either way
-  the last good weights are kept and `message` says what happened and what to try;
+  every tick while the state is "running";
+* Stop, Pause and Reset are prompt and final, whatever thread calls them: the chunk in flight
+  ends after its current minibatch (the trainer asks `should_stop` before every step), and the
+  call returns only once it has ended, so the step count when stop() returns is the run's last;
+* one thread at a time touches the model: every use of it (a training chunk, an evaluation, a
+  peek, a checkpoint, a reset) holds the run's lock. Without it a peek's `set_mask` during a
+  training step made autograd fail ("modified by an inplace operation");
+* divergence is the trainer's business (`Trainer(explode_factor=EXPLODE_FACTOR)`): a NaN/infinite
+  loss, or a minibatch loss past EXPLODE_FACTOR x (D ln 2), the cost of a fair coin per pixel —
+  Adam with a huge learning rate tends to blow up that way without ever reaching NaN. The trainer
+  puts the last good weights back; `message` says what happened and what to try;
 * the curves (training NLL per minibatch, smoothed; validation NLL per epoch), the progress
   (epoch, step, examples/s), the test NLL with one mask and with the ensemble of all K masks,
   a checkpoint, and a peek at what the model does right now (samples and conditionals).
 
 Each browser session keeps its own run in `st.session_state`; the only thing shared between
-sessions is `PACER`, which shares the process's training time fairly among them.
+sessions is `pacer.PACER`, which shares the process's training time fairly among them.
 
 The end of the module has the helpers for the server's data folder (env var
 MADE_VIZ_DATA_DIR): list its files, and open one by name only if it really lies inside it.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import threading
@@ -37,88 +42,25 @@ import torch
 from .config import Config
 from .curves import Reference, reference_lines
 from .data import DataError, Dataset
+from .metrics import bits_per_dim, independent_bernoulli_nll
 from .model import MADE
-from .train import TrainConfig, Trainer, TrainingDiverged, evaluate_nll, independent_bernoulli_nll
+from .pacer import (  # noqa: F401
+    CHUNK_SECONDS,
+    FULL_RUN_CHUNK_SECONDS,
+    MIN_CHUNK_SECONDS,
+    PACER,
+    PEEK_SECONDS,
+    TICK_SECONDS,
+    TICKS_PER_SECOND,
+    Pacer,
+)
+from .train import TrainConfig, Trainer, TrainingDiverged, evaluate_nll, own_validation
 
 IDLE, RUNNING, PAUSED, STOPPED, DONE, DIVERGED = "idle", "running", "paused", "stopped", "done", "diverged"
 STATES = (IDLE, RUNNING, PAUSED, STOPPED, DONE, DIVERGED)
 FINISHED = (STOPPED, DONE, DIVERGED)   # terminal: only reset() leaves them
 EXPLODE_FACTOR = 10.0                  # a minibatch loss above this x D ln 2 counts as divergence
-# how the Train page drives a run: its fragment re-runs every TICK_SECONDS (a browser timer), draws
-# the progress, then trains for CHUNK_SECONDS. A chunk as long as the tick makes every fragment run
-# end after the next tick is due, and Streamlit queues that tick, so training fills nearly all the
-# time, yet a Stop click waits at most one chunk. A full-page run (any other widget) trains only
-# FULL_RUN_CHUNK_SECONDS so the page stays snappy. The samples and conditionals panel is refreshed
-# every PEEK_SECONDS. With many sessions training, `Pacer` lengthens the tick and shortens the chunk.
-TICK_SECONDS = 0.5
-CHUNK_SECONDS = 0.5
-FULL_RUN_CHUNK_SECONDS = 0.15
-PEEK_SECONDS = 4.0
-TICKS_PER_SECOND = 8.0                 # a process redraws at most about this many training ticks per second
-MIN_CHUNK_SECONDS = 0.03               # the shortest fair share of a tick (a few minibatches)
 MAX_CURVE_POINTS = 600                 # training-curve points sent to the browser
-
-
-class Pacer:
-    """Shares one server process's training time fairly among the sessions training in it.
-
-    Small MADEs train at Python speed (autograd and optimizer overhead under the GIL), so ten
-    students training at once in one process do not train faster than one core, yet each of their
-    threads competes for the GIL with every other student's click: a button press then took 10 s
-    (p95, bench/ws_load.py). Here at most `slots` chunks train at a time (MADE_VIZ_TRAIN_SLOTS,
-    default: the number of cores) and a chunk is cut to the tick's fair share, `seconds x slots / n`,
-    when n sessions ticked in the last few seconds (a closed tab stops ticking, so it stops
-    counting). The tick itself grows with n (`tick`). Alone, a student trains exactly as before.
-    """
-
-    def __init__(self, slots: int = 1, window: float = 5.0):
-        self.slots, self.window = max(1, int(slots)), window
-        self._sem = threading.BoundedSemaphore(self.slots)
-        self._lock = threading.Lock()
-        self._ticks: dict[int, float] = {}
-
-    def training(self, include: int | None = None) -> int:
-        """How many runs ticked within the window (and `include`, counted once, if given)."""
-        now = time.monotonic()
-        with self._lock:
-            self._ticks = {k: t for k, t in self._ticks.items() if now - t <= self.window}
-            return len(self._ticks.keys() | ({include} if include is not None else set()))
-
-    def tick(self, run_key: int) -> float:
-        """The Train page's tick for a run: TICK_SECONDS, longer when many sessions train, so that
-        the process redraws at most TICKS_PER_SECOND progress panels per second in all (each
-        redraw costs server time that the other students' clicks wait for)."""
-        return max(TICK_SECONDS, self.training(include=run_key) / TICKS_PER_SECOND)
-
-    def share(self, run_key: int, seconds: float) -> float:
-        """Note a tick of `run_key`; its chunk length, `seconds` cut to the fair share."""
-        with self._lock:
-            self._ticks[run_key] = time.monotonic()
-        n = self.training()
-        return seconds if n <= self.slots else max(MIN_CHUNK_SECONDS, seconds * self.slots / n)
-
-    @contextlib.contextmanager
-    def slot(self, timeout: float):
-        """Hold one training slot; yields False if none came free within `timeout` seconds."""
-        ok = self._sem.acquire(timeout=timeout)
-        try:
-            yield ok
-        finally:
-            if ok:
-                self._sem.release()
-
-
-def _slots() -> int:
-    """MADE_VIZ_TRAIN_SLOTS, default the number of CPU cores (with several processes on one machine,
-    give each its share: cores / processes)."""
-    cores = os.cpu_count() or 1
-    try:
-        return max(1, int(os.environ.get("MADE_VIZ_TRAIN_SLOTS", "") or cores))
-    except ValueError:
-        return cores
-
-
-PACER = Pacer(_slots())   # one per server process: the only state here shared between sessions
 
 
 @dataclass(frozen=True)
@@ -133,22 +75,25 @@ class Snapshot:
 
 
 class TrainingRun:
-    """A training run of one MADE on one data set, driven a chunk at a time.
+    """A training run of one MADE on one data set, driven a chunk at a time (thread-safe).
 
     Args:
         cfg: the architecture (its D must be the data's D).
-        dataset: the data (train split is split again into train/validation by the trainer;
-            the test split is only used by `evaluate`). May be None for a loaded checkpoint
-            whose data is not available (then there is nothing to train or evaluate on).
+        dataset: the data. Validation uses the data set's own validation split when it has one
+            (`dataset.valid`), else the trainer carves one from the training split; the test split
+            is only used by `evaluate`. May be None for a loaded checkpoint whose data is not
+            available (then there is nothing to train or evaluate on).
         train_cfg: the hyper-parameters.
     """
 
     def __init__(self, cfg: Config, dataset: Dataset | None, train_cfg: TrainConfig | None = None):
-        if dataset is not None and dataset.d != cfg.d:
-            raise ValueError(f"the data have D = {dataset.d} pixels but the architecture has D = {cfg.d}.")
+        _check_match(cfg, dataset)
         self.cfg = cfg
         self.dataset = dataset
         self.train_cfg = train_cfg if train_cfg is not None else TrainConfig()
+        self._lock = threading.RLock()     # held by every use of the model
+        self._flag = threading.Lock()      # held while the state changes (never while waiting for _lock)
+        self._gen = 0                      # bumped by pause/stop/reset: a chunk in flight ends at its next step
         self._clear()
 
     def _clear(self) -> None:
@@ -162,8 +107,6 @@ class TrainingRun:
         self.examples = 0                  # training examples processed
         self._recent: deque[tuple[int, float]] = deque(maxlen=8)   # (examples, seconds) of recent chunks
         self._loaded_history: list[dict] = []
-        self._good: dict[str, torch.Tensor] | None = None
-        self._good_step = 0
         self._eval: tuple[int, dict] | None = None
         self._ckpt: tuple[int, bytes] | None = None
         self._snap: Snapshot | None = None
@@ -172,7 +115,7 @@ class TrainingRun:
 
     # --- construction from a checkpoint ----------------------------------------------------------
     @classmethod
-    def from_checkpoint(cls, ck, dataset: Dataset | None = None, source: str = "checkpoint") -> "TrainingRun":
+    def from_checkpoint(cls, ck, dataset: Dataset | None = None, source: str = "checkpoint") -> TrainingRun:
         """A finished run holding a loaded `checkpoint.Checkpoint` (its model and history)."""
         if dataset is not None and dataset.d != ck.config.d:
             dataset = None
@@ -193,13 +136,15 @@ class TrainingRun:
         one, ens = extra.get("test_nll"), extra.get("test_nll_ensemble")
         if ens is None and self.cfg.num_masks == 1:
             ens = one
-        if ds is None or not (_finite(one) and _finite(ens)) or data.get("name") != ds.name \
+        if ds is None or not (is_finite_number(one) and is_finite_number(ens)) or data.get("name") != ds.name \
                 or data.get("n_test") != ds.n_test or data.get("d") != ds.d:
             return
+        self._eval = (self.version, self._evaluation_record(float(one), float(ens), ds.n_test))
+
+    def _evaluation_record(self, one: float, ens: float, n_test: int) -> dict:
         d = self.cfg.d
-        self._eval = (self.version, dict(nll_1=float(one), nll_ensemble=float(ens), K=self.cfg.num_masks,
-                                         bpd_1=one / (d * math.log(2)), bpd_ensemble=ens / (d * math.log(2)),
-                                         n_test=ds.n_test))
+        return dict(nll_1=one, nll_ensemble=ens, K=self.cfg.num_masks, bpd_1=bits_per_dim(one, d),
+                    bpd_ensemble=bits_per_dim(ens, d), n_test=n_test)
 
     # --- state machine --------------------------------------------------------------------------
     @property
@@ -211,33 +156,50 @@ class TrainingRun:
     def finished(self) -> bool:
         return self.state in FINISHED
 
+    def _change(self, allowed: tuple[str, ...], new: str) -> bool:
+        """allowed -> new, atomically; interrupts the chunk in flight. False if not allowed."""
+        with self._flag:
+            if self.state not in allowed:
+                return False
+            self.state = new
+            self._gen += 1
+            return True
+
+    def _wait_for_chunk(self) -> None:
+        """Return once no other thread is inside a chunk (it was told to end after its step)."""
+        with self._lock:
+            pass
+
     def start(self) -> bool:
         """idle -> running (builds the network and the trainer). False if not idle."""
-        if self.state != IDLE:
-            return False
-        self._build()
-        self.state = RUNNING
-        return True
+        with self._lock:
+            if self.state != IDLE:
+                return False
+            self._build()
+            return self._change((IDLE,), RUNNING)
 
     def pause(self) -> bool:
-        if self.state != RUNNING:
+        """running -> paused; when it returns, no step is in flight and none follows."""
+        if not self._change((RUNNING,), PAUSED):
             return False
-        self.state = PAUSED
+        self._wait_for_chunk()
         return True
 
     def resume(self) -> bool:
-        if self.state != PAUSED:
-            return False
-        self.state = RUNNING
-        return True
+        with self._flag:
+            if self.state != PAUSED:
+                return False
+            self.state = RUNNING
+            return True
 
     def stop(self) -> bool:
-        """running/paused -> stopped: the weights as they are now are the result."""
-        if self.state not in (RUNNING, PAUSED):
+        """running/paused -> stopped: the weights as they are when it returns are the result, and
+        the step count then is final."""
+        if not self._change((RUNNING, PAUSED), STOPPED):
             return False
-        self.state = STOPPED
-        self.message = f"Stopped by you after {self.step} steps."
-        self.version += 1
+        with self._lock:                   # the chunk in flight ends after its current step
+            self.message = f"Stopped by you after {self.step} steps."
+            self.version += 1
         return True
 
     def reset(self, cfg: Config | None = None, dataset: Dataset | None = None,
@@ -246,18 +208,20 @@ class TrainingRun:
         Models handed out before (e.g. to the Sample page) are not touched."""
         cfg = cfg if cfg is not None else self.cfg
         dataset = dataset if dataset is not None else self.dataset
-        if dataset is not None and dataset.d != cfg.d:
-            raise ValueError(f"the data have D = {dataset.d} pixels but the architecture has D = {cfg.d}.")
-        self.cfg, self.dataset = cfg, dataset
-        self.train_cfg = train_cfg if train_cfg is not None else self.train_cfg
-        self._clear()
+        _check_match(cfg, dataset)
+        with self._flag:
+            self._gen += 1                 # a chunk in flight ends at its next step
+        with self._lock:
+            self.cfg, self.dataset = cfg, dataset
+            self.train_cfg = train_cfg if train_cfg is not None else self.train_cfg
+            self._clear()
 
     def _build(self) -> None:
         if self.dataset is None:
             raise ValueError("there is no data to train on: choose a data set first.")
         self.model = MADE(self.cfg)
-        self.trainer = Trainer(self.model, self.dataset.train, self.train_cfg)
-        self._keep_good()
+        self.trainer = Trainer(self.model, self.dataset.train, self.train_cfg, valid_x=own_validation(self.dataset),
+                               explode_factor=EXPLODE_FACTOR)
 
     # --- training -------------------------------------------------------------------------------
     def advance(self, max_seconds: float | None = None, max_steps: int | None = None,
@@ -271,60 +235,64 @@ class TrainingRun:
         if max_seconds is None and max_steps is None:
             max_seconds = CHUNK_SECONDS
         if pacer is None:
-            return self._chunk(max_steps=max_steps, max_seconds=max_seconds)
+            return self._guarded_chunk((RUNNING,), max_steps, max_seconds)
         if max_seconds is not None:
             max_seconds = pacer.share(id(self), max_seconds)
         with pacer.slot(timeout=TICK_SECONDS) as ok:
-            return self._chunk(max_steps=max_steps, max_seconds=max_seconds) if ok and self.state == RUNNING else 0
+            return self._guarded_chunk((RUNNING,), max_steps, max_seconds) if ok else 0
 
     def train_steps(self, n: int) -> int:
         """Exactly n more steps (fewer at the end), from idle, paused or running; an idle run
         becomes paused afterwards so it can be resumed. Returns the steps taken."""
-        if self.state == IDLE:
-            self._build()
-            self.state = PAUSED
-        if self.state not in (RUNNING, PAUSED):
-            return 0
-        return self._chunk(max_steps=int(n), max_seconds=None)
+        with self._lock:
+            if self.state == IDLE:
+                self._build()
+                self._change((IDLE,), PAUSED)
+            return self._guarded_chunk((RUNNING, PAUSED), int(n), None)
 
-    def _chunk(self, max_steps: int | None, max_seconds: float | None) -> int:
-        trainer = self.trainer
-        t0 = time.perf_counter()
-        step0 = trainer.step
+    def _guarded_chunk(self, allowed: tuple[str, ...], max_steps: int | None, max_seconds: float | None) -> int:
+        """A chunk holding the model's lock, if the state (checked again under the lock: a Stop may
+        have come while this thread waited) still allows one. Another thread busy with the model
+        for longer than a tick: no steps this time."""
+        if not self._lock.acquire(timeout=TICK_SECONDS):
+            return 0
         try:
-            records = trainer.step_chunk(max_steps=max_steps, max_seconds=max_seconds)
-        except TrainingDiverged as e:          # NaN / inf: the trainer restored its last good weights
-            self._count(trainer.step - step0, time.perf_counter() - t0)
-            self._good_step = trainer.last_good_step
-            self.state, self.message = DIVERGED, str(e)
-            self.version += 1
-            return trainer.step - step0
-        seconds = time.perf_counter() - t0
-        steps = [r for r in records if r.get("kind") == "step"]
-        self._count(len(steps), seconds)
+            with self._flag:
+                if self.state not in allowed or self.trainer is None:
+                    return 0
+                gen = self._gen
+            return self._chunk(max_steps, max_seconds, gen)
+        finally:
+            self._lock.release()
+
+    def _chunk(self, max_steps: int | None, max_seconds: float | None, gen: int) -> int:
+        trainer = self.trainer
+        t0, step0 = time.perf_counter(), trainer.step
+        try:
+            trainer.step_chunk(max_steps=max_steps, max_seconds=max_seconds, should_stop=lambda: self._gen != gen)
+        except TrainingDiverged as e:      # the trainer put the last good weights back
+            self._settle(gen, DIVERGED, str(e))
+        else:
+            if trainer.done:
+                self._settle(gen, DONE, self._finished_message())
+        steps = trainer.step - step0
+        self._count(steps, time.perf_counter() - t0)
         self.version += 1
-        limit = EXPLODE_FACTOR * self.cfg.d * math.log(2)
-        bad = next((r for r in steps if not r["loss"] <= limit), None)
-        if bad is not None:
-            self._restore_good()
-            self.state = DIVERGED
-            lr = self.train_cfg.lr
-            self.message = (
-                f"Training diverged at step {bad['step']}: the loss jumped to {bad['loss']:.4g} nats per example, "
-                f"more than {EXPLODE_FACTOR:g} times what a fair coin per pixel costs (D ln 2 = "
-                f"{self.cfg.d * math.log(2):.1f}). The weights were put back to the last good ones "
-                f"(step {self._good_step}). Try a lower learning rate than {lr:g}, e.g. {lr / 10:g}.")
-            return len(steps)
-        self._keep_good()
-        if trainer.done:
-            self.state = DONE
-            reason = trainer.stopped_reason
-            best = f" The weights of the best validation epoch ({trainer.best_epoch}) were kept." \
-                if trainer.best_epoch is not None and trainer.cfg.restore_best else ""
-            self.message = (f"Finished: {trainer.epoch} epochs, {trainer.step} steps"
-                            + (" (early stopping: the validation NLL stopped improving)." if reason == "early stopping" else ".")
-                            + best)
-        return len(steps)
+        return steps
+
+    def _settle(self, gen: int, state: str, message: str) -> None:
+        """The chunk's outcome becomes the run's state unless Stop/Pause/Reset came first."""
+        with self._flag:
+            if self._gen == gen:
+                self.state, self.message = state, message
+
+    def _finished_message(self) -> str:
+        tr = self.trainer
+        early = " (early stopping: the validation NLL stopped improving)." if tr.stopped_reason == "early stopping" \
+            else "."
+        best = f" The weights of the best validation epoch ({tr.best_epoch}) were kept." \
+            if tr.best_epoch is not None and tr.cfg.restore_best else ""
+        return f"Finished: {tr.epoch} epochs, {tr.step} steps{early}{best}"
 
     def _count(self, steps: int, seconds: float) -> None:
         n = steps * (self.trainer.batch_size if self.trainer else 0)
@@ -332,15 +300,6 @@ class TrainingRun:
         self.train_seconds += seconds
         if steps:
             self._recent.append((n, seconds))
-
-    def _keep_good(self) -> None:
-        self._good = {k: p.detach().clone() for k, p in self.model.named_parameters()}
-        self._good_step = self.trainer.step if self.trainer else 0
-
-    def _restore_good(self) -> None:
-        with torch.no_grad():
-            for k, p in self.model.named_parameters():
-                p.copy_(self._good[k])
 
     # --- what the page shows --------------------------------------------------------------------
     @property
@@ -350,7 +309,7 @@ class TrainingRun:
     @property
     def has_model(self) -> bool:
         """A model worth keeping: loaded, or trained for at least one (good) step."""
-        return self.model is not None and (self.trainer is None or self._good_step > 0)
+        return self.model is not None and (self.trainer is None or self.trainer.last_good_step > 0)
 
     @property
     def history(self) -> list[dict]:
@@ -360,8 +319,9 @@ class TrainingRun:
     @property
     def examples_per_s(self) -> float | None:
         """Training speed over the last few chunks."""
-        n = sum(e for e, _ in self._recent)
-        s = sum(t for _, t in self._recent)
+        recent = list(self._recent)
+        n = sum(e for e, _ in recent)
+        s = sum(t for _, t in recent)
         return n / s if s > 0 else None
 
     @property
@@ -389,8 +349,8 @@ class TrainingRun:
         tr = self.trainer
         if tr is None:
             return [(h["epoch"], h["train_nll"]) for h in self._loaded_history
-                    if _finite(h.get("train_nll")) and "epoch" in h]
-        hist = tr.step_history
+                    if is_finite_number(h.get("train_nll")) and "epoch" in h]
+        hist = list(tr.step_history)
         if not hist:
             return []
         steps = np.array([r["step"] for r in hist], dtype=float)
@@ -407,8 +367,8 @@ class TrainingRun:
 
     def valid_points(self) -> list[tuple[float, float]]:
         """(epoch, validation NLL) for every finished epoch."""
-        return [(float(h["epoch"]), float(h["valid_nll"])) for h in self.history
-                if _finite(h.get("valid_nll")) and "epoch" in h]
+        return [(float(h["epoch"]), float(h["valid_nll"])) for h in list(self.history)
+                if is_finite_number(h.get("valid_nll")) and "epoch" in h]
 
     def references(self) -> list[Reference]:
         """Independent-Bernoulli NLL of the test data (fitted on the training data) and, for
@@ -421,58 +381,59 @@ class TrainingRun:
 
     def cached_evaluation(self) -> dict | None:
         """`evaluate()`'s result if it is up to date, else None (never computes)."""
-        return self._eval[1] if self._eval is not None and self._eval[0] == self.version else None
+        cached = self._eval
+        return cached[1] if cached is not None and cached[0] == self.version else None
 
     def evaluate(self) -> dict | None:
         """Test NLL (nats per example) with mask 0 and with the ensemble of all K masks
         (log-mean-exp of their probabilities). Cached until the weights change. None without
         a model or test data."""
-        if self.model is None or self.dataset is None:
-            return None
-        if self._eval is not None and self._eval[0] == self.version:
+        with self._lock:
+            if self.model is None or self.dataset is None:
+                return None
+            cached = self.cached_evaluation()
+            if cached is not None:
+                return cached
+            k, test = self.cfg.num_masks, self.dataset.test
+            one = evaluate_nll(self.model, test)
+            ens = evaluate_nll(self.model, test, ensemble=k) if k > 1 else one
+            self._eval = (self.version, self._evaluation_record(one, ens, len(test)))
             return self._eval[1]
-        k = self.cfg.num_masks
-        test = self.dataset.test
-        one = evaluate_nll(self.model, test)
-        ens = evaluate_nll(self.model, test, ensemble=k) if k > 1 else one
-        d = self.cfg.d
-        out = dict(nll_1=one, nll_ensemble=ens, K=k, bpd_1=one / (d * math.log(2)),
-                   bpd_ensemble=ens / (d * math.log(2)), n_test=len(test))
-        self._eval = (self.version, out)
-        return out
 
     def snapshot(self, n: int = 8, max_age: float = 3.0, seed: int = 0) -> Snapshot | None:
         """A few samples (fast exact sampler, fixed random numbers so only learning changes
         them) and the conditionals of one validation image, recomputed at most every
         `max_age` seconds while the weights change."""
-        if self.model is None:
-            return None
-        now = time.monotonic()
         snap = self._snap
-        if snap is not None and (snap.version == self.version or now - self._snap_time < max_age):
+        if snap is not None and (snap.version == self.version or time.monotonic() - self._snap_time < max_age):
             return snap
-        from .sample import sample
-        mask = self.active_mask
-        model = self.model
-        was_training = model.training
+        with self._lock:
+            if self.model is None:
+                return None
+            self._snap = self._peek(n, seed)
+            self._snap_time = time.monotonic()
+            return self._snap
+
+    def _peek(self, n: int, seed: int) -> Snapshot:
+        """Samples and one image's conditionals under the mask training uses (the lock is held)."""
+        from . import sample
+        mask, model = self.active_mask, self.model
+        was_training, active = model.training, model.mask_index
         model.eval()
         try:
             traj = sample(model, n=n, seed=seed, method="fast", mask=mask)
             samples = traj.x.cpu().numpy().astype(np.uint8)
-            image = probs = None
-            valid = self._one_validation_image()
-            if valid is not None:
-                active = model.mask_index
+            image = self._one_validation_image()
+            probs = None
+            if image is not None:
                 with torch.no_grad():
                     model.set_mask(mask)
-                    probs = torch.sigmoid(model(torch.as_tensor(valid[None], dtype=torch.float32)))[0].numpy()
-                    model.set_mask(active)
-                image = valid
+                    probs = torch.sigmoid(model(torch.as_tensor(image[None], dtype=torch.float32)))[0].numpy()
         finally:
+            if model.mask_index != active:
+                model.set_mask(active)
             model.train(was_training)
-        self._snap = Snapshot(self.version, samples, image, probs, mask)
-        self._snap_time = now
-        return self._snap
+        return Snapshot(self.version, samples, image, probs, mask)
 
     def _one_validation_image(self) -> np.ndarray | None:
         if self.trainer is not None and self.trainer.valid_x is not None:
@@ -484,21 +445,28 @@ class TrainingRun:
     def checkpoint_bytes(self) -> bytes:
         """The model, its history, data and settings as a checkpoint file (cached)."""
         from .checkpoint import checkpoint_bytes
-        if self.model is None:
-            raise ValueError("there is no model to save yet.")
-        if self._ckpt is None or self._ckpt[0] != self.version:
-            data = None
-            if self.dataset is not None:
-                data = self.dataset.to_dict()
-                data["source"] = self.dataset.name
-            extra = {"source": self.source, "state": self.state, "steps": self.step}
-            blob = checkpoint_bytes(self.model, history=_plain_history(self.history), data=data,
-                                    train_cfg=self.train_cfg, extra=extra)
-            self._ckpt = (self.version, blob)
-        return self._ckpt[1]
+        with self._lock:
+            if self.model is None:
+                raise ValueError("there is no model to save yet.")
+            if self._ckpt is None or self._ckpt[0] != self.version:
+                data = None
+                if self.dataset is not None:
+                    data = self.dataset.to_dict()
+                    data["source"] = self.dataset.name
+                extra = {"source": self.source, "state": self.state, "steps": self.step}
+                blob = checkpoint_bytes(self.model, history=_plain_history(self.history), data=data,
+                                        train_cfg=self.train_cfg, extra=extra)
+                self._ckpt = (self.version, blob)
+            return self._ckpt[1]
 
 
-def _finite(v) -> bool:
+def _check_match(cfg: Config, dataset: Dataset | None) -> None:
+    if dataset is not None and dataset.d != cfg.d:
+        raise ValueError(f"the data have D = {dataset.d} pixels but the architecture has D = {cfg.d}.")
+
+
+def is_finite_number(v) -> bool:
+    """True for an int or float that is neither NaN nor infinite (history values may be None)."""
     return isinstance(v, (int, float)) and math.isfinite(v)
 
 

@@ -11,10 +11,13 @@ conditionals of the binary cross-entropy (nats per example). With K > 1 masks (o
 connectivity-agnostic training, sec. 4.2) a mask is drawn uniformly from the trainer's own
 seeded generator every `resample_every` minibatches (1 = every minibatch, as in the paper).
 Validation always uses mask 0; `evaluate(x, ensemble=k)` averages the *probabilities* of the
-first k masks (log-mean-exp), never their logits.
+first k masks (log-mean-exp), never their logits. The recipe (weight decay, learning-rate
+schedule, early stopping) is `recipe.TrainConfig`, re-exported here.
 
-Divergence: when a minibatch loss is NaN or infinite (or a weight is non-finite at the end of a
-chunk), the trainer restores the last good weights and optimizer state (copied at the end of
+Divergence: the trainer alone keeps the last good weights. When a minibatch loss is NaN or
+infinite, or above `explode_factor` x D ln 2 (when given: what a fair coin per pixel costs; Adam
+with a huge learning rate blows up that way without reaching NaN), or a weight is non-finite at
+the end of a chunk, the trainer restores the last good weights and optimizer state (copied at the end of
 every chunk and epoch when all weights are finite), sets `stopped_reason = "diverged"`,
 stores the message in `error`, and raises `TrainingDiverged` from `step_chunk`/`run`. A page
 can simply do
@@ -35,15 +38,20 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import ConfigError
+from .metrics import bits_per_dim
 from .model import MADE
+from .recipe import DEFAULTS, TrainConfig, learning_rate, lower_lr_advice, make_optimizer, set_learning_rate
+
+__all__ = ["DEFAULTS", "STOP_DIVERGED", "STOP_EARLY", "STOP_FINISHED", "TrainConfig", "Trainer",
+           "TrainingDiverged", "as_binary_tensor", "evaluate_nll", "log_probs", "own_validation", "set_torch_threads",
+           "split_validation"]
 
 STOP_FINISHED = "finished"
 STOP_EARLY = "early stopping"
@@ -63,98 +71,15 @@ class TrainingDiverged(RuntimeError):
 
 
 # ---------------------------------------------------------------------------------------------
-# configuration
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters of one training run (validated; round-trips through a JSON dict)."""
-
-    lr: float = 1e-3                  # Adam learning rate
-    batch_size: int = 100
-    epochs: int = 10
-    valid_fraction: float = 0.1       # carved from the training data when no validation set is given
-    patience: int | None = None       # early stopping: epochs without a better validation NLL; None = off
-    resample_every: int = 1           # minibatches between mask switches when K > 1 (1 = paper)
-    seed: int = 0                     # shuffling, validation split, mask choices
-    weight_decay: float = 0.0         # L2 penalty (Adam's weight_decay)
-    max_steps: int | None = None      # stop after this many minibatch steps in total
-    restore_best: bool = True         # at the end, keep the weights with the best validation NLL
-
-    def __post_init__(self) -> None:
-        self._validate()
-
-    def _validate(self) -> None:
-        _check_real(self.lr, "learning rate", positive=True)
-        _check_int(self.batch_size, "batch size", 1)
-        _check_int(self.epochs, "number of epochs", 1)
-        _check_real(self.valid_fraction, "validation fraction")
-        if not 0 <= self.valid_fraction < 1:
-            raise ConfigError(f"validation fraction must be in [0, 1), got {self.valid_fraction!r}.")
-        if self.patience is not None:
-            _check_int(self.patience, "patience (epochs)", 1)
-        _check_int(self.resample_every, "resample_every (steps between mask switches)", 1)
-        _check_int(self.seed, "seed", 0)
-        if self.seed >= 2**63:
-            raise ConfigError(f"seed is too large: {self.seed}.")
-        _check_real(self.weight_decay, "weight decay")
-        if self.weight_decay < 0:
-            raise ConfigError(f"weight decay must be 0 or positive, got {self.weight_decay!r}.")
-        if self.max_steps is not None:
-            _check_int(self.max_steps, "max_steps", 1)
-        if not isinstance(self.restore_best, bool):
-            raise ConfigError(f"restore_best must be true or false, got {self.restore_best!r}.")
-
-    def replace(self, **changes: Any) -> "TrainConfig":
-        return replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
-        """Inverse of `to_dict`; unknown keys and wrong types give a ConfigError."""
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"a training configuration must be a mapping, got {type(data).__name__}.")
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(f"unknown training setting(s): {', '.join(map(str, unknown))}.")
-        try:
-            return cls(**dict(data))
-        except TypeError as e:
-            raise ConfigError(f"invalid training configuration: {e}") from None
-
-
-def _check_int(v: Any, what: str, low: int) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise ConfigError(f"{what} must be a whole number, got {v!r}.")
-    if v < low:
-        raise ConfigError(f"{what} must be at least {low}, got {v}.")
-
-
-def _check_real(v: Any, what: str, positive: bool = False) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{what} must be a number, got {v!r}.")
-    if not math.isfinite(v):
-        raise ConfigError(f"{what} must be a finite number, got {v!r}.")
-    if positive and v <= 0:
-        raise ConfigError(f"{what} must be positive, got {v!r}.")
-
-
-# ---------------------------------------------------------------------------------------------
 # small helpers
 
-def limit_threads(n: int | None) -> None:
+def set_torch_threads(n: int | None) -> None:
     """Use at most n CPU threads for torch's intra-op parallelism (None: leave as is)."""
     if n is None:
         return
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"number of threads must be a whole number >= 1, got {n!r}.")
     torch.set_num_threads(n)
-
-
-def bits_per_dim(nll: float | None, d: int) -> float | None:
-    """Nats per example -> bits per dimension: nll / (D ln 2)."""
-    return None if nll is None else nll / (d * math.log(2))
 
 
 def as_binary_tensor(x: np.ndarray | torch.Tensor, d: int | None = None, what: str = "data",
@@ -198,21 +123,11 @@ def evaluate_nll(model: MADE, x: np.ndarray | torch.Tensor, ensemble: int | None
     return float(-log_probs(model, x, ensemble, batch_size).mean())
 
 
-def independent_bernoulli_nll(train_x: np.ndarray | torch.Tensor, test_x: np.ndarray | torch.Tensor,
-                              smoothing: float = 1.0) -> float:
-    """Baseline: one independent Bernoulli per pixel, p_d = (count_d + a) / (N + 2a) fitted on
-    train_x (a = `smoothing`, Laplace), NLL of test_x in nats per example."""
-    tr = np.asarray(train_x.cpu() if isinstance(train_x, torch.Tensor) else train_x, dtype=np.float64)
-    te = np.asarray(test_x.cpu() if isinstance(test_x, torch.Tensor) else test_x, dtype=np.float64)
-    if tr.ndim != 2 or te.ndim != 2 or tr.shape[1] != te.shape[1] or len(tr) == 0 or len(te) == 0:
-        raise ValueError(f"train and test data must be non-empty (N, D) arrays with the same D, "
-                         f"got {tr.shape} and {te.shape}.")
-    if smoothing < 0:
-        raise ValueError(f"smoothing must be >= 0, got {smoothing}.")
-    p = (tr.sum(0) + smoothing) / (len(tr) + 2 * smoothing)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ll = np.where(te > 0.5, np.log(p), np.log1p(-p)).sum(1)
-    return float(-ll.mean())
+def own_validation(dataset) -> np.ndarray | None:
+    """The data set's own validation split (`dataset.valid`, e.g. binarized MNIST's 10,000), if it
+    has one: a trainer given it uses it instead of carving one from the training split."""
+    valid = getattr(dataset, "valid", None)
+    return valid if isinstance(valid, np.ndarray) and valid.ndim == 2 and len(valid) else None
 
 
 def split_validation(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -228,14 +143,6 @@ def split_validation(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, 
     return perm[:n - n_valid].sort().values, perm[n - n_valid:].sort().values
 
 
-def _make_adam(params, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """Adam; the fused single-kernel implementation when this torch build has it."""
-    try:
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-
 # ---------------------------------------------------------------------------------------------
 
 class Trainer:
@@ -246,6 +153,8 @@ class Trainer:
         train_x: (N, D) binary training data (numpy or torch).
         train_cfg: the hyper-parameters (default `TrainConfig()`).
         valid_x: validation data; None = carve `valid_fraction` of train_x deterministically.
+        explode_factor: a minibatch loss above this x D ln 2 counts as divergence (None: only
+            NaN/infinite losses do, as in a script; the Train page passes 10).
 
     Attributes / properties: `done`, `epoch` (finished epochs), `step`, `history` (one dict per
     epoch), `step_history` (per-step loss, subsampled to about MAX_STEP_POINTS),
@@ -254,30 +163,26 @@ class Trainer:
     """
 
     def __init__(self, model: MADE, train_x: np.ndarray | torch.Tensor,
-                 train_cfg: TrainConfig | None = None, valid_x: np.ndarray | torch.Tensor | None = None):
+                 train_cfg: TrainConfig | None = None, valid_x: np.ndarray | torch.Tensor | None = None,
+                 explode_factor: float | None = None):
         self.model = model
         self.cfg = train_cfg if train_cfg is not None else TrainConfig()
         if not isinstance(self.cfg, TrainConfig):
             raise TypeError("train_cfg must be a TrainConfig.")
-        device = model.device
-        x = as_binary_tensor(train_x, model.cfg.d, "training data", device)
-        if valid_x is None:
-            tr_idx, va_idx = split_validation(x.shape[0], self.cfg.valid_fraction, self.cfg.seed)
-            self.valid_x = x[va_idx.to(device)].contiguous() if len(va_idx) else None
-            x = x[tr_idx.to(device)].contiguous() if len(va_idx) else x
-        else:
-            self.valid_x = as_binary_tensor(valid_x, model.cfg.d, "validation data", device)
-        self.train_x = x
+        self.train_x, self.valid_x = self._split(train_x, valid_x)
         if self.cfg.patience is not None and self.valid_x is None:
             raise ValueError("early stopping (patience) needs validation data: set valid_fraction > 0 "
                              "or pass valid_x.")
-        self.n_train = x.shape[0]
+        self.n_train = self.train_x.shape[0]
         self.batch_size = min(self.cfg.batch_size, self.n_train)
         self.steps_per_epoch = math.ceil(self.n_train / self.batch_size)
         planned = self.cfg.epochs * self.steps_per_epoch
         self.total_steps = planned if self.cfg.max_steps is None else min(planned, self.cfg.max_steps)
+        self._explode_factor = explode_factor
+        self._max_loss = None if explode_factor is None else explode_factor * model.cfg.d * math.log(2)
+        self._lr = learning_rate(self.cfg, 0)
 
-        self.optimizer = _make_adam(model.parameters(), self.cfg)
+        self.optimizer = make_optimizer(model.parameters(), self.cfg)
         self._shuffle_gen = torch.Generator().manual_seed(self.cfg.seed)
         self._mask_gen = torch.Generator().manual_seed(self.cfg.seed + 104729)
         self._d = model.cfg.d
@@ -305,6 +210,18 @@ class Trainer:
         self.stopped_reason: str | None = None
         self.error: str | None = None
         self._good = self._snapshot()
+
+    def _split(self, train_x, valid_x) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(training, validation) tensors: the given validation set, else `valid_fraction` of
+        train_x carved off deterministically (None when the fraction is 0)."""
+        device, d = self.model.device, self.model.cfg.d
+        x = as_binary_tensor(train_x, d, "training data", device)
+        if valid_x is not None:
+            return x, as_binary_tensor(valid_x, d, "validation data", device)
+        tr_idx, va_idx = split_validation(x.shape[0], self.cfg.valid_fraction, self.cfg.seed)
+        if not len(va_idx):
+            return x, None
+        return x[tr_idx.to(device)].contiguous(), x[va_idx.to(device)].contiguous()
 
     # --- public state ------------------------------------------------------------------------------
     @property
@@ -337,9 +254,12 @@ class Trainer:
         return evaluate_nll(self.model, x, ensemble)
 
     # --- stepping ----------------------------------------------------------------------------------
-    def step_chunk(self, max_steps: int | None = None, max_seconds: float | None = None) -> list[dict]:
+    def step_chunk(self, max_steps: int | None = None, max_seconds: float | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> list[dict]:
         """Advance by up to `max_steps` minibatch steps and/or about `max_seconds` of wall time
-        (at least one step unless done; neither limit: to the end). Returns the records made:
+        (at least one step unless done; neither limit: to the end). `should_stop`, asked before
+        every step, ends the chunk early (another thread pressed Stop: the chunk ends after the
+        step in flight, not after its time is up). Returns the records made:
         {"kind": "step", step, epoch, loss, mask} per step and the epoch dict (as in `history`,
         "kind": "epoch") whenever an epoch ends. Raises TrainingDiverged (see module doc)."""
         if max_steps is not None and (isinstance(max_steps, bool) or max_steps < 0):
@@ -360,6 +280,8 @@ class Trainer:
                     break
                 if max_seconds is not None and n > 0 and time.perf_counter() - t_start >= max_seconds:
                     break
+                if should_stop is not None and should_stop():
+                    break
                 records.append(self._train_step())
                 n += 1
                 if self._pos >= self.n_train or self._step >= self.total_steps:
@@ -371,7 +293,7 @@ class Trainer:
             model.train(was_training)
         return records
 
-    def run(self, callback: Callable[["Trainer", list[dict]], Any] | None = None,
+    def run(self, callback: Callable[[Trainer, list[dict]], Any] | None = None,
             seconds_per_callback: float = 0.5) -> list[dict]:
         """Train to the end; returns `history`. With a callback, it is called as
         callback(trainer, records) about every `seconds_per_callback` seconds (progress bars)."""
@@ -384,6 +306,8 @@ class Trainer:
 
     # --- internals ---------------------------------------------------------------------------------
     def _start_epoch(self) -> None:
+        self._lr = learning_rate(self.cfg, self._epoch)
+        set_learning_rate(self.optimizer, self._lr)
         self._perm = torch.randperm(self.n_train, generator=self._shuffle_gen).to(self.train_x.device)
         self._pos = 0
         self._epoch_loss_sum = 0.0
@@ -413,6 +337,8 @@ class Trainer:
         value = loss.item()                       # the one sync per step: divergence check
         if not math.isfinite(value):
             self._diverge(f"the loss became {value}", self._step + 1)
+        if self._max_loss is not None and value > self._max_loss:
+            self._diverge(self._explosion(value), self._step + 1)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -425,6 +351,13 @@ class Trainer:
                "mask": self._train_mask}
         self._record_step(rec)
         return rec
+
+    def _explosion(self, loss: float) -> str:
+        """Adam with a huge learning rate often blows up without ever reaching NaN: a loss far above
+        what a fair coin per pixel costs (D ln 2) counts as divergence too."""
+        coin = self._d * math.log(2)
+        return (f"the loss jumped to {loss:.4g} nats per example, more than {self._explode_factor:g} times "
+                f"what a fair coin per pixel costs (D ln 2 = {coin:.1f})")
 
     def _record_step(self, rec: dict) -> None:
         if self._step % self._step_stride == 0:
@@ -457,7 +390,7 @@ class Trainer:
             "best_valid_nll": self.best_valid_nll,
             "seconds": seconds, "elapsed": self._elapsed,
             "examples_per_s": seen / max(self._epoch_train_seconds, 1e-9),
-            "examples": seen, "partial": partial, "lr": self.cfg.lr,
+            "examples": seen, "partial": partial, "lr": self._lr,
             "num_masks": self._num_masks, "mask_counts": list(self._epoch_mask_counts),
             "mask_switches": self._epoch_switches,
         }
@@ -505,7 +438,7 @@ class Trainer:
         epoch = max(step - 1, 0) // self.steps_per_epoch + 1
         self.error = (f"Training diverged at step {step} (epoch {epoch}): {what}. "
                       f"The weights were restored to the last good ones (step {good['step']}). "
-                      f"Try a lower learning rate than {lr:g}, e.g. {lr / 10:g}.")
+                      + lower_lr_advice(lr))
         self._perm = None
         raise TrainingDiverged(self.error, step, lr)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -11,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from made_viz.checkpoint import load_checkpoint
-from made_viz.cli import image_shape, main, sample_grid_image
+from made_viz.cli import main
+from made_viz.commands import image_shape, sample_grid_image
 from made_viz.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +58,8 @@ def run_main(argv):
 
 def test_train_json_last_line(trained):
     out, summary = trained
-    for key in ("test_nll", "test_bpd", "test_nll_ensemble", "epochs", "train_examples_per_s", "valid_nll", "d", "config"):
+    for key in ("test_nll", "test_bpd", "test_nll_ensemble", "epochs", "train_examples_per_s", "valid_nll", "d",
+                "config"):
         assert summary.get(key) is not None, key
     assert summary["d"] == 64 and summary["epochs"] == 1 and summary["config"]["num_masks"] == 2
     assert summary["test_bpd"] == pytest.approx(summary["test_nll"] / (64 * np.log(2)))
@@ -74,25 +78,66 @@ def test_train_on_bars4_embedded(tmp_path):
     assert "epoch 1" in err                     # progress on stderr (one line per epoch when not a tty)
 
 
+def per_mask_log_probs(model, x: np.ndarray) -> torch.Tensor:
+    """(K, N) log p_k(x) of every mask, each pixel's Bernoulli written out from the raw logits
+    (independent of the library's evaluation code)."""
+    xt = torch.tensor(np.asarray(x), dtype=torch.float64)
+    rows = []
+    with torch.no_grad():
+        for k in range(model.num_masks):
+            model.set_mask(k)
+            p = torch.sigmoid(model(xt.float()).double())
+            rows.append((xt * torch.log(p) + (1 - xt) * torch.log1p(-p)).sum(1))
+    model.set_mask(0)
+    return torch.stack(rows)
+
+
+def expected_nlls(ckpt_path: Path, data: Path) -> tuple[float, float]:
+    """(mask 0, log-mean-exp ensemble of all masks) test NLLs computed by hand for the CLI's split."""
+    from made_viz.data import load_dataset
+    ck = load_checkpoint(ckpt_path)
+    test = load_dataset(str(data), binarize="threshold", seed=ck.data.get("split_seed", 0)).test
+    lp = per_mask_log_probs(ck.model, test)
+    ens = torch.logsumexp(lp, 0) - math.log(lp.shape[0])
+    return float(-lp[0].mean()), float(-ens.mean())
+
+
+def test_train_and_eval_figures_match_a_hand_computation(trained, tiny_npy):
+    out, summary = trained
+    one, ens = expected_nlls(out, tiny_npy)
+    assert summary["test_nll"] == pytest.approx(one, rel=1e-5)
+    assert summary["test_nll_ensemble"] == pytest.approx(ens, rel=1e-5)
+    assert summary["test_bpd_ensemble"] == pytest.approx(ens / (64 * math.log(2)), rel=1e-5)
+    assert abs(ens - one) > 1e-4                                # two masks: the ensemble is a different model
+    code, stdout, err = run_main(["eval", str(out), str(tiny_npy), "--ensemble", "2", "--json"])
+    assert code == 0, err
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["test_nll"] == pytest.approx(one, rel=1e-5)
+    assert result["test_nll_ensemble"] == pytest.approx(ens, rel=1e-5)
+    assert f"{ens:.4f}" in stdout and "ensemble of 2 masks" in stdout
+
+
 def test_eval_end_to_end(trained, tiny_npy):
     out, summary = trained
     code, stdout, err = run_main(["eval", str(out), str(tiny_npy), "--ensemble", "2", "--json"])
     assert code == 0, err
-    result = json.loads(stdout.strip().splitlines()[-1])
-    assert result["test_nll"] == pytest.approx(summary["test_nll"], rel=1e-6)
-    assert result["test_nll_ensemble"] == pytest.approx(summary["test_nll_ensemble"], rel=1e-6)
     assert "bits/dim" in stdout and "ensemble of 2 masks" in stdout
     code, stdout, _ = run_main(["eval", str(out)])             # data recorded in the checkpoint
     assert code == 0 and "1 mask" in stdout
 
 
-def test_sample_end_to_end(trained, tmp_path):
+def test_sample_end_to_end(trained, tmp_path, tiny_npy):
     out, _ = trained
     png = tmp_path / "grid.png"
     code, stdout, err = run_main(["sample", str(out), "--n", "9", "--seed", "3", "--out", str(png), "--json"])
     assert code == 0, err
     result = json.loads(stdout.strip().splitlines()[-1])
-    assert len(result["distances"]) == 9 and all(0 <= d <= 64 for d in result["distances"])
+    samples = sampled_images(out, 9, 3)
+    from made_viz.data import load_dataset
+    train = load_dataset(str(tiny_npy), binarize="threshold", seed=0).train
+    brute = (samples[:, None, :] != train[None, :, :]).sum(2)         # (9, N) Hamming distances
+    assert result["distances"] == brute.min(1).tolist()
+    assert [brute[i, j] for i, j in enumerate(result["neighbors"])] == result["distances"]
     assert "Hamming distance" in stdout
     with Image.open(png) as im:
         assert im.format == "PNG" and im.width > im.height > 0
@@ -168,6 +213,13 @@ def test_help_exits_zero():
     assert code == 0 and "train" in out
 
 
+def sampled_images(ckpt_path: Path, n: int, seed: int) -> np.ndarray:
+    """The samples `made-viz sample --n n --seed seed` draws, from the library directly."""
+    from made_viz import sample
+    ck = load_checkpoint(ckpt_path)
+    return sample(ck.model, n=n, seed=seed, method="fast").x.cpu().numpy().round().astype(np.uint8)
+
+
 def test_image_shape_and_grid():
     assert image_shape(Config(d=64, shape=(4, 16))) == (4, 16)
     assert image_shape(Config(d=49)) == (7, 7)
@@ -177,6 +229,38 @@ def test_image_shape_and_grid():
     im = sample_grid_image(x, (4, 4), neighbors=1 - x)
     arr = np.asarray(im)
     assert set(np.unique(arr)) <= {0, 128, 255} and im.mode == "L"
+    # the grid's layout: pad 4, cells of a sample and its neighbour (scale 16, 2 px apart); ink is white
+    scale, pad, inner, cols = 16, 4, 2, 2
+    cell_w = 2 * 4 * scale + inner
+    for i in range(4):
+        r, c = divmod(i, cols)
+        y, xo = pad + r * (4 * scale + pad), pad + c * (cell_w + pad)
+        left = arr[y:y + 4 * scale:scale, xo:xo + 4 * scale:scale]
+        right = arr[y:y + 4 * scale:scale, xo + 4 * scale + inner:xo + cell_w:scale]
+        assert (left == x[i].reshape(4, 4) * 255).all() and (right == (1 - x[i]).reshape(4, 4) * 255).all()
+    assert (arr[:pad] == 128).all() and (arr[:, :pad] == 128).all()
+
+
+def test_threads_follow_the_models_size():
+    from made_viz.commands import THREADS_ALL_CORES_ABOVE, threads_for
+    assert threads_for(33_000, cores=8) == 1                       # 8x8 digits, hidden 128,128
+    assert threads_for(THREADS_ALL_CORES_ABOVE, cores=8) == 1
+    assert threads_for(THREADS_ALL_CORES_ABOVE + 1, cores=8) == 8
+    assert threads_for(2 * 784 * 8000, cores=2) == 2               # the paper's 8000-unit MNIST layers
+    assert threads_for(5_000_000, cores=None) == (os.cpu_count() or 1)
+    code, out, _ = run_main(["train", "--help"])
+    assert code == 0 and "model's size" in " ".join(out.split())
+
+
+def test_threads_flag_wins_over_the_choice(monkeypatch):
+    seen = []
+    monkeypatch.setattr(torch, "set_num_threads", seen.append)
+    code, _, err = run_main(["train", "bars4", "--hidden", "16", "--epochs", "1", "-q"])
+    assert code == 0, err
+    assert seen[-1] == 1                                            # 16 -> 16 -> 16 weights: one thread
+    code, _, err = run_main(["train", "bars4", "--hidden", "16", "--epochs", "1", "-q", "--threads", "2"])
+    assert code == 0, err
+    assert seen[-1] == 2
 
 
 def test_python_dash_m_subprocess(tmp_path):

@@ -14,9 +14,21 @@ from made_viz import curves
 from made_viz.checkpoint import load_checkpoint
 from made_viz.config import Config
 from made_viz.data import DataError, Dataset, load_dataset
-from made_viz.session import (DIVERGED, DONE, IDLE, MIN_CHUNK_SECONDS, PAUSED, RUNNING, STOPPED, Pacer, TrainingRun,
-                              list_data_files, resolve_data_file)
-from made_viz.train import TrainConfig, independent_bernoulli_nll
+from made_viz.metrics import independent_bernoulli_nll
+from made_viz.session import (
+    DIVERGED,
+    DONE,
+    IDLE,
+    MIN_CHUNK_SECONDS,
+    PAUSED,
+    RUNNING,
+    STOPPED,
+    Pacer,
+    TrainingRun,
+    list_data_files,
+    resolve_data_file,
+)
+from made_viz.train import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -164,23 +176,31 @@ def test_pacer_lets_one_chunk_train_at_a_time(bars):
             assert not again
     assert run.step == 0
     assert run.advance(max_seconds=0.05, pacer=pacer) > 0   # the slot is free again
-    # two threads: the chunks never overlap
-    inside, overlap = [0], []
+    # four threads: the chunks never overlap (asserts in a thread are collected and re-raised here)
+    inside, overlap, errors, lock = [0], [], [], threading.Lock()
 
     def chunk():
-        with pacer.slot(timeout=5) as ok:
-            assert ok
-            inside[0] += 1
-            overlap.append(inside[0])
-            run2 = TrainingRun(small_cfg(), bars, TrainConfig(epochs=1, seed=1))
-            run2.start()
-            run2.advance(max_steps=5)
-            inside[0] -= 1
+        try:
+            with pacer.slot(timeout=5) as ok:
+                assert ok, "no training slot within 5 s"
+                with lock:
+                    inside[0] += 1
+                    overlap.append(inside[0])
+                run2 = TrainingRun(small_cfg(), bars, TrainConfig(epochs=1, seed=1))
+                run2.start()
+                assert run2.advance(max_steps=5) == 5
+                with lock:
+                    inside[0] -= 1
+        except BaseException as e:  # noqa: BLE001 - re-raised in the test's thread
+            errors.append(e)
     threads = [threading.Thread(target=chunk) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    if errors:
+        raise errors[0]
     assert overlap == [1, 1, 1, 1]
 
 
@@ -195,14 +215,29 @@ def test_paced_chunks_train_the_same_steps_as_unpaced(bars):
 
 # --- evaluation, snapshot, checkpoint -----------------------------------------------------------
 
+def per_mask_log_probs(model, x: np.ndarray) -> torch.Tensor:
+    """(K, N) log p_k(x) of every mask from the raw logits (independent of the library's evaluation)."""
+    xt = torch.tensor(np.asarray(x), dtype=torch.float64)
+    shown, rows = model.mask_index, []
+    with torch.no_grad():
+        for k in range(model.num_masks):
+            model.set_mask(k)
+            p = torch.sigmoid(model(xt.float()).double())
+            rows.append((xt * torch.log(p) + (1 - xt) * torch.log1p(-p)).sum(1))
+    model.set_mask(shown)
+    return torch.stack(rows)
+
+
 def test_evaluate_one_mask_and_ensemble(bars):
     run = TrainingRun(small_cfg(num_masks=3, order="random"), bars, TrainConfig(epochs=1))
     assert run.evaluate() is None
     run.train_steps(30)
     ev = run.evaluate()
-    from made_viz.train import evaluate_nll
-    assert ev["K"] == 3 and ev["nll_1"] == pytest.approx(evaluate_nll(run.model, bars.test))
-    assert ev["nll_ensemble"] == pytest.approx(evaluate_nll(run.model, bars.test, ensemble=3))
+    lp = per_mask_log_probs(run.model, bars.test)             # (3, N), written out from the logits
+    ensemble = torch.logsumexp(lp, 0) - math.log(3)           # log of the mean of the probabilities
+    assert ev["K"] == 3 and ev["nll_1"] == pytest.approx(float(-lp[0].mean()), rel=1e-5)
+    assert ev["nll_ensemble"] == pytest.approx(float(-ensemble.mean()), rel=1e-5)
+    assert ev["nll_ensemble"] != pytest.approx(float(-lp.mean()), rel=1e-4)   # not the mean of the log-probs
     assert ev["bpd_1"] == pytest.approx(ev["nll_1"] / (16 * math.log(2)))
     assert run.evaluate() is ev                       # cached until the weights change
     run.train_steps(1)
@@ -215,9 +250,21 @@ def test_snapshot_samples_and_conditionals(bars):
     run.train_steps(20)
     snap = run.snapshot(n=5)
     assert snap.samples.shape == (5, 16) and set(np.unique(snap.samples)) <= {0, 1}
-    assert snap.image.shape == (16,) and snap.probs.shape == (16,)
-    assert ((snap.probs >= 0) & (snap.probs <= 1)).all()
     assert snap.mask == run.active_mask
+    # the conditionals are sigmoid(logits) of the shown (validation) image under the mask training uses
+    model = run.model
+    assert np.array_equal(snap.image, run.trainer.valid_x[0].numpy())
+    shown = model.mask_index
+    with torch.no_grad():
+        model.set_mask(snap.mask)
+        expected = torch.sigmoid(model(torch.as_tensor(snap.image[None], dtype=torch.float32)))[0].numpy()
+        model.set_mask(shown)
+    np.testing.assert_allclose(snap.probs, expected, rtol=1e-6)
+    # the samples are the fast sampler's with seed 0 under that mask
+    from made_viz import sample
+    again = sample(model, n=5, seed=0, method="fast", mask=snap.mask).x.numpy().astype(np.uint8)
+    assert np.array_equal(snap.samples, again)
+    assert model.mask_index == shown                   # the peek left the model's mask as it was
     run.train_steps(1)
     assert run.snapshot(max_age=60) is snap            # throttled
     assert run.snapshot(max_age=0) is not snap
@@ -329,7 +376,8 @@ def test_shipped_pretrained_models_match_their_index():
     infos = {p.name: p for p in list_pretrained()}
     assert {"digits8", "mnist"} <= set(infos)
     mnist = infos["mnist"]
-    assert mnist.K == 8 and mnist.dataset == "mnist" and mnist.command.startswith("made-viz train mnist --hidden 500,500")
+    assert mnist.K == 8 and mnist.dataset == "mnist"
+    assert mnist.command.startswith("made-viz train mnist --hidden 500,500")
     for info in infos.values():
         ck = load_pretrained(info.name)
         assert ck.config.num_masks == info.K and ck.data["name"] == info.dataset
@@ -344,6 +392,7 @@ def test_shipped_pretrained_models_match_their_index():
 
 def test_pretrained_index_cannot_point_outside_its_folder(tmp_path, monkeypatch):
     import json
+
     from made_viz.pretrained import get_info, list_pretrained
     folder = tmp_path / "pre"
     folder.mkdir()

@@ -9,10 +9,18 @@ import torch
 
 from made_viz.config import Config, ConfigError
 from made_viz.data import load_dataset
+from made_viz.metrics import bits_per_dim, independent_bernoulli_nll
 from made_viz.model import MADE
 from made_viz.train import (
-    STOP_DIVERGED, STOP_EARLY, STOP_FINISHED, TrainConfig, Trainer, TrainingDiverged, bits_per_dim,
-    evaluate_nll, independent_bernoulli_nll, limit_threads, split_validation,
+    STOP_DIVERGED,
+    STOP_EARLY,
+    STOP_FINISHED,
+    TrainConfig,
+    Trainer,
+    TrainingDiverged,
+    evaluate_nll,
+    set_torch_threads,
+    split_validation,
 )
 
 TIMING_KEYS = {"seconds", "elapsed", "examples_per_s"}
@@ -144,7 +152,40 @@ def test_masks_switch_and_ensemble_is_log_mean_exp(monkeypatch):
     single = -per_mask[0].mean().item()
     assert tr.evaluate(test) == pytest.approx(single, abs=1e-4)           # validation: mask 0
     # averaging logits instead would give a different number
-    assert math.isfinite(tr.evaluate(test, ensemble=4))
+    assert tr.evaluate(test, ensemble=3) != pytest.approx(averaged_logits_nll(model, test, 3), abs=1e-5)
+
+
+def averaged_logits_nll(model, x: torch.Tensor, k: int) -> float:
+    """The wrong ensemble: average the K masks' logits, then one Bernoulli per pixel."""
+    shown = model.mask_index
+    with torch.no_grad():
+        logits = []
+        for m in range(k):
+            model.set_mask(m)
+            logits.append(model(x.float()).double())
+        model.set_mask(shown)
+        mean = torch.stack(logits).mean(0)
+    xd = x.double()
+    return float(torch.nn.functional.binary_cross_entropy_with_logits(mean, xd, reduction="none").sum(1).mean())
+
+
+def test_only_the_log_mean_exp_ensemble_is_a_density():
+    """Over all 2^D inputs the ensemble's probabilities sum to 1 (a mixture of K autoregressive models);
+    a model made by averaging the masks' logits does not, so its 'NLL' is no likelihood at all."""
+    d, k = 6, 4
+    model = small_model(d=d, hidden=(20, 20), num_masks=k, order="random", seed=3)
+    rng = np.random.default_rng(2)                 # all pixels on or all off, with a little noise:
+    x = np.repeat(rng.random((300, 1)) < 0.5, d, 1) ^ (rng.random((300, d)) < 0.05)   # strong dependencies
+    Trainer(model, x.astype(np.uint8), TrainConfig(epochs=20, batch_size=30, lr=1e-2)).run()
+    every = torch.tensor([[(i >> j) & 1 for j in range(d)] for i in range(2 ** d)], dtype=torch.float32)
+    from made_viz.train import log_probs
+    ensemble = torch.exp(log_probs(model, every, ensemble=k)).sum().item()
+    assert ensemble == pytest.approx(1.0, abs=1e-6)
+    single = torch.exp(log_probs(model, every)).sum().item()
+    assert single == pytest.approx(1.0, abs=1e-6)
+    per_input = [-averaged_logits_nll(model, every[i:i + 1], k) for i in range(2 ** d)]
+    averaged = sum(math.exp(v) for v in per_input)
+    assert abs(averaged - 1.0) > 1e-3, averaged
 
 
 def test_resample_every_keeps_a_mask_for_several_steps():
@@ -263,14 +304,14 @@ def test_evaluate_nll_is_batched_and_matches_log_prob():
     assert evaluate_nll(model, x, batch_size=64) == pytest.approx(direct, abs=1e-4)
 
 
-def test_limit_threads():
+def test_set_torch_threads():
     before = torch.get_num_threads()
     try:
-        limit_threads(2)
+        set_torch_threads(2)
         assert torch.get_num_threads() == 2
-        limit_threads(1)
+        set_torch_threads(1)
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
     with pytest.raises(ValueError):
-        limit_threads(0)
+        set_torch_threads(0)
