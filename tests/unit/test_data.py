@@ -103,15 +103,52 @@ def test_idx_folder_without_test_file_is_split(tmp_path):
     assert (ds.n_train, ds.n_test) == (36, 4)
 
 
-def test_npz_binarized_mnist_keys_merge_valid_into_train(tmp_path):
+def test_npz_binarized_mnist_keys_keep_their_validation_split(tmp_path):
+    """binarized MNIST's own validation split stays one (it used to be merged into train)."""
     rng = np.random.default_rng(0)
     tr, va, te = (rng.integers(0, 2, size=(n, 16)).astype(np.float32) for n in (10, 4, 5))
     path = tmp_path / "binarized_mnist.npz"
     np.savez(path, train_data=tr, valid_data=va, test_data=te)
     ds = D.load_dataset(path)
     assert ds.shape == (4, 4)
-    np.testing.assert_array_equal(ds.train, np.concatenate([tr, va]))
+    np.testing.assert_array_equal(ds.train, tr)
+    np.testing.assert_array_equal(ds.valid, va)
     np.testing.assert_array_equal(ds.test, te)
+    assert (ds.n_train, ds.n_valid, ds.n_test) == (10, 4, 5) and not ds.valid.flags.writeable
+    assert ds.to_dict()["n_valid"] == 4 and "4 validation" in ds.description
+
+
+def test_files_without_validation_split_have_none(tmp_path):
+    path = tmp_path / "x.npz"
+    np.savez(path, x_train=grey_images(n=9), x_test=grey_images(n=4, seed=5))
+    ds = D.load_dataset(path)
+    assert ds.valid is None and ds.n_valid == 0 and ds.to_dict()["n_valid"] == 0
+    assert D.load_dataset("digits8").valid is None and D.load_dataset("bars4").n_valid == 0
+
+
+def test_binarized_mnist_without_test_keeps_validation_and_splits_train(tmp_path):
+    rng = np.random.default_rng(1)
+    tr, va = rng.integers(0, 2, size=(20, 9), dtype=np.uint8), rng.integers(0, 2, size=(3, 9), dtype=np.uint8)
+    path = tmp_path / "no_test.npz"
+    np.savez(path, train_data=tr, valid_data=va)
+    ds = D.load_dataset(path)
+    assert_split_of(ds, tr, n_test=2)
+    np.testing.assert_array_equal(ds.valid, va)
+
+
+def test_validation_images_must_match_the_training_images(tmp_path):
+    path = tmp_path / "odd.npz"
+    np.savez(path, train_data=np.zeros((5, 16)), valid_data=np.zeros((3, 9)), test_data=np.zeros((2, 16)))
+    _one_line_error(lambda: D.load_dataset(path), "odd.npz", "validation images have 9")
+
+
+def test_validation_split_changes_the_fingerprint():
+    bits = np.random.default_rng(2).integers(0, 2, size=(30, 16), dtype=np.uint8)
+    plain = D.Dataset("x", bits[:20], bits[20:25], (4, 4), "d")
+    with_valid = D.Dataset("x", bits[:20], bits[20:25], (4, 4), "d", valid=bits[25:])
+    assert plain.fingerprint != with_valid.fingerprint
+    with pytest.raises(ValueError):
+        D.Dataset("x", bits[:20], bits[20:25], (4, 4), "d", valid=bits[25:, :9])
 
 
 def test_npz_keras_layout_keeps_labels(tmp_path):
@@ -708,7 +745,7 @@ def test_idx_folder_refuses_links_out_of_the_folder(tmp_path):
 def test_low_level_errors_become_one_line_data_errors(monkeypatch, tmp_path, error):
     def boom(*args, **kwargs):
         raise error
-    monkeypatch.setattr(D, "_parse_idx", boom)
+    monkeypatch.setattr(D.parsers, "_parse_idx", boom)
     _one_line_error(lambda: D.load_bytes(idx_bytes(grey_images()), "x-idx3-ubyte"), "x-idx3-ubyte")
     (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(grey_images()))
     _one_line_error(lambda: D.load_dataset(tmp_path), tmp_path.name)
