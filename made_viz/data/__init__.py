@@ -25,43 +25,60 @@ import sys
 import types
 
 from . import parsers
-from .builtin import (ASSETS_ENV, DEFAULT_DATASET, EMBEDDED, GENERATED_TEST, GENERATED_TRAIN, assets_dir,
-                      is_embedded_name, list_datasets, load_dataset)
+from .builtin import (
+    ASSETS_ENV,
+    DEFAULT_DATASET,
+    EMBEDDED,
+    GENERATED_TEST,
+    GENERATED_TRAIN,
+    assets_dir,
+    is_embedded_name,
+    list_datasets,
+    load_dataset,
+)
 from .dataset import MAX_PIXELS, DataError, Dataset, binarize, pack_bits, unpack_bits
 from .files import TEST_FRACTION, load_bytes
 from .folder import DATA_DIR_ENV, DATA_SUFFIXES, data_dir, list_data_files, resolve_data_file
-from .generators import (GLYPHS, bars_and_stripes, bars_and_stripes_entropy, bars_and_stripes_patterns,
-                         pattern_entropy, shape_patterns, shapes, shapes_entropy)
+from .generators import (
+    GLYPHS,
+    bars_and_stripes,
+    bars_and_stripes_entropy,
+    bars_and_stripes_patterns,
+    pattern_entropy,
+    shape_patterns,
+    shapes,
+    shapes_entropy,
+)
 from .neighbours import nearest_neighbors
 from .parsers import MAX_BYTES
 
 __all__ = [
+    "DEFAULT_DATASET",
+    "EMBEDDED",
+    "GLYPHS",
+    "MAX_BYTES",
+    "MAX_PIXELS",
     "DataError",
     "Dataset",
-    "EMBEDDED",
-    "DEFAULT_DATASET",
-    "MAX_PIXELS",
-    "MAX_BYTES",
     "assets_dir",
-    "list_datasets",
-    "is_embedded_name",
-    "load_dataset",
-    "load_bytes",
-    "binarize",
     "bars_and_stripes",
-    "bars_and_stripes_patterns",
     "bars_and_stripes_entropy",
-    "GLYPHS",
-    "shapes",
-    "shape_patterns",
-    "shapes_entropy",
-    "pattern_entropy",
+    "bars_and_stripes_patterns",
+    "binarize",
+    "data_dir",
+    "is_embedded_name",
+    "list_data_files",
+    "list_datasets",
+    "load_bytes",
+    "load_dataset",
     "nearest_neighbors",
     "pack_bits",
-    "unpack_bits",
-    "data_dir",
-    "list_data_files",
+    "pattern_entropy",
     "resolve_data_file",
+    "shape_patterns",
+    "shapes",
+    "shapes_entropy",
+    "unpack_bits",
 ]
 
 _NOT_ALL = (ASSETS_ENV, GENERATED_TEST, GENERATED_TRAIN, TEST_FRACTION, DATA_DIR_ENV, DATA_SUFFIXES)

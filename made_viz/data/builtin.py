@@ -17,10 +17,10 @@ Each set is loaded once per process (cached) and its arrays are read-only, so se
 from __future__ import annotations
 
 import functools
-import zipfile
-import zlib
 import math
 import os
+import zipfile
+import zlib
 from importlib import resources
 from pathlib import Path
 
@@ -29,7 +29,7 @@ import numpy as np
 from .dataset import Dataset, _check_method, _dataset, _fail
 from .files import load_path
 from .generators import bars_and_stripes, bars_and_stripes_entropy, shapes, shapes_entropy
-from .parsers import _from_asset_layout
+from .layout import _from_asset_layout
 
 GENERATED_TRAIN, GENERATED_TEST = 5000, 1000
 """Sizes of the embedded generated sets (``bars{n}``, ``shapes8``)."""
@@ -90,7 +90,7 @@ def assets_dir() -> Path:
     return Path(str(resources.files("made_viz") / "assets"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _generated(key: str) -> Dataset:
     """The seeded generated sets; first GENERATED_TRAIN samples train, rest test."""
     if key == "shapes8":
@@ -103,7 +103,7 @@ def _generated(key: str) -> Dataset:
     return _dataset(key, samples[:GENERATED_TRAIN], samples[GENERATED_TRAIN:], shape, description, entropy)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _asset(key: str, folder: str) -> Dataset:
     """Read ``<folder>/<key>.npz`` (packed-bits layout; see ``scripts/make_assets.py``), once per process."""
     path = Path(folder) / f"{key}.npz"

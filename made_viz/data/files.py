@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from . import parsers as P
-from .dataset import Dataset, DataError, _binarize, _check_method, _check_pixels, _dataset, _fail, _reason, _size
-from .parsers import _FORMATS_HINT, _READ_ERRORS, _Raw
+from .dataset import DataError, Dataset, _binarize, _check_method, _check_pixels, _dataset, _fail, _reason, _size
+from .layout import _Raw
+from .parsers import _FORMATS_HINT, _READ_ERRORS
 
 TEST_FRACTION = 0.1
 """Share of images held out as test set when a file has no test split."""
@@ -194,7 +195,7 @@ def _split(bits: np.ndarray, labels, seed: int, source: str):
     n = len(bits)
     if n < 2:
         _fail(source, "contains only 1 image; need at least 2 to hold some out as a test set")
-    n_test = max(1, int(round(n * TEST_FRACTION)))
+    n_test = max(1, round(n * TEST_FRACTION))
     perm = np.random.default_rng(seed).permutation(n)
     test_idx, train_idx = np.sort(perm[:n_test]), np.sort(perm[n_test:])
     pick = (lambda idx: None) if labels is None else (lambda idx: labels[idx])

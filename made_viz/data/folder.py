@@ -43,9 +43,7 @@ def list_data_files(root: Path) -> list[str]:
     for p in entries:
         if p.name.startswith(".") or not _inside(root, p):
             continue
-        if p.is_file() and p.name.lower().endswith(DATA_SUFFIXES):
-            out.append(p.name)
-        elif p.is_dir() and _is_idx_folder(root, p):
+        if (p.is_file() and p.name.lower().endswith(DATA_SUFFIXES)) or (p.is_dir() and _is_idx_folder(root, p)):
             out.append(p.name)
     return out
 

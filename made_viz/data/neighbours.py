@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+
 def nearest_neighbors(queries: np.ndarray, train: np.ndarray, k: int = 1,
                       *, chunk_bytes: int = 32 * 2**20) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` training images closest to each query in Hamming distance.

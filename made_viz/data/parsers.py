@@ -15,11 +15,11 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
-from .dataset import MAX_PIXELS, DataError, _check_pixels, _fail, _reason, _size, unpack_bits
+from .dataset import DataError, _check_pixels, _fail, _reason, _size
+from .layout import _from_asset_layout, _Raw
 
 MAX_BYTES = 512 * 2**20
 """Largest file (after gzip decompression) the loaders accept."""
@@ -30,18 +30,6 @@ _FORMATS_HINT = "supported: IDX (MNIST ubyte, optionally .gz), .npz, .npy, .amat
 _READ_ERRORS = (ValueError, OSError, EOFError, RuntimeError, OverflowError, UnicodeError, zlib.error,
                 struct.error, zipfile.BadZipFile, zipfile.LargeZipFile, lzma.LZMAError)
 """What numpy, zipfile, gzip/zlib, struct and text decoding raise on a damaged file."""
-
-
-class _Raw(NamedTuple):
-    """Arrays as found in a file, before binarization; ``test`` and ``valid`` None if absent."""
-
-    train: np.ndarray
-    test: np.ndarray | None = None
-    labels_train: np.ndarray | None = None
-    labels_test: np.ndarray | None = None
-    shape: tuple[int, int] | None = None
-    valid: np.ndarray | None = None
-    labels_valid: np.ndarray | None = None
 
 
 def _parse(data: bytes, source: str, lower_name: str) -> _Raw:
@@ -187,7 +175,7 @@ class _NpzArchive:
         self.members: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             if info.filename and not info.filename.endswith("/"):  # ZipInfo.is_dir() fails on ''
-                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                key = info.filename.removesuffix(".npy")
                 self.members.setdefault(key, info)
         self.files = list(self.members)
 
@@ -244,30 +232,6 @@ def _parse_npz(data: bytes, source: str) -> _Raw:
     listed = ", ".join(k[:30] for k in shown[:8]) + (", ..." if len(shown) > 8 else "")
     _fail(source, f"don't know which arrays to use (keys: {listed}); expected "
                   f"train_data/valid_data/test_data, x_train/x_test, train/test or a single array")
-
-
-def _from_asset_layout(archive) -> _Raw:
-    """Arrays in the packed-bits layout of ``scripts/make_assets.py`` and ``scripts/make_mnist.py``:
-    ``train_bits``, ``test_bits`` and optionally ``valid_bits``, labels optional."""
-    shape_array = np.asarray(archive["shape"])
-    if shape_array.shape != (2,) or shape_array.dtype.kind not in "iu":
-        raise ValueError(f"bad image shape array {shape_array.dtype} {shape_array.shape}")
-    shape = (int(shape_array[0]), int(shape_array[1]))
-    if min(shape) <= 0 or shape[0] * shape[1] > MAX_PIXELS:
-        raise ValueError(f"bad image shape {shape}")
-    d = shape[0] * shape[1]
-    bits = {}
-    for split in ("train", "test", "valid"):
-        if split == "valid" and "valid_bits" not in archive.files:
-            continue
-        packed = archive[f"{split}_bits"]
-        if packed.dtype != np.uint8 or packed.ndim != 2 or packed.shape[1] != (d + 7) // 8:
-            raise ValueError(f"{split}_bits must be uint8 of shape (N, {(d + 7) // 8}), "
-                             f"not {packed.dtype} {packed.shape}")
-        bits[split] = unpack_bits(packed, d)
-    labels = {s: archive[f"{s}_labels"] if f"{s}_labels" in archive.files else None for s in bits}
-    return _Raw(bits["train"], bits["test"], labels["train"], labels["test"], shape,
-                bits.get("valid"), labels.get("valid"))
 
 
 def _looks_like_text(data: bytes) -> bool:
