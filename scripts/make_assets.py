@@ -29,7 +29,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the library of this checkout, also when it is not installed
 
-from made_viz.data.layout import asset_arrays, save_asset  # noqa: E402
+from made_viz.data.layout import asset_arrays, save_asset
 
 SEED = 0
 DIGITS_N_TEST = 300

