@@ -53,11 +53,17 @@ from .neighbours import nearest_neighbors
 from .parsers import MAX_BYTES
 
 __all__ = [
+    "ASSETS_ENV",
+    "DATA_DIR_ENV",
+    "DATA_SUFFIXES",
     "DEFAULT_DATASET",
     "EMBEDDED",
+    "GENERATED_TEST",
+    "GENERATED_TRAIN",
     "GLYPHS",
     "MAX_BYTES",
     "MAX_PIXELS",
+    "TEST_FRACTION",
     "DataError",
     "Dataset",
     "assets_dir",
@@ -80,9 +86,6 @@ __all__ = [
     "shapes_entropy",
     "unpack_bits",
 ]
-
-_NOT_ALL = (ASSETS_ENV, GENERATED_TEST, GENERATED_TRAIN, TEST_FRACTION, DATA_DIR_ENV, DATA_SUFFIXES)
-
 
 class _DataPackage(types.ModuleType):
     """Setting ``made_viz.data.MAX_BYTES`` (an operator raising the limit, a test shrinking it)
