@@ -9,7 +9,7 @@ list of complete entries raises `PretrainedIndexError`, so a damaged install is 
 for an empty one (tests that depend on the models would silently turn into skips).
 
     >>> [p.name for p in list_pretrained()]
-    ['digits8', 'mnist']
+    ['digits8', 'mnist', 'bars4']
     >>> ck = load_pretrained("digits8")        # a fresh model on every call
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ import numpy as np
 
 
 def nearest_neighbors(queries: np.ndarray, train: np.ndarray, k: int = 1,
-                      *, chunk_bytes: int = 32 * 2**20) -> tuple[np.ndarray, np.ndarray]:
+                      *, chunk_bytes: int = 2 * 2**20) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` training images closest to each query in Hamming distance.
 
     ``queries`` is ``(n, D)`` (or one ``(D,)`` image), ``train`` is ``(N, D)``,
@@ -21,9 +21,9 @@ def nearest_neighbors(queries: np.ndarray, train: np.ndarray, k: int = 1,
     differing pixels, ``int64``.
 
     Exact: both sides are packed 64 pixels to a word and the distance is the popcount of their
-    XOR, summed word by word over chunks of ``train`` bounded by ``chunk_bytes``.  16 queries
-    against the 50,000 MNIST training digits take about 0.2 s on a busy 2-core machine
-    (``bench/bench_nn.py``).
+    XOR, summed word by word over chunks of ``train`` bounded by ``chunk_bytes`` (small enough
+    for the working set to stay in the processor's cache).  16 queries against the 50,000 MNIST
+    training digits take about 0.25 s on a busy 2-core machine (``bench/bench_nn.py``).
     """
     q, t = np.asarray(queries), np.asarray(train)
     single = q.ndim == 1
