@@ -393,17 +393,17 @@ def test_shipped_pretrained_models_match_their_index():
 def test_pretrained_index_cannot_point_outside_its_folder(tmp_path, monkeypatch):
     import json
 
-    from made_viz.pretrained import get_info, list_pretrained
+    from made_viz.pretrained import PretrainedIndexError, get_info, list_pretrained
     folder = tmp_path / "pre"
     folder.mkdir()
     (tmp_path / "outside.pt").write_bytes(b"x")
     entry = dict(name="x", title="t", dataset="digits8", description="d", test_nll_1=1.0, test_nll_ensemble=1.0,
                  K=1, command="c", file="../outside.pt")
-    (folder / "index.json").write_text(json.dumps([entry, dict(entry, name="gone", file="missing.pt"),
-                                                   {"name": "broken"}]))
+    (folder / "index.json").write_text(json.dumps([entry, dict(entry, name="gone", file="missing.pt")]))
     monkeypatch.setenv("MADE_VIZ_PRETRAINED", str(folder))
     assert list_pretrained() == []
     with pytest.raises(KeyError):
         get_info("x")
-    (folder / "index.json").write_text("not json")
-    assert list_pretrained() == []
+    (folder / "index.json").write_text("not json")       # a damaged index is an error, never "no models"
+    with pytest.raises(PretrainedIndexError):
+        list_pretrained()
