@@ -97,7 +97,7 @@ class Config:
     @property
     def image_shape(self) -> tuple[int, int]:
         """(height, width) to draw the inputs as an image: `shape`, or one row of D pixels."""
-        return self.shape or (1, self.d)
+        return image_shape(self.shape, self.d)
 
     @property
     def is_autoregressive(self) -> bool:
@@ -175,6 +175,11 @@ class Config:
             else:
                 kw[k] = raw
         return cls(**kw)
+
+
+def image_shape(shape: tuple[int, int] | None, d: int) -> tuple[int, int]:
+    """(height, width) to draw D inputs as an image: `shape` when there is one, else one row of D pixels."""
+    return tuple(shape) if shape is not None else (1, d)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,24 @@ import numpy as np
 from .config import Config
 
 _SATURATE = float(2**62)
+# Cells converted to numbers at once in a product of masks: bounds the temporaries (16 MB of float64)
+# whatever the layer sizes, so a product costs its result plus one block, never a float copy of a mask.
+BLOCK_CELLS = 1 << 21
+
+
+def blocked_matmul(a: np.ndarray, b: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """a @ b computed in `dtype`, converting at most BLOCK_CELLS cells of each operand at a time.
+
+    For 0/1 masks and path counts: every entry of the result is one full sum (exact in float64 up
+    to 2^53, in float32 up to 2^24), so blocking changes no value, only the peak memory."""
+    out = np.empty((a.shape[0], b.shape[1]), dtype=dtype)
+    rows = max(1, BLOCK_CELLS // max(a.shape[1], 1))
+    cols = max(1, BLOCK_CELLS // max(b.shape[0], 1))
+    for c in range(0, b.shape[1], cols):
+        bc = np.asarray(b[:, c:c + cols], dtype=dtype)
+        for r in range(0, a.shape[0], rows):
+            out[r:r + rows, c:c + cols] = np.asarray(a[r:r + rows], dtype=dtype) @ bc
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,10 +105,10 @@ class MaskSet:
 
     def connectivity(self) -> np.ndarray:
         """(D, D) int64: [i, j] = number of paths from input i to output j (saturates at 2^62)."""
-        if "conn" not in self._cache:
+        if "conn" not in self._cache:  # in blocks: memory O(D x H), never a float copy of an H x H mask
             prod = self.masks[0].astype(np.float64)
             for m in self.masks[1:]:
-                prod = np.minimum(prod @ m.astype(np.float64), _SATURATE)
+                prod = np.minimum(blocked_matmul(prod, m), _SATURATE)
             if self.direct is not None:
                 prod = prod + self.direct
             self._cache["conn"] = np.minimum(prod, _SATURATE).astype(np.int64)

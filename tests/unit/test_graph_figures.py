@@ -10,7 +10,9 @@ import plotly.io as pio
 import pytest
 
 from made_viz import figures as F
+from made_viz import forbidden as FB
 from made_viz import graph as G
+from made_viz.bundles import bundle_by_degree
 from made_viz.config import Config
 from made_viz.masks import build_masks
 
@@ -116,7 +118,7 @@ def brute_force_bad_edges(ms) -> set:
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"d{c.d}-h{'x'.join(map(str, c.hidden)) or 0}-{c.masking}")
 def test_forbidden_edges_match_brute_force(cfg):
     ms = build_masks(cfg)
-    bad, bad_direct = G.forbidden_edges(ms)
+    bad, bad_direct = FB.forbidden_edges(ms)
     last = G.num_layers(ms) - 1
     got = {((l, int(a)), (l + 1, int(b))) for l, m in enumerate(bad) for a, b in zip(*np.nonzero(m))}
     if bad_direct is not None:
@@ -133,11 +135,11 @@ def test_broken_variants_draw_red_forbidden_edges(masking):
     fig = F.network_figure(ms)
     red = trace_named(fig, "forbidden path")
     assert red and red[0].line.color.startswith("rgba(220,38,38")
-    assert n_segments(red) == G.trace_edges(ms, None).count_bad() > 0
+    assert n_segments(red) == FB.trace_edges(ms, None).count_bad() > 0
     # traced: the forbidden path into the output of the first violation, and only edges of the trace
     i, j = ms.violations()[0]
     tr = G.trace(ms, G.num_layers(ms) - 1, j)
-    es = G.trace_edges(ms, tr)
+    es = FB.trace_edges(ms, tr)
     assert es.count_bad() > 0
     for up, bad in zip(es.up, es.bad):
         assert not (bad & ~up).any()
@@ -147,10 +149,10 @@ def test_broken_variants_draw_red_forbidden_edges(masking):
 def test_traced_bad_edges_lie_on_forbidden_paths_through_the_unit():
     for cfg in CONFIGS:
         ms = build_masks(cfg)
-        all_bad, _ = G.forbidden_edges(ms)
+        all_bad, _ = FB.forbidden_edges(ms)
         for layer, n in enumerate(G.layer_sizes(ms)):
             for unit in range(n):
-                es = G.trace_edges(ms, G.trace(ms, layer, unit))
+                es = FB.trace_edges(ms, G.trace(ms, layer, unit))
                 for b, a in zip(es.bad, all_bad):
                     assert not (b & ~a).any()
                 if ms.is_autoregressive():
@@ -204,7 +206,7 @@ def test_aggregated_view_above_the_edge_budget_and_its_counts_add_up():
     fig = F.network_figure(ms)
     assert not trace_named(fig, "units")
     bundles = trace_named(fig, "bundles")[0]
-    bun = G.bundle_by_degree(ms)
+    bun = bundle_by_degree(ms)
     total = 0
     for l, m in enumerate(ms.masks):
         c = bun.bin_edges(m, l, l + 1)
@@ -221,7 +223,7 @@ def test_aggregated_view_above_the_edge_budget_and_its_counts_add_up():
 
 def test_aggregated_with_direct_connections_counts_them_too():
     ms = build_masks(Config(d=40, hidden=(200,), direct=True))
-    bun = G.bundle_by_degree(ms)
+    bun = bundle_by_degree(ms)
     assert bun.bin_edges(ms.direct, 0, 2).sum() == ms.direct.sum()
     fig = F.network_figure(ms, aggregated=True)
     assert any(t.line.dash == "dot" for t in fig.data if t.mode == "lines")
@@ -330,8 +332,8 @@ def test_bundle_bad_edges_are_the_union_of_its_units():
         rng = np.random.default_rng(cfg.seed)
         for layer, n in enumerate(G.layer_sizes(ms)):
             units = sorted(set(rng.integers(0, n, size=min(n, 4)).tolist()))
-            es = G.trace_edges(ms, G.trace(ms, layer, units))
-            singles = [G.trace_edges(ms, G.trace(ms, layer, u)) for u in units]
+            es = FB.trace_edges(ms, G.trace(ms, layer, units))
+            singles = [FB.trace_edges(ms, G.trace(ms, layer, u)) for u in units]
             for l in range(len(ms.masks)):
                 assert (es.bad[l] == np.logical_or.reduce([x.bad[l] for x in singles])).all()
                 assert (es.up[l] == np.logical_or.reduce([x.up[l] for x in singles])).all()
@@ -339,11 +341,11 @@ def test_bundle_bad_edges_are_the_union_of_its_units():
 
 def test_a_true_made_bundle_shows_no_red():
     ms = build_masks(Config(d=64, shape=(8, 8), hidden=(128, 128)))
-    bun = G.bundle_by_degree(ms)
+    bun = bundle_by_degree(ms)
     for layer in range(G.num_layers(ms)):
         for b in np.nonzero(bun.count[layer])[0]:
             tr = G.trace(ms, layer, bun.units_in(layer, b))
-            assert G.trace_edges(ms, tr).count_bad() == 0
+            assert FB.trace_edges(ms, tr).count_bad() == 0
             assert all(c is None or not (c == F.FORBIDDEN).any() for c in F.dependency_categories(ms, tr))
     fig = F.network_figure(ms, tr=G.trace(ms, 3, bun.units_in(3, bun.num_bins - 2)))
     assert not trace_named(fig, "forbidden path")
@@ -376,7 +378,7 @@ def test_traced_bad_edges_match_brute_force_paths_through_the_unit(cfg):
                     continue
                 if any(pos[i] >= pos[j] for i in ins for j in outs):
                     want.add((a, b))
-            es = G.trace_edges(ms, G.trace(ms, layer, unit))
+            es = FB.trace_edges(ms, G.trace(ms, layer, unit))
             got = {((l, int(p)), (l + 1, int(q))) for l, m in enumerate(es.bad) for p, q in zip(*np.nonzero(m))}
             if es.bad_direct is not None:
                 got |= {((0, int(p)), (last, int(q))) for p, q in zip(*np.nonzero(es.bad_direct))}
@@ -392,7 +394,7 @@ def test_trace_options_and_targets_round_trip():
     assert G.trace_target(ms, "") is None
     tr = G.trace_target(ms, "u:3:5")
     assert tr.layer == 3 and tr.units == (5,)
-    bun = G.bundle_by_degree(ms)
+    bun = bundle_by_degree(ms)
     assert G.trace_target(ms, "g:1:2").units == tuple(bun.units_in(1, 2))
     assert not any(k.startswith("g:") for k in G.trace_options(ms))
 
@@ -419,8 +421,8 @@ def test_forbidden_edges_stay_cheap_for_the_largest_d():
     import time
     ms = build_masks(Config(d=4096, shape=(64, 64), hidden=(1000,), masking="nonstrict"))
     t = time.perf_counter()
-    bad, _ = G.forbidden_edges(ms)
+    bad, _ = FB.forbidden_edges(ms)
     tr = G.trace(ms, 2, 100)
-    es = G.trace_edges(ms, tr)
+    es = FB.trace_edges(ms, tr)
     assert time.perf_counter() - t < 20
     assert sum(int(b.sum()) for b in bad) > 0 and es.count_bad() > 0
