@@ -1,8 +1,9 @@
 """Plotly figures of the masked network and its masks (no streamlit, no torch): one import for the pages.
 
 Each figure has its own home; this module hands their public names on and holds the formula:
-- `network_figure`, `aggregated_summary`, `EDGE_BUDGET`, `FULL_EDGE_LIMIT` (network_figure.py): the
-  layered, degree-labelled network, bundled by degree above an edge budget;
+- `network_figure`, `aggregated_summary`, `degree_labels_shown`, `degree_label_note`, `EDGE_BUDGET`,
+  `FULL_EDGE_LIMIT` (network_figure.py): the layered, degree-labelled network, bundled by degree above
+  an edge budget;
 - `mask_figure`, `direct_mask_figure`, `connectivity_figure`, `MAX_CELLS` (heatmaps.py): heatmaps with
   units sorted by degree / generation order;
 - `dependency_figure`, `dependency_categories`, `dependency_legend` (trace_images.py): the pixels a
@@ -11,15 +12,17 @@ Each figure has its own home; this module hands their public names on and holds 
 """
 from __future__ import annotations
 
-from .heatmaps import MAX_CELLS, connectivity_figure, mask_figure
+from .heatmaps import MAX_CELLS, connectivity_figure, direct_mask_figure, mask_figure
 from .masks import MaskSet
-from .network_figure import EDGE_BUDGET, FULL_EDGE_LIMIT, aggregated_summary, network_figure
+from .network_figure import (EDGE_BUDGET, FULL_EDGE_LIMIT, aggregated_summary, degree_label_note, degree_labels_shown,
+                             network_figure)
 from .plot_parts import DEAD, degree_colors
 from .trace_images import (AFTER, FED, FORBIDDEN, SEEN, SELF, STARVED, dependency_categories, dependency_figure,
                            dependency_legend)
 
 __all__ = ["EDGE_BUDGET", "FULL_EDGE_LIMIT", "MAX_CELLS", "DEAD", "AFTER", "SEEN", "STARVED", "SELF", "FORBIDDEN",
-           "FED", "network_figure", "aggregated_summary", "mask_figure", "connectivity_figure",
+           "FED", "network_figure", "aggregated_summary", "degree_labels_shown", "degree_label_note", "mask_figure",
+           "direct_mask_figure", "connectivity_figure",
            "dependency_categories", "dependency_legend", "dependency_figure", "degree_colors", "chain_rule_latex"]
 
 

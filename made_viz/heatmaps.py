@@ -111,6 +111,23 @@ def mask_figure(ms: MaskSet, l: int, height: int = 330, max_cells: int = MAX_CEL
     return fig.build()
 
 
+def direct_mask_figure(ms: MaskSet, height: int = 330, max_cells: int = MAX_CELLS) -> go.Figure:
+    """The direct input -> output mask, laid out like the other masks: rows = outputs, columns =
+    inputs, both in generation order, so a MADE's direct mask is the strict lower triangle
+    (input t feeds output s iff t comes before s). Red = an entry on a forbidden path."""
+    if ms.direct is None:
+        raise ValueError("this network has no direct input -> output connections (turn them on first).")
+    pos = ms.degrees[0]
+    r = np.argsort(pos, kind="stable")                               # generation order
+    m = ms.direct[np.ix_(r, r)].T.astype(np.float64)                 # [output position, input position]
+    _, bad_direct = forbidden_edges(ms)
+    fig = Spec()
+    n_out, n_in = _mask_heatmap(fig, m, bad_direct[np.ix_(r, r)].T.astype(np.float64), pos[r], pos[r], max_cells)
+    _heat_layout(fig, height, "input (position in order)", "output (position in order)")
+    _degree_ticks(fig, n_in, n_out, pos[r], pos[r])
+    return fig.build()
+
+
 def connectivity_figure(ms: MaskSet, height: int = 330, max_cells: int = MAX_CELLS) -> go.Figure:
     """Path counts input -> output (the product of the masks), both axes in generation order:
     rows = output position, columns = input position. A MADE fills only the strict lower

@@ -8,6 +8,7 @@ joined by gaps in one trace per colour/width class (never one trace per edge), s
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -101,10 +102,56 @@ def _positions(ms: MaskSet, arrange: str) -> tuple[list[np.ndarray], int]:
     return xs, widest
 
 
-def _node_size(widest: int, plot_width: int) -> float:
-    """Marker size (px) of a unit: 72% of its slot, between 7 and 46 px."""
+MIN_LABEL_FONT = 8   # px: smaller degree numbers are not readable, so the nodes go without
+
+
+@dataclass(frozen=True)
+class NodeLook:
+    """How the units are drawn: marker size, whether they carry their degree, its font size."""
+
+    size: float
+    labels: bool
+    font: int
+    big: bool            # the roomy layout (also names the pixels under the inputs for small D)
+
+
+def _node_look(widest: int, plot_width: int, d: int) -> NodeLook:
+    """Marker size 72% of a unit's slot (7..46 px), labelled when the number fits; when it does not,
+    the node grows to 90% of its slot and the number shrinks (down to MIN_LABEL_FONT px)."""
     slot_px = (plot_width - 110) / max(widest, 1)
-    return float(np.clip(0.72 * slot_px, 7, 46))
+    node = float(np.clip(0.72 * slot_px, 7, 46))
+    if node >= 17:
+        return NodeLook(node, True, int(np.clip(node * 0.42, 11, 20)), True)
+    small = min(0.9 * slot_px, 16.9)
+    font = min(10, int(0.85 * small / (0.6 * len(str(d)))))   # the widest number (D) fits in the node
+    if font >= MIN_LABEL_FONT:
+        return NodeLook(small, True, font, False)
+    return NodeLook(node, False, int(np.clip(node * 0.42, 11, 20)), False)
+
+
+def _widest(ms: MaskSet) -> int:
+    return max(layer_sizes(ms))
+
+
+def degree_labels_shown(ms: MaskSet, aggregated: bool | None = None, plot_width: int = 580) -> bool:
+    """Whether `network_figure` (same arguments) writes every unit's degree on its node: not in the
+    bundled view (bubbles show unit counts), nor when the widest layer leaves no room for a number."""
+    if aggregated is None:
+        aggregated = edge_count(ms) > EDGE_BUDGET
+    return not aggregated and _node_look(_widest(ms), plot_width, ms.d).labels
+
+
+def degree_label_note(ms: MaskSet, aggregated: bool | None = None, plot_width: int = 580) -> str:
+    """'' when every node shows its degree; else one sentence saying why not and where to read it."""
+    if aggregated is None:
+        aggregated = edge_count(ms) > EDGE_BUDGET
+    if aggregated:
+        return ("Units are bundled by degree: a bubble shows how many units it holds; its colour and the axis "
+                "below give the degrees.")
+    if degree_labels_shown(ms, aggregated, plot_width):
+        return ""
+    return (f"With {_widest(ms)} units side by side the nodes are too small for their degree numbers: the colour "
+            "shows the degree (scale on the right); hover a node for its number.")
 
 
 def _edge_style(n_edges: int, tracing: bool) -> tuple[float, float]:
@@ -114,9 +161,19 @@ def _edge_style(n_edges: int, tracing: bool) -> tuple[float, float]:
     return base_w, base_a * 0.35 if tracing else base_a
 
 
+DIRECT_NAME = "input → output (direct)"   # legend entry of the plain direct connections
+
+
+def _dashes(color: str) -> tuple[str | None, str]:
+    """Line dash of (mask edges, direct curves) for a highlight colour: "reached from it" is dashed so
+    that it differs from the red forbidden paths by more than hue; direct connections are dotted."""
+    return ("dash", "dashdot") if color == DOWN else (None, "dot")
+
+
 def _draw_unit_edges(fig: Spec, xs, mats, direct, style: tuple, bulge: float) -> None:
-    """One line trace for the mask edges `mats` and one (dotted curves) for the direct ones."""
+    """One line trace for the mask edges `mats` and one (curves) for the direct ones."""
     color, width, name, legend, alpha = style
+    dash, direct_dash = _dashes(color)
     px, py = [], []
     for l, m in enumerate(mats):
         a, b = np.nonzero(m)
@@ -124,13 +181,15 @@ def _draw_unit_edges(fig: Spec, xs, mats, direct, style: tuple, bulge: float) ->
             sx, sy = segments(xs[l][a], np.full(len(a), l), xs[l + 1][b], np.full(len(a), l + 1))
             px.append(sx), py.append(sy)
     if px:
-        fig.add_trace(line_trace(np.concatenate(px), np.concatenate(py), rgba(color, alpha), width, name, legend))
+        fig.add_trace(line_trace(np.concatenate(px), np.concatenate(py), rgba(color, alpha), width, name, legend,
+                                 dash=dash))
     if direct is not None and direct.any():
         a, b = np.nonzero(direct)
         top = len(xs) - 1
         cx, cy = curves(xs[0][a], np.zeros(len(a)), xs[-1][b], np.full(len(a), top), bulge)
-        fig.add_trace(line_trace(cx, cy, rgba(DIRECT if color == EDGE else color, alpha), width,
-                                 name + " (direct)", legend and color == EDGE, dash="dot"))
+        plain = color == EDGE  # the plain direct edges get their own legend entry
+        fig.add_trace(line_trace(cx, cy, rgba(DIRECT if plain else color, alpha), width,
+                                 DIRECT_NAME if plain else name + " (direct)", plain, dash=direct_dash))
 
 
 def _draw_all_unit_edges(fig: Spec, ms: MaskSet, tr, edges: FB.EdgeSets, xs, bulge: float) -> None:
@@ -154,7 +213,7 @@ def _unit_hover(names, l: int, k: int, deg: int, last: int, fan: tuple, why: str
     return hover + "<br><span style='font-size:11px'>click to trace</span>"
 
 
-def _unit_nodes(ms: MaskSet, tr, xs, node: float, labels: bool) -> dict:
+def _unit_nodes(ms: MaskSet, tr, xs, look: NodeLook) -> dict:
     """The units: coloured by degree (grey when dead), labelled with it when it fits, faded when a
     trace does not touch them; customdata = (layer, unit, -1) for click-to-trace."""
     reasons = unit_reasons(ms)
@@ -169,7 +228,7 @@ def _unit_nodes(ms: MaskSet, tr, xs, node: float, labels: bool) -> dict:
         for k in range(len(deg)):
             why = reasons.get((l, k))
             X.append(xs[l][k]), Y.append(l), C.append(DEAD if why else cols[k])
-            T.append(str(int(deg[k])) if labels else "")
+            T.append(str(int(deg[k])) if look.labels else "")
             TC.append("#374151" if why else text_color(cols[k]))
             H.append(_unit_hover(names, l, k, int(deg[k]), last, (fin[l][k], fout[l][k]), why))
             CD.append((l, k, -1))
@@ -177,9 +236,9 @@ def _unit_nodes(ms: MaskSet, tr, xs, node: float, labels: bool) -> dict:
             lc, lw = _outline(tr, l, k)
             LC.append(lc), LW.append(lw)
     return scatter(
-        x=X, y=Y, mode="markers+text" if labels else "markers", text=T, textposition="middle center",
-        textfont=dict(color=TC, size=int(np.clip(node * 0.42, 11, 20))),
-        marker=dict(size=node, color=C, opacity=OP, line=dict(color=LC, width=LW)),
+        x=X, y=Y, mode="markers+text" if look.labels else "markers", text=T, textposition="middle center",
+        textfont=dict(color=TC, size=look.font),
+        marker=dict(size=look.size, color=C, opacity=OP, line=dict(color=LC, width=LW)),
         customdata=CD, hovertext=H, hoverinfo="text", name="units", showlegend=False,
         selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))
 
@@ -207,14 +266,13 @@ def _full_figure(ms: MaskSet, tr, edges: FB.EdgeSets, arrange: str, height: int,
     fig = Spec()
     xs, widest = _positions(ms, arrange)
     n_layers = len(xs)
-    node = _node_size(widest, plot_width)
-    labels = node >= 17
+    look = _node_look(widest, plot_width, ms.d)
     bulge = 0.35 * (widest + 1) / 2 + 0.5
     _draw_all_unit_edges(fig, ms, tr, edges, xs, bulge)
-    fig.add_trace(_unit_nodes(ms, tr, xs, node, labels))
-    if not labels:  # the degree scale, since the numbers do not fit on the nodes
+    fig.add_trace(_unit_nodes(ms, tr, xs, look))
+    if not look.labels:  # the degree scale, since the numbers do not fit on the nodes
         fig.add_trace(_degree_scale(ms.d))
-    if labels and widest <= 24:  # pixel names under the inputs and above the outputs, when there is room
+    if look.big and widest <= 24:  # pixel names under the inputs and above the outputs, when there is room
         _pixel_names(fig, ms, xs, widest)
     _base_layout(fig, height)
     _layer_labels(fig, ms)
@@ -248,8 +306,9 @@ def _bundle_items(xb, cs, dc, last: int) -> list[tuple]:
 def _draw_bundle_edges(fig: Spec, items, cmax: int, nb: int, style: tuple) -> None:
     """Bundle edges in 6 width classes (one trace per class and kind), width ~ sqrt(count / cmax)."""
     color, name, legend, alpha, wmax = style
+    dashes = _dashes(color)
     classes = 6
-    shown = False
+    shown = {False: False, True: False}   # one legend entry per kind (the plain direct bundles get their own)
     for cls in range(classes):
         for curved in (False, True):
             sel = [it for it in items if it[5] == curved
@@ -259,9 +318,12 @@ def _draw_bundle_edges(fig: Spec, items, cmax: int, nb: int, style: tuple) -> No
             x0, y0, x1, y1 = (np.array([it[q] for it in sel]) for q in range(4))
             px, py = curves(x0, y0, x1, y1, 0.18 * nb + 0.5) if curved else segments(x0, y0, x1, y1)
             w = 0.6 + wmax * (cls + 1) / classes
-            fig.add_trace(line_trace(px, py, rgba(DIRECT if curved and color == EDGE else color, alpha), w,
-                                     name, legend and not shown, dash="dot" if curved else None))
-            shown = True
+            plain_direct = curved and color == EDGE
+            first = not shown[curved] if plain_direct else not (shown[False] or shown[True])
+            fig.add_trace(line_trace(px, py, rgba(DIRECT if plain_direct else color, alpha), w,
+                                     DIRECT_NAME if plain_direct else name, (legend or plain_direct) and first,
+                                     dash=dashes[curved]))
+            shown[curved] = True
 
 
 def _draw_all_bundle_edges(fig: Spec, ms: MaskSet, bun: Bundles, tr, edges: FB.EdgeSets, max_bins: int) -> None:

@@ -19,9 +19,15 @@ from .plot_parts import BAD, DOWN, UP, Spec
 
 # categories of a pixel relative to a traced output (or input)
 AFTER, SEEN, STARVED, SELF, FORBIDDEN, FED = 0, 1, 2, 3, 4, 5
-_CAT_COLORS = {AFTER: "#ffffff", SEEN: UP, STARVED: "#fbbf24", SELF: "#111827", FORBIDDEN: BAD, FED: DOWN}
-_CAT_NAMES = {SEEN: "reaches it", STARVED: "before it, yet no path", FORBIDDEN: "connected, but must not be",
+# "not connected" is a light grey, not white: on a white page white cells would be invisible
+_CAT_COLORS = {AFTER: "#e5e7eb", SEEN: UP, STARVED: "#fbbf24", SELF: "#111827", FORBIDDEN: BAD, FED: DOWN}
+# red (forbidden), orange (feeds) and amber (starved) differ by more than hue: two of them carry a marker
+_CAT_MARKERS = {FORBIDDEN: ("x-thin", "#ffffff", "✕"), STARVED: ("circle-open", "#78350f", "○")}
+_CAT_NAMES = {SEEN: "reaches it", STARVED: "before it, yet no path (○)", FORBIDDEN: "connected, but must not be (✕)",
               SELF: "the pixel itself", AFTER: "not connected", FED: "depends on it"}
+# the panels' titles, on two short lines so that two panels side by side never overlap
+_TITLES = ("pixels<br>it sees", "outputs<br>it feeds")
+_TITLE_FONT = 14
 
 
 def dependency_categories(ms: MaskSet, tr: Trace) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -70,35 +76,58 @@ def dependency_legend(ms: MaskSet, tr: Trace) -> list[tuple[str, str]]:
     return [(_CAT_COLORS[k], _CAT_NAMES[k]) for k in present]
 
 
-def dependency_figure(ms: MaskSet, tr: Trace, shape: tuple[int, int] | None, width: int = 270) -> go.Figure:
-    """The traced unit's inputs ('which pixels does it see') and/or outputs ('which conditionals
-    does it feed') as h x w images, coloured by category (see `dependency_legend`)."""
-    shape = image_shape(shape, ms.d)
-    seen, feeds = dependency_categories(ms, tr)
-    panels = [(t, c) for t, c in (("pixels it sees", seen), ("outputs it feeds", feeds)) if c is not None]
+def _category_scale() -> list:
+    """Piecewise-constant colour scale over the category codes (category k drawn at k + 0.5)."""
     nc = len(_CAT_COLORS)
-    flat = []  # piecewise-constant colour scale over the category codes
+    flat = []
     for i in range(nc):
         flat += [[i / nc, _CAT_COLORS[i]], [(i + 1) / nc, _CAT_COLORS[i]]]
-    h, w = shape
+    return flat
+
+
+def _marker_traces(grid: np.ndarray, ax: str, cell_px: float) -> list[dict]:
+    """Markers on the forbidden and starved cells of one panel (image rows/columns as y/x)."""
+    out = []
+    for cat, (symbol, color, _) in _CAT_MARKERS.items():
+        rows, cols = np.nonzero(grid == cat)
+        if len(rows):
+            out.append(dict(type="scatter", x=cols.tolist(), y=rows.tolist(), mode="markers", hoverinfo="skip",
+                            marker=dict(symbol=symbol, color=color, size=max(4.0, 0.55 * cell_px),
+                                        line=dict(color=color, width=1.5)),
+                            name=_CAT_NAMES[cat], showlegend=False, xaxis=f"x{ax}", yaxis=f"y{ax}"))
+    return out
+
+
+def dependency_figure(ms: MaskSet, tr: Trace, shape: tuple[int, int] | None, width: int = 270) -> go.Figure:
+    """The traced unit's inputs ('which pixels does it see') and/or outputs ('which conditionals
+    does it feed') as h x w images, coloured by category (see `dependency_legend`); forbidden and
+    starved pixels also carry a marker. `width` is the figure's expected width in px (sets its height)."""
+    h, w = image_shape(shape, ms.d)
+    seen, feeds = dependency_categories(ms, tr)
+    panels = [(t, c) for t, c in zip(_TITLES, (seen, feeds)) if c is not None]
+    if len(panels) == 1:
+        panels = [(panels[0][0].replace("<br>", " "), panels[0][1])]
+    nc = len(_CAT_COLORS)
     fig = Spec()
     gap = 0.08 if len(panels) == 2 else 0.0
     span = (1 - gap) / len(panels)
+    img_h = min((width / len(panels) - 12) * h / w, 150)
     for c, (title, cat) in enumerate(panels):
         ax = "" if c == 0 else str(c + 1)
         text = np.array([f"x{p}: {_CAT_NAMES[int(k)]}" for p, k in enumerate(cat)]).reshape(h, w)
         fig.add_trace(dict(type="heatmap", z=cat.reshape(h, w).astype(np.float32) + 0.5, zmin=0, zmax=nc,
-                           colorscale=flat, showscale=False, text=text, hovertemplate="%{text}<extra></extra>",
-                           xgap=1, ygap=1, xaxis=f"x{ax}", yaxis=f"y{ax}"))
+                           colorscale=_category_scale(), showscale=False, text=text,
+                           hovertemplate="%{text}<extra></extra>", xgap=1, ygap=1, xaxis=f"x{ax}", yaxis=f"y{ax}"))
+        for trace in _marker_traces(cat.reshape(h, w), ax, img_h / h):
+            fig.add_trace(trace)
         lo = c * (span + gap)
         fig.update_layout(**{f"xaxis{ax}": dict(domain=[lo, lo + span], visible=False, constrain="domain",
                                                  fixedrange=True),
                              f"yaxis{ax}": dict(visible=False, autorange="reversed", scaleanchor=f"x{ax}",
                                                 constrain="domain", fixedrange=True)})
-        fig.add_annotation(text=title, x=lo + span / 2, xref="paper", y=1, yref="paper", yanchor="bottom",
-                           showarrow=False, font=dict(size=14))
-    img_h = min((width / len(panels) - 12) * h / w, 150)
-    fig.update_layout(height=int(img_h + 30), margin=dict(l=4, r=4, t=26, b=4), font=dict(size=13),
+        fig.add_annotation(text=title, x=lo + span / 2, xref="paper", xanchor="center", y=1, yref="paper",
+                           yanchor="bottom", showarrow=False, font=dict(size=_TITLE_FONT))
+    top = 26 + 16 * max(t.count("<br>") for t, _ in panels)   # room for each line of the titles
+    fig.update_layout(height=int(img_h + top + 4), margin=dict(l=4, r=4, t=top, b=4), font=dict(size=13),
                       plot_bgcolor="white", paper_bgcolor="white", dragmode=False, showlegend=False)
     return fig.build()
-
