@@ -20,9 +20,9 @@ import numpy as np
 from .config import Config
 
 _SATURATE = float(2**62)
-# Cells converted to numbers at once in a product of masks: bounds the temporaries (16 MB of float64)
+# Cells converted to numbers at once in a product of masks: bounds the temporaries (8 MB of float64)
 # whatever the layer sizes, so a product costs its result plus one block, never a float copy of a mask.
-BLOCK_CELLS = 1 << 21
+BLOCK_CELLS = 1 << 20
 
 
 def blocked_matmul(a: np.ndarray, b: np.ndarray, dtype=np.float64) -> np.ndarray:
@@ -37,6 +37,7 @@ def blocked_matmul(a: np.ndarray, b: np.ndarray, dtype=np.float64) -> np.ndarray
         bc = np.asarray(b[:, c:c + cols], dtype=dtype)
         for r in range(0, a.shape[0], rows):
             out[r:r + rows, c:c + cols] = np.asarray(a[r:r + rows], dtype=dtype) @ bc
+        del bc  # free this block before the next one is converted
     return out
 
 
