@@ -26,18 +26,23 @@ BLOCK_CELLS = 1 << 20
 
 
 def blocked_matmul(a: np.ndarray, b: np.ndarray, dtype=np.float64) -> np.ndarray:
-    """a @ b computed in `dtype`, converting at most BLOCK_CELLS cells of each operand at a time.
+    """a @ b computed in `dtype`, converting the larger operand BLOCK_CELLS cells at a time.
 
-    For 0/1 masks and path counts: every entry of the result is one full sum (exact in float64 up
-    to 2^53, in float32 up to 2^24), so blocking changes no value, only the peak memory."""
+    In a product of masks one operand is D x H (converted whole: it is the size of the result) and
+    the other H x H (converted in blocks of rows or columns), so the temporaries stay O(D x H) plus
+    one block whatever H is. For 0/1 masks and path counts every entry of the result is one full sum
+    (exact in float64 up to 2^53, in float32 up to 2^24): blocking changes no value, only the memory."""
     out = np.empty((a.shape[0], b.shape[1]), dtype=dtype)
-    rows = max(1, BLOCK_CELLS // max(a.shape[1], 1))
-    cols = max(1, BLOCK_CELLS // max(b.shape[0], 1))
-    for c in range(0, b.shape[1], cols):
-        bc = np.asarray(b[:, c:c + cols], dtype=dtype)
+    if a.size <= b.size:  # a whole, b in blocks of columns
+        a = np.asarray(a, dtype=dtype)
+        cols = max(1, BLOCK_CELLS // max(b.shape[0], 1))
+        for c in range(0, b.shape[1], cols):
+            out[:, c:c + cols] = a @ np.asarray(b[:, c:c + cols], dtype=dtype)
+    else:                 # b whole, a in blocks of rows
+        b = np.asarray(b, dtype=dtype)
+        rows = max(1, BLOCK_CELLS // max(a.shape[1], 1))
         for r in range(0, a.shape[0], rows):
-            out[r:r + rows, c:c + cols] = np.asarray(a[r:r + rows], dtype=dtype) @ bc
-        del bc  # free this block before the next one is converted
+            out[r:r + rows] = np.asarray(a[r:r + rows], dtype=dtype) @ b
     return out
 
 
@@ -205,7 +210,8 @@ def build_masks(cfg: Config, k: int = 0) -> MaskSet:
     Deterministic in (cfg.seed, k). cfg.masking = "off" or "nonstrict" builds the deliberately
     broken variants (no masks at all; output rule m0[d] >= mL[k])."""
     if not 0 <= k < max(cfg.num_masks, 1):
-        raise ValueError(f"mask index {k} out of range: this architecture has {cfg.num_masks} mask(s).")
+        raise ValueError(f"mask index {k} out of range: this architecture has {cfg.num_masks} mask(s), "
+                         f"shown as mask 1..{cfg.num_masks} (indices 0..{cfg.num_masks - 1}).")
     rng = mask_rng(cfg, k)
     order = generation_order(cfg, k, rng)
     m0 = input_degrees(order)

@@ -71,17 +71,18 @@ def test_a_bad_operator_limit_is_refused_not_ignored(raw):
 
 def test_blocked_products_equal_the_plain_product():
     rng = np.random.default_rng(0)
-    a = rng.random((37, 300)) < 0.3
-    b = rng.random((300, 53)) < 0.5
-    want = a.astype(np.int64) @ b.astype(np.int64)
     import made_viz.masks as M
     old = M.BLOCK_CELLS
     try:
         M.BLOCK_CELLS = 512  # many small blocks, uneven edges
-        got = blocked_matmul(a, b)
+        for shape_a, shape_b in (((37, 300), (300, 53)), ((300, 37), (37, 53)), ((40, 40), (40, 40))):
+            a = rng.random(shape_a) < 0.3
+            b = rng.random(shape_b) < 0.5
+            want = a.astype(np.int64) @ b.astype(np.int64)
+            np.testing.assert_array_equal(blocked_matmul(a, b), want)
+            np.testing.assert_array_equal(blocked_matmul(a, b, np.float32), want)
     finally:
         M.BLOCK_CELLS = old
-    np.testing.assert_array_equal(got, want)
 
 
 def test_connectivity_of_wide_layers_allocates_no_float_copy_of_a_mask():
