@@ -28,7 +28,8 @@ def test_invalid_configs_explain_themselves(kwargs, fragment):
         Config(**kwargs)
 
 
-@pytest.mark.parametrize("text, expected", [("128, 64", (128, 64)), ("", ()), ("none", ()), (" 5 ", (5,)), ("3;4", (3, 4))])
+@pytest.mark.parametrize("text, expected", [("128, 64", (128, 64)), ("", ()), ("none", ()), (" 5 ", (5,)),
+                                            ("3;4", (3, 4))])
 def test_parse_layers(text, expected):
     assert parse_layers(text) == expected
 
@@ -67,8 +68,8 @@ def _int(raw: str) -> int:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.dictionaries(st.sampled_from(["d", "hidden", "order", "seed", "num_masks", "shape", "direct", "degrees", "x"]),
-                       QUERY_VALUES))
+@given(st.dictionaries(st.sampled_from(["d", "hidden", "order", "seed", "num_masks", "shape", "direct", "degrees",
+                                        "x"]), QUERY_VALUES))
 def test_from_query_parses_what_the_link_says_or_explains_why_not(params):
     """A tampered link either gives the config it spells out (every key it carries taken at its word,
     unknown keys ignored, the rest at their defaults) or raises ConfigError with a sentence; nothing else."""
