@@ -66,17 +66,20 @@ class Config:
             raise ConfigError(f"D = {d} is too large: this app handles at most {MAX_D} inputs (64 x 64 pixels).")
         if self.shape is not None:
             if len(self.shape) != 2 or min(self.shape) < 1 or self.shape[0] * self.shape[1] != d:
-                raise ConfigError(f"image shape {self.shape} does not have D = {d} pixels (height x width must equal D).")
+                raise ConfigError(f"image shape {self.shape} does not have D = {d} pixels "
+                                  "(height x width must equal D).")
         if len(self.hidden) > MAX_LAYERS:
             raise ConfigError(f"{len(self.hidden)} hidden layers is too many: at most {MAX_LAYERS}.")
         for i, h in enumerate(self.hidden, 1):
             if h < 1:
-                raise ConfigError(f"hidden layer {i} has {h} units: every layer needs at least 1 unit (remove the layer instead).")
+                raise ConfigError(f"hidden layer {i} has {h} units: every layer needs at least 1 unit "
+                                  "(remove the layer instead).")
             if h > MAX_HIDDEN_UNITS:
                 raise ConfigError(f"hidden layer {i} has {h} units: at most {MAX_HIDDEN_UNITS} per layer.")
         if isinstance(self.order, str):
             if self.order not in ORDERS:
-                raise ConfigError(f"unknown order {self.order!r}: use one of {', '.join(ORDERS)} or a list of pixel indices.")
+                raise ConfigError(f"unknown order {self.order!r}: use one of {', '.join(ORDERS)} "
+                                  "or a list of pixel indices.")
         else:
             if sorted(self.order) != list(range(d)):
                 raise ConfigError(_why_not_permutation(self.order, d))
@@ -97,7 +100,16 @@ class Config:
     @property
     def image_shape(self) -> tuple[int, int]:
         """(height, width) to draw the inputs as an image: `shape`, or one row of D pixels."""
-        return self.shape or (1, self.d)
+        return image_shape(self.shape, self.d)
+
+    @property
+    def num_weights(self) -> int:
+        """Exact number of trained numbers of the MADE this config builds: every layer's weights and
+        biases, plus the D x D direct weights (no bias) when direct connections are on. The K masks
+        share them, so this is per set of masks (the server also holds one mask entry per weight and mask)."""
+        sizes = [self.d, *self.hidden, self.d]
+        n = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        return n + (self.d * self.d if self.direct else 0)
 
     @property
     def is_autoregressive(self) -> bool:
@@ -177,6 +189,11 @@ class Config:
         return cls(**kw)
 
 
+def image_shape(shape: tuple[int, int] | None, d: int) -> tuple[int, int]:
+    """(height, width) to draw D inputs as an image: `shape` when there is one, else one row of D pixels."""
+    return tuple(shape) if shape is not None else (1, d)
+
+
 # ---------------------------------------------------------------------------------------------
 # parsing helpers, shared by the UI and the command line
 
@@ -250,7 +267,8 @@ def _int_tuple(value: Any, what: str) -> tuple[int, ...]:
 
 def _why_not_permutation(order: tuple[int, ...], d: int) -> str:
     if len(order) != d:
-        return f"the order lists {len(order)} pixels but D = {d}: an explicit order must name every pixel 0..{d - 1} exactly once."
+        return (f"the order lists {len(order)} pixels but D = {d}: an explicit order must name every pixel "
+                f"0..{d - 1} exactly once.")
     bad = [i for i in order if not 0 <= i < d]
     if bad:
         return f"the order contains {bad[0]}, which is not a pixel index (use 0..{d - 1})."

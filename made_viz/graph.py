@@ -1,17 +1,15 @@
-"""The masked network as a graph: units, edges, tracing, forbidden paths, degree bundles.
+"""The masked network as a graph: tracing what reaches a unit and what it reaches, and what to say about it.
 
-numpy + networkx, no streamlit, no plotting. A unit is a pair (layer, unit index) with
-layer 0 = inputs, 1..L = hidden layers, L+1 = outputs. Layer l feeds layer l+1 through
-`ms.masks[l]` (bool, fan_in x fan_out); optional direct edges go from layer 0 to layer L+1.
+numpy + networkx, no streamlit, no plotting. Units and layers are described as in `layers`
+(layer 0 = inputs, 1..L = hidden layers, L+1 = outputs).
 
 Two ways to trace, which must agree (the tests check it):
   - `build_graph` + `graph_trace`: a networkx MultiDiGraph and its ancestors/descendants
     (the readable reference, fine for small networks);
-  - `trace`: boolean matrix products on the masks, layer by layer (what the page uses: fast
+  - `trace`: boolean reachability on the masks, layer by layer (what the page uses: fast
     for D = 784 with 500 hidden units, where the graph has ~400,000 edges).
-Forbidden paths (input i -> ... -> output j with i not before j, the broken variants) are found
-from two numbers per unit: the latest input position reaching it and the earliest output position
-it reaches. `bundle_by_degree` groups units into degree bins for the aggregated drawing.
+Forbidden paths live in `forbidden`, degree bundles in `bundles`; this module turns a trace into the
+sentences and the selectbox keys the Architecture page shows.
 """
 from __future__ import annotations
 
@@ -20,65 +18,23 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .masks import MaskSet
+from .bundles import bundle_by_degree
+from .layers import Unit, edge_count, edge_masks, layer_degrees, layer_names, layer_sizes, memo, num_layers
+from .masks import BLOCK_CELLS, MaskSet, blocked_matmul
 
-Unit = tuple[int, int]  # (layer, unit)
-
-
-# ---------------------------------------------------------------------------------------------
-# layers, degrees, edges
-
-def num_layers(ms: MaskSet) -> int:
-    """Number of unit layers drawn: inputs + hidden layers + outputs."""
-    return len(ms.masks) + 1
-
-
-def layer_sizes(ms: MaskSet) -> list[int]:
-    return [ms.d, *ms.hidden_sizes, ms.d]
-
-
-def layer_names(ms: MaskSet) -> list[str]:
-    return ["inputs", *[f"hidden {l}" for l in range(1, len(ms.masks))], "outputs"]
-
-
-def layer_degrees(ms: MaskSet) -> list[np.ndarray]:
-    """Degree of every unit of every drawn layer: [m0, m1, ..., mL, m0] (an output has the
-    degree of its pixel: output d may depend on the inputs in positions < m0[d])."""
-    return [*ms.degrees, ms.degrees[0]]
-
-
-def _edge_masks(ms: MaskSet) -> list[np.ndarray]:
-    return [np.asarray(m, dtype=bool) for m in ms.masks]
-
-
-def edge_count(ms: MaskSet) -> int:
-    """Number of drawn edges (mask entries equal to 1, plus direct connections)."""
-    n = int(sum(int(m.sum()) for m in ms.masks))
-    if ms.direct is not None:
-        n += int(ms.direct.sum())
-    return n
-
-
-def fan_in_out(ms: MaskSet) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per drawn layer: number of incoming and outgoing edges of every unit."""
-    sizes = layer_sizes(ms)
-    fin = [np.zeros(n, dtype=np.int64) for n in sizes]
-    fout = [np.zeros(n, dtype=np.int64) for n in sizes]
-    for l, m in enumerate(ms.masks):
-        fout[l] += m.sum(axis=1)
-        fin[l + 1] += m.sum(axis=0)
-    if ms.direct is not None:
-        fout[0] += ms.direct.sum(axis=1)
-        fin[-1] += ms.direct.sum(axis=0)
-    return fin, fout
+__all__ = ["Unit", "Trace", "build_graph", "graph_trace", "trace", "input_reach", "output_reach", "diagnostics",
+           "unit_reasons", "trace_summary", "describe_unit", "trace_options", "trace_target",
+           # the layer vocabulary callers reach through this module (home: layers)
+           "edge_count", "layer_degrees", "layer_names", "layer_sizes", "num_layers"]
 
 
 # ---------------------------------------------------------------------------------------------
 # the networkx reference
 
 def build_graph(ms: MaskSet) -> nx.MultiDiGraph:
-    """MultiDiGraph (direct edges may parallel a mask edge when there is no hidden layer) with nodes (layer, unit) (attributes: layer, unit, degree, name) and one edge per
-    mask entry equal to 1 (attribute kind = "mask" or "direct")."""
+    """MultiDiGraph with nodes (layer, unit) (attributes: layer, unit, degree, name) and one edge per
+    mask entry equal to 1 (attribute kind = "mask" or "direct"; a direct edge may parallel a mask
+    edge when there is no hidden layer, hence a multigraph)."""
     g = nx.MultiDiGraph()
     names = layer_names(ms)
     for layer, deg in enumerate(layer_degrees(ms)):
@@ -100,16 +56,21 @@ def graph_trace(g: nx.MultiDiGraph, unit: Unit) -> tuple[set[Unit], set[Unit]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# fast tracing with boolean matrix products
+# fast tracing: boolean reachability, layer by layer, in bounded blocks
 
 def _step_down(v: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Units of the next layer fed by some unit in v."""
-    return (v.astype(np.float32) @ m.astype(np.float32)) > 0
+    """Units of the next layer fed by some unit in v (an OR over the rows of m picked by v)."""
+    out = np.zeros(m.shape[1], dtype=bool)
+    rows = np.nonzero(v)[0]
+    step = max(1, BLOCK_CELLS // max(m.shape[1], 1))
+    for a in range(0, len(rows), step):
+        out |= m[rows[a:a + step]].any(axis=0)
+    return out
 
 
 def _step_up(v: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Units of the previous layer that feed some unit in v."""
-    return (m.astype(np.float32) @ v.astype(np.float32)) > 0
+    return _step_down(v, m.T)
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,7 +121,7 @@ def trace(ms: MaskSet, layer: int, units) -> Trace:
     units = (int(units),) if np.isscalar(units) else tuple(int(u) for u in units)
     if not units or any(not 0 <= u < sizes[layer] for u in units):
         raise ValueError(f"unit(s) {units} out of range for {layer_names(ms)[layer]} ({sizes[layer]} units).")
-    masks = _edge_masks(ms)
+    masks = edge_masks(ms)
     src = np.zeros(sizes[layer], dtype=bool)
     src[list(units)] = True
     down = [np.zeros(n, dtype=bool) for n in sizes]
@@ -179,14 +140,6 @@ def trace(ms: MaskSet, layer: int, units) -> Trace:
     return Trace(layer=layer, units=units, up=up, down=down)
 
 
-def memo(ms: MaskSet, name: str, fn):
-    """Compute once per MaskSet (its private cache dict; MaskSets are never mutated)."""
-    key = "graph." + name
-    if key not in ms._cache:
-        ms._cache[key] = fn(ms)
-    return ms._cache[key]
-
-
 def input_reach(ms: MaskSet) -> list[np.ndarray]:
     """A[l] (D, n_l) bool: input i has a path to unit k of drawn layer l (direct edges included)."""
     return memo(ms, "input_reach", _input_reach)
@@ -198,189 +151,26 @@ def output_reach(ms: MaskSet) -> list[np.ndarray]:
 
 
 def _input_reach(ms: MaskSet) -> list[np.ndarray]:
-    masks = _edge_masks(ms)
     reach = [np.eye(ms.d, dtype=bool)]
-    for m in masks:
-        reach.append((reach[-1].astype(np.float32) @ m.astype(np.float32)) > 0)
+    for m in edge_masks(ms):
+        reach.append(blocked_matmul(reach[-1], m, np.float32) > 0)  # exact: counts stay below 2^24
     if ms.direct is not None:
         reach[-1] = reach[-1] | ms.direct
     return reach
 
 
 def _output_reach(ms: MaskSet) -> list[np.ndarray]:
-    masks = _edge_masks(ms)
     reach = [np.eye(ms.d, dtype=bool)]
-    for m in reversed(masks):
-        reach.append((m.astype(np.float32) @ reach[-1].astype(np.float32)) > 0)
+    for m in reversed(edge_masks(ms)):
+        reach.append(blocked_matmul(m, reach[-1], np.float32) > 0)
     reach = reach[::-1]
     if ms.direct is not None:
         reach[0] = reach[0] | ms.direct
     return reach
 
 
-def forbidden_pairs(ms: MaskSet) -> np.ndarray:
-    """(D, D) bool: [i, j] = input i must NOT influence output j (i is not strictly before j)."""
-    return ~ms.allowed()
-
-
-# --- the extreme positions a unit touches: all forbidden-path questions reduce to these ----------
-# A path i -> ... -> p -> q -> ... -> j is forbidden iff pos(i) >= pos(j). So an edge (p, q) lies on
-# a forbidden path iff (the latest input reaching p) >= (the earliest output q reaches). Masked
-# max/min propagation answers that exactly with no big matrix product (D = 4096 stays cheap).
-
-_CHUNK = 1 << 21  # cells per temporary block
-
-
-def _push_max(vals: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """out[q] = max of vals[p] over the p with m[p, q] (-inf if none)."""
-    out = np.full(m.shape[1], -np.inf, dtype=np.float32)
-    step = max(1, _CHUNK // max(m.shape[1], 1))
-    for a in range(0, m.shape[0], step):
-        np.maximum(out, np.where(m[a:a + step], vals[a:a + step, None], -np.inf).max(axis=0, initial=-np.inf), out=out)
-    return out
-
-
-def _pull_min(vals: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """out[p] = min of vals[q] over the q with m[p, q] (+inf if none)."""
-    out = np.empty(m.shape[0], dtype=np.float32)
-    step = max(1, _CHUNK // max(m.shape[1], 1))
-    for a in range(0, m.shape[0], step):
-        out[a:a + step] = np.where(m[a:a + step], vals[None, :], np.inf).min(axis=1, initial=np.inf)
-    return out
-
-
-def latest_input(ms: MaskSet) -> list[np.ndarray]:
-    """hi[l][k]: the latest position (1..D) of an input with a path to unit k of drawn layer l (-inf: none)."""
-    def run(ms):
-        pos = ms.degrees[0].astype(np.float32)
-        hi = [pos]
-        for m in _edge_masks(ms):
-            hi.append(_push_max(hi[-1], m))
-        if ms.direct is not None:
-            hi[-1] = np.maximum(hi[-1], _push_max(pos, ms.direct))
-        return hi
-    return memo(ms, "latest_input", run)
-
-
-def earliest_output(ms: MaskSet) -> list[np.ndarray]:
-    """lo[l][k]: the earliest position of an output that unit k of drawn layer l reaches (+inf: none)."""
-    def run(ms):
-        pos = ms.degrees[0].astype(np.float32)
-        lo = [pos]
-        for m in reversed(_edge_masks(ms)):
-            lo.append(_pull_min(lo[-1], m))
-        lo = lo[::-1]
-        if ms.direct is not None:
-            lo[0] = np.minimum(lo[0], _pull_min(pos, ms.direct))
-        return lo
-    return memo(ms, "earliest_output", run)
-
-
-def min_over_reached_sources(ms: MaskSet, tr: Trace, values) -> list:
-    """For layers l <= tr.layer: per unit, the min of `values` (one per traced unit) over the traced
-    units it has a path to (+inf if none); None above the traced layer."""
-    masks = _edge_masks(ms)
-    out: list = [None] * num_layers(ms)
-    top = np.full(layer_sizes(ms)[tr.layer], np.inf, dtype=np.float32)
-    top[list(tr.units)] = values
-    out[tr.layer] = top
-    for l in range(tr.layer - 1, -1, -1):
-        out[l] = _pull_min(out[l + 1], masks[l])
-    if ms.direct is not None and tr.layer == len(out) - 1:
-        out[0] = np.minimum(out[0], _pull_min(top, ms.direct))
-    return out
-
-
-def max_over_reaching_sources(ms: MaskSet, tr: Trace, values) -> list:
-    """For layers l >= tr.layer: per unit, the max of `values` over the traced units with a path to
-    it (-inf if none); None below the traced layer."""
-    masks = _edge_masks(ms)
-    out: list = [None] * num_layers(ms)
-    bottom = np.full(layer_sizes(ms)[tr.layer], -np.inf, dtype=np.float32)
-    bottom[list(tr.units)] = values
-    out[tr.layer] = bottom
-    for l in range(tr.layer, len(out) - 1):
-        out[l + 1] = _push_max(out[l], masks[l])
-    if ms.direct is not None and tr.layer == 0:
-        out[-1] = np.maximum(out[-1], _push_max(bottom, ms.direct))
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
-# which edges to draw, and how
-
-@dataclass(frozen=True, eq=False)
-class EdgeSets:
-    """Bool matrices shaped like the masks (and the direct mask, or None): which edges to draw
-    as 'reaches the traced unit' (up), 'reached from it' (down) and 'on a forbidden path' (bad)."""
-
-    up: list[np.ndarray]
-    down: list[np.ndarray]
-    bad: list[np.ndarray]
-    up_direct: np.ndarray | None = None
-    down_direct: np.ndarray | None = None
-    bad_direct: np.ndarray | None = None
-
-    def count_bad(self) -> int:
-        n = sum(int(b.sum()) for b in self.bad)
-        return n + (int(self.bad_direct.sum()) if self.bad_direct is not None else 0)
-
-
-def forbidden_edges(ms: MaskSet) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """Edges on at least one forbidden path (input i -> ... -> output j with i not before j).
-
-    Empty for every true MADE. For "nonstrict" these are the edges carrying a pixel's own value
-    (or a later one) to its output; for "off" nearly every edge."""
-    def run(ms):
-        hi, lo = latest_input(ms), earliest_output(ms)
-        bad = [m & (hi[l][:, None] >= lo[l + 1][None, :]) for l, m in enumerate(_edge_masks(ms))]
-        pos = ms.degrees[0]
-        bad_direct = None if ms.direct is None else ms.direct & (pos[:, None] >= pos[None, :])
-        return bad, bad_direct
-    return memo(ms, "forbidden_edges", run)
-
-
-def trace_edges(ms: MaskSet, tr: Trace | None) -> EdgeSets:
-    """The edge sets to highlight for a trace (or, with no trace, only the forbidden edges).
-
-    With a trace, an edge is 'bad' when it lies on a forbidden path that passes through one of the
-    traced units; without one, when it lies on any forbidden path."""
-    masks = _edge_masks(ms)
-    if tr is None:
-        bad, bad_direct = forbidden_edges(ms)
-        empty = [np.zeros_like(m) for m in masks]
-        return EdgeSets(up=empty, down=[e.copy() for e in empty], bad=bad,
-                        up_direct=None if ms.direct is None else np.zeros_like(ms.direct),
-                        down_direct=None if ms.direct is None else np.zeros_like(ms.direct),
-                        bad_direct=bad_direct)
-    up = [m & tr.up[l][:, None] & tr.up[l + 1][None, :] for l, m in enumerate(masks)]
-    down = [m & tr.down[l][:, None] & tr.down[l + 1][None, :] for l, m in enumerate(masks)]
-    upd = downd = badd = None
-    if ms.direct is not None:
-        pos = ms.degrees[0]
-        upd = ms.direct & tr.up[0][:, None] & tr.up[-1][None, :]
-        downd = ms.direct & tr.down[0][:, None] & tr.down[-1][None, :]
-        badd = (upd | downd) & (pos[:, None] >= pos[None, :])
-    all_bad, all_bad_direct = forbidden_edges(ms)
-    if not any(e.any() for e in all_bad) and (all_bad_direct is None or not all_bad_direct.any()):
-        return EdgeSets(up=up, down=down, bad=[np.zeros_like(m) for m in masks], up_direct=upd,
-                        down_direct=downd, bad_direct=badd)  # a true MADE: nothing forbidden anywhere
-    hi, lo = latest_input(ms), earliest_output(ms)
-    units = list(tr.units)
-    # below the sources: i -> p -> q -> source u -> j is forbidden iff hi(p) >= min over u of lo(u)
-    t = min_over_reached_sources(ms, tr, lo[tr.layer][units])
-    # above them: i -> source u -> p -> q -> j is forbidden iff max over u of hi(u) >= lo(q)
-    r = max_over_reaching_sources(ms, tr, hi[tr.layer][units])
-    bad = []
-    for l, m in enumerate(masks):
-        e = np.zeros_like(m)
-        if l + 1 <= tr.layer:
-            e |= up[l] & (hi[l][:, None] >= t[l + 1][None, :])
-        if l >= tr.layer:
-            e |= down[l] & (r[l][:, None] >= lo[l + 1][None, :])
-        bad.append(e)
-    return EdgeSets(up=up, down=down, bad=bad, up_direct=upd, down_direct=downd, bad_direct=badd)
-
+# what to tell a student about units and traces
 
 def diagnostics(ms: MaskSet):
     """ms.diagnostics(), computed once per MaskSet."""
@@ -396,53 +186,6 @@ def unit_reasons(ms: MaskSet) -> dict[Unit, str]:
     for u in diag.no_input:
         reasons[u] = "receives no input: it is a constant"
     return reasons
-
-
-# ---------------------------------------------------------------------------------------------
-# the aggregated view: units bundled by degree
-
-@dataclass(frozen=True, eq=False)
-class Bundles:
-    """Units of each drawn layer grouped into degree bins (the same bins in every layer).
-
-    bin b holds degrees [lo[b], hi[b]]; group[l][k] = bin of unit k of layer l; count[l][b] =
-    number of units of layer l in bin b. `edges(m_list)` turns unit-edge matrices into
-    bin-edge counts (their sum is the number of unit edges)."""
-
-    width: int
-    lo: np.ndarray
-    hi: np.ndarray
-    group: list[np.ndarray]
-    count: list[np.ndarray]
-
-    @property
-    def num_bins(self) -> int:
-        return len(self.lo)
-
-    def bin_edges(self, m: np.ndarray, layer_from: int, layer_to: int) -> np.ndarray:
-        """(bins, bins) int64: number of edges of m (layer_from units x layer_to units) per bin pair."""
-        a, b = np.nonzero(m)
-        nb = self.num_bins
-        flat = self.group[layer_from][a] * nb + self.group[layer_to][b]
-        return np.bincount(flat, minlength=nb * nb).reshape(nb, nb).astype(np.int64)
-
-    def label(self, b: int) -> str:
-        return f"{self.lo[b]}" if self.lo[b] == self.hi[b] else f"{self.lo[b]}–{self.hi[b]}"
-
-    def units_in(self, layer: int, b: int) -> np.ndarray:
-        return np.nonzero(self.group[layer] == b)[0]
-
-
-def bundle_by_degree(ms: MaskSet, max_bins: int = 10) -> Bundles:
-    """Bins of consecutive degrees 1..D, at most `max_bins` of them, shared by all layers."""
-    d = ms.d
-    width = max(1, -(-d // max_bins))
-    nb = -(-d // width)
-    lo = np.arange(nb) * width + 1
-    hi = np.minimum(lo + width - 1, d)
-    group = [(deg - 1) // width for deg in layer_degrees(ms)]
-    count = [np.bincount(g, minlength=nb) for g in group]
-    return Bundles(width=width, lo=lo, hi=hi, group=group, count=count)
 
 
 def _pixels(idx, limit: int = 6) -> str:

@@ -20,6 +20,30 @@ import numpy as np
 from .config import Config
 
 _SATURATE = float(2**62)
+# Cells converted to numbers at once in a product of masks: bounds the temporaries (8 MB of float64)
+# whatever the layer sizes, so a product costs its result plus one block, never a float copy of a mask.
+BLOCK_CELLS = 1 << 20
+
+
+def blocked_matmul(a: np.ndarray, b: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """a @ b computed in `dtype`, converting the larger operand BLOCK_CELLS cells at a time.
+
+    In a product of masks one operand is D x H (converted whole: it is the size of the result) and
+    the other H x H (converted in blocks of rows or columns), so the temporaries stay O(D x H) plus
+    one block whatever H is. For 0/1 masks and path counts every entry of the result is one full sum
+    (exact in float64 up to 2^53, in float32 up to 2^24): blocking changes no value, only the memory."""
+    out = np.empty((a.shape[0], b.shape[1]), dtype=dtype)
+    if a.size <= b.size:  # a whole, b in blocks of columns
+        a = np.asarray(a, dtype=dtype)
+        cols = max(1, BLOCK_CELLS // max(b.shape[0], 1))
+        for c in range(0, b.shape[1], cols):
+            out[:, c:c + cols] = a @ np.asarray(b[:, c:c + cols], dtype=dtype)
+    else:                 # b whole, a in blocks of rows
+        b = np.asarray(b, dtype=dtype)
+        rows = max(1, BLOCK_CELLS // max(a.shape[1], 1))
+        for r in range(0, a.shape[0], rows):
+            out[r:r + rows] = np.asarray(a[r:r + rows], dtype=dtype) @ b
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,10 +111,10 @@ class MaskSet:
 
     def connectivity(self) -> np.ndarray:
         """(D, D) int64: [i, j] = number of paths from input i to output j (saturates at 2^62)."""
-        if "conn" not in self._cache:
+        if "conn" not in self._cache:  # in blocks: memory O(D x H), never a float copy of an H x H mask
             prod = self.masks[0].astype(np.float64)
             for m in self.masks[1:]:
-                prod = np.minimum(prod @ m.astype(np.float64), _SATURATE)
+                prod = np.minimum(blocked_matmul(prod, m), _SATURATE)
             if self.direct is not None:
                 prod = prod + self.direct
             self._cache["conn"] = np.minimum(prod, _SATURATE).astype(np.int64)
@@ -186,7 +210,8 @@ def build_masks(cfg: Config, k: int = 0) -> MaskSet:
     Deterministic in (cfg.seed, k). cfg.masking = "off" or "nonstrict" builds the deliberately
     broken variants (no masks at all; output rule m0[d] >= mL[k])."""
     if not 0 <= k < max(cfg.num_masks, 1):
-        raise ValueError(f"mask index {k} out of range: this architecture has {cfg.num_masks} mask(s).")
+        raise ValueError(f"mask index {k} out of range: this architecture has {cfg.num_masks} mask(s), "
+                         f"shown as mask 1..{cfg.num_masks} (indices 0..{cfg.num_masks - 1}).")
     rng = mask_rng(cfg, k)
     order = generation_order(cfg, k, rng)
     m0 = input_degrees(order)

@@ -28,7 +28,8 @@ def test_invalid_configs_explain_themselves(kwargs, fragment):
         Config(**kwargs)
 
 
-@pytest.mark.parametrize("text, expected", [("128, 64", (128, 64)), ("", ()), ("none", ()), (" 5 ", (5,)), ("3;4", (3, 4))])
+@pytest.mark.parametrize("text, expected", [("128, 64", (128, 64)), ("", ()), ("none", ()), (" 5 ", (5,)),
+                                            ("3;4", (3, 4))])
 def test_parse_layers(text, expected):
     assert parse_layers(text) == expected
 
@@ -57,15 +58,45 @@ def test_round_trips(cfg):
     assert hash(Config.from_dict(cfg.to_dict())) == hash(cfg)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["d", "hidden", "order", "seed", "num_masks", "shape", "direct", "degrees", "x"]),
-                       st.text(max_size=12)))
-def test_from_query_never_crashes(params):
-    """A tampered link either parses or raises ConfigError, nothing else."""
+QUERY_VALUES = st.one_of(st.text(max_size=12), st.integers(0, 80).map(str),
+                         st.sampled_from(["natural", "reverse", "random", "even", "1", "0", "true", "8x8", "2x3",
+                                          "4,4", "none", " 6 ", "3;4"]))
+
+
+def _int(raw: str) -> int:
+    return int(raw.strip())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(["d", "hidden", "order", "seed", "num_masks", "shape", "direct", "degrees",
+                                        "x"]), QUERY_VALUES))
+def test_from_query_parses_what_the_link_says_or_explains_why_not(params):
+    """A tampered link either gives the config it spells out (every key it carries taken at its word,
+    unknown keys ignored, the rest at their defaults) or raises ConfigError with a sentence; nothing else."""
     try:
-        Config.from_query(params)
-    except ConfigError:
-        pass
+        cfg = Config.from_query(params)
+    except ConfigError as err:
+        msg = str(err)
+        assert msg and msg[-1] in ".)" and "Traceback" not in msg, msg
+        return
+    default = Config()
+    expect = {
+        "d": _int, "seed": _int, "num_masks": _int,
+        "hidden": parse_layers,
+        "degrees": str.strip,
+        "direct": lambda raw: raw.strip().lower() in ("1", "true"),
+    }
+    for key, parse in expect.items():
+        want = parse(params[key]) if key in params else getattr(default, key)
+        assert getattr(cfg, key) == want, (key, params)
+    if "order" in params and params["order"].strip() in ("natural", "reverse", "random"):
+        assert cfg.order == params["order"].strip()
+    if "shape" in params and params["shape"].strip() in ("", "none"):
+        assert cfg.shape is None
+    elif "shape" in params:
+        h, w = (int(v) for v in params["shape"].lower().replace("x", ",").split(","))
+        assert cfg.shape == (h, w)
+    assert Config.from_query({k: v for k, v in params.items() if k != "x"}) == cfg   # unknown keys change nothing
 
 
 def test_from_dict_rejects_unknown_and_wrong_types():
