@@ -4,143 +4,37 @@ set, complete half images and see where the model is surprised (likelihood lens)
 Thin view, read top to bottom as: pick the model, then one of four lazy tabs. Each trajectory is
 computed once per (model, settings) and kept in session_state with its figure; the browser plays
 it (plotly frames). Figures come from made_viz.animation, the numbers from made_viz.lens."""
-from dataclasses import dataclass
-
 import numpy as np
 import streamlit as st
 
+from app_pages.sample_panels import (
+    NO_BAR,
+    Ctx,
+    clamp,
+    completion_entry,
+    lens_fig,
+    lens_image,
+    model_dataset,
+    neighbours,
+    nn_fig,
+    png,
+    pretrained,
+    pretrained_model,
+    sample_entry,
+    show_animation,
+    train_stats,
+)
 from made_viz import animation as A
-from made_viz import data, lens, metrics, ui
-from made_viz.images import grid_png
-from made_viz.model import MADE
-from made_viz.sample import complete, sample
-
-try:
-    from made_viz import pretrained
-except ImportError:  # the shipped models are optional
-    pretrained = None
+from made_viz import lens, metrics, ui
 
 NO_MODEL = "No model to sample from yet. Train a model on the Train page, or pick a pre-trained one."
 GREEDY = ("**Greedy** takes the more likely value of every pixel (the mode of each conditional) instead of "
           "drawing it. With no randomness left every 'sample' is the same image, and it looks smoothed, like an "
           "'average' digit: it lacks the variety of true samples and is *not* a sample from p(x).")
-NO_BAR = {"displayModeBar": False}
 ss = st.session_state
 TAB_DEFAULTS = {"s_n": 16, "s_seed": 0, "s_greedy": False, "s_speed": "normal", "s_all": False, "s_order": False,
                 "c_image": 0, "c_region": "top half", "c_n": 8, "c_seed": 0, "c_speed": "normal", "c_all": False,
                 "l_source": "Test image", "l_test": 0, "l_which": 0, "l_brush": "toggle"}
-
-
-@dataclass(frozen=True)
-class Ctx:
-    """Everything the tabs need, decided once per page run (the tabs never read page-level names)."""
-    model: MADE
-    mkey: str                      # names the model in the trajectory cache
-    ds: data.Dataset | None        # the model's data, when available here
-    shape: tuple[int, int] | None
-    mask: int                      # 0-based index; students read mask + 1
-    order_name: str
-
-    @property
-    def d(self) -> int:
-        return self.model.cfg.d
-
-
-@st.cache_resource(show_spinner="Loading the pre-trained model…")
-def _pretrained_state(name: str):
-    ck = pretrained.load_pretrained(name)
-    return ck.config, {k: v.detach().clone() for k, v in ck.model.state_dict().items()}, ck.model.mask_index
-
-
-def _pretrained_model(name: str) -> MADE:
-    """This session's own copy (models are mutable: set_mask) of a cached shipped model."""
-    models = ss.setdefault("_sample_models", {})
-    if name not in models:
-        cfg, state, k = _pretrained_state(name)
-        models[name] = MADE(cfg)
-        models[name].load_state_dict(state)
-        models[name].set_mask(k)
-    return models[name].eval()
-
-
-def _dataset(name, d: int):
-    """The model's data: an embedded set by name, else the one uploaded on the Train page."""
-    try:
-        ds = data.load_dataset(name) if data.is_embedded_name(name) else ss.get(ui.DATASET_OBJ)
-    except (data.DataError, OSError):
-        ds = None
-    return ds if isinstance(ds, data.Dataset) and ds.d == d else None
-
-
-# work on the training set, shared by sessions: keyed by the data's content hash, never by a name
-@st.cache_data(show_spinner="Reading the training set…", max_entries=16)
-def _train_stats(fingerprint: str, _ds) -> lens.TrainStats:
-    return lens.train_stats(_ds)
-
-
-@st.cache_data(show_spinner="Searching the training set…", max_entries=64)
-def _neighbours(fingerprint: str, x: np.ndarray, _ds):
-    return data.nearest_neighbors(x, _ds.train)
-
-
-_nn_figure = st.cache_data(max_entries=64, show_spinner=False)(A.neighbours_figure)
-_lens_figure = st.cache_data(max_entries=256, show_spinner=False)(A.lens_figure)
-_png = st.cache_data(max_entries=64, show_spinner=False)(grid_png)
-
-
-def _clamp(key: str, hi: int) -> None:
-    """Keep a remembered widget value valid when the model or the data change."""
-    if ss.get(key, 0) > hi:
-        ss[key] = hi
-
-
-def _entry(key: tuple, make, current: str) -> dict:
-    """Per-session cache of trajectories (and their figures); `current` names the last one used."""
-    cache = ss.setdefault("_sample_cache", {})
-    if key not in cache:
-        while len(cache) >= 8:
-            cache.pop(next(iter(cache)))
-        cache[key] = {"traj": make(), "frame": -1}
-    ss[current] = cache[key]
-    return cache[key]
-
-
-def sample_entry(c: Ctx) -> dict:
-    """The samples of the Sample tab's settings (also shown by the Copying? and lens tabs)."""
-    n, seed, greedy = ss.s_n, ss.s_seed, ss.s_greedy
-    return _entry(("sample", c.mkey, n, seed, greedy, c.mask),
-                  lambda: sample(c.model, n=n, seed=seed, greedy=greedy, mask=c.mask), "_sample_last")
-
-
-def completion_entry(c: Ctx) -> tuple[dict, np.ndarray, np.ndarray]:
-    """The completions of the Complete tab's settings, with the known pixels and the test image."""
-    _clamp("c_image", c.ds.n_test - 1)
-    i, region, n, seed = ss.c_image, ss.c_region, ss.c_n, ss.c_seed
-    known, xt = A.known_region(c.shape, c.d, region, seed=i), c.ds.test[i].astype(np.float32)
-    entry = _entry(("complete", c.mkey, i, region, n, seed, c.mask), lambda: complete(
-        c.model, np.repeat(xt[None] * known, n, 0), np.repeat(known[None], n, 0), seed=seed, mask=c.mask),
-        "_complete_last")
-    return entry, known, xt
-
-
-def _move(entry: dict, delta: int) -> None:
-    entry["frame"] = lens.step_frame(entry["frame"], entry["n_frames"], delta)
-
-
-def show_animation(c: Ctx, entry: dict, key: str, speed: str, all_steps=False, order=False, cols=None) -> None:
-    traj = entry["traj"]
-    if (fkey := ("fig", all_steps, order, speed)) not in entry:
-        known = None if traj.known is None else traj.known.numpy()
-        plan = A.frame_plan(traj.order.numpy(), known, all_steps=all_steps)
-        entry[fkey] = (A.animation_figure(traj, c.shape, cols, plan, order, A.SPEEDS[speed]), plan)
-    fig, plan = entry[fkey]
-    entry["n_frames"] = plan.n_frames
-    st.plotly_chart(A.set_frame(fig, entry["frame"]), config=NO_BAR)
-    b1, b2, info = st.columns([1, 1, 4], vertical_alignment="center")
-    b1.button("◀ Step", key=f"{key}_back", on_click=_move, args=(entry, -1), width="stretch")
-    b2.button("Step ▶", key=f"{key}_fwd", on_click=_move, args=(entry, 1), width="stretch")
-    info.caption(f"Frame {entry['frame'] % plan.n_frames} of {plan.n_frames - 1} · {plan.describe()}"
-                 + (" (tick *All steps* to see every one)." if plan.thinned else "."))
 
 
 # --- the four tabs ---------------------------------------------------------------------------------
@@ -167,8 +61,8 @@ def sample_tab(c: Ctx) -> None:
     if greedy:
         st.info(GREEDY)
     d1, d2 = st.columns(2)
-    d1.download_button("Download the grid (PNG)", _png(entry["traj"].x.numpy(), c.shape, scale=6), "made_samples.png",
-                       "image/png", key="s_png", icon=":material/image:", width="stretch")
+    d1.download_button("Download the grid (PNG)", png(entry["traj"].x.numpy(), c.shape, scale=6), "made_samples.png",
+                       "image/png", key="spng", icon=":material/image:", width="stretch")
     d2.download_button("Download the animation (GIF)", lambda: A.animation_gif(entry["traj"], c.shape)[0],
                        "made_samples.gif", "image/gif", key="s_gif", icon=":material/movie:", width="stretch")
 
@@ -179,14 +73,14 @@ def copying_tab(c: Ctx) -> None:
         return
     traj = sample_entry(c)["traj"]
     x, lp = traj.x.numpy().astype(np.uint8), traj.log_prob()
-    idx, dist = _neighbours(c.ds.fingerprint, x, c.ds)
+    idx, dist = neighbours(c.ds.fingerprint, x, c.ds)
     left, right = st.columns([2.2, 1])
-    left.plotly_chart(_nn_figure(x, c.ds.train[idx], dist, c.shape, log_probs=lp), config=NO_BAR)
+    left.plotly_chart(nn_fig(x, c.ds.train[idx], dist, c.shape, log_probs=lp), config=NO_BAR)
     right.markdown("**Is the model copying?** Each sample (black) sits beside the training image nearest to it "
                    "(blue), with the number of pixels that differ.")
     right.metric("Median distance to the training set", f"{np.median(dist):.0f} px")
     right.caption(f"For comparison, real test images are a median "
-                  f"{_train_stats(c.ds.fingerprint, c.ds).median_test_distance:.0f} px from their nearest training "
+                  f"{train_stats(c.ds.fingerprint, c.ds).median_test_distance:.0f} px from their nearest training "
                   "image: samples about as far are new images, 0 px is a copy.")
     right.metric("Mean −log p(sample)", f"{-lp.mean():.2f} nats")
     right.caption(f"= {metrics.bits_per_dim(-lp.mean(), c.d):.4f} bits per pixel, under mask {c.mask + 1}.")
@@ -200,7 +94,7 @@ def complete_tab(c: Ctx) -> None:
         st.info("Completion starts from a test image of the model's data set, which is not available here.")
         return
     ctl, right = st.columns([1, 4.3])
-    _clamp("c_image", c.ds.n_test - 1)  # before its widget is drawn
+    clamp("c_image", c.ds.n_test - 1)  # before its widget is drawn
     with ctl:
         mini = st.empty()
         st.number_input("Test image", 0, c.ds.n_test - 1, key="c_image")
@@ -210,7 +104,7 @@ def complete_tab(c: Ctx) -> None:
         speed = st.select_slider("Speed", list(A.SPEEDS), key="c_speed")
         all_steps = st.checkbox("All steps", key="c_all", help="One frame per drawn pixel.")
     entry, known, xt = completion_entry(c)
-    mini.image(_png(np.stack([xt, np.where(known, xt, np.nan)]), c.shape, cols=2, scale=4 if c.d > 100 else 10),
+    mini.image(png(np.stack([xt, np.where(known, xt, np.nan)]), c.shape, cols=2, scale=4 if c.d > 100 else 10),
                caption="The test image · what is given (blue: to fill in)", width="stretch")
     with right:
         show_animation(c, entry, "c", speed, all_steps, cols=min(n, 4))
@@ -221,42 +115,6 @@ def complete_tab(c: Ctx) -> None:
                 "given pixels come first, so the completions are exact and differ only in what the model invents.")
 
 
-def _apply_drawing(key: str, width: int) -> None:
-    """Change the pixels the student clicked on the drawing canvas, then reset the canvas."""
-    ss.l_drawn = lens.canvas_click(ss.l_drawn, ss[key].selection.points, width, ss.get("l_brush", "toggle"))
-    ss.l_canvas = ss.get("l_canvas", 0) + 1
-
-
-def lens_image(c: Ctx):
-    """The image the lens looks at, picked in the left column (None: nothing to show)."""
-    sources = (["Test image"] if c.ds is not None else []) + ["A sample", "A completion", "Draw your own"]
-    if ss.l_source not in sources:   # no test images for this model
-        ss.l_source = sources[0]
-    source = st.selectbox("Image", sources, key="l_source")
-    if source == "Test image":
-        _clamp("l_test", c.ds.n_test - 1)
-        x = c.ds.test[st.number_input("Test image", 0, c.ds.n_test - 1, key="l_test")]
-    elif source == "Draw your own":
-        if len(ss.setdefault("l_drawn", np.zeros(c.d, np.uint8))) != c.d:
-            ss.l_drawn = np.zeros(c.d, dtype=np.uint8)
-        x, key = ss.l_drawn, f"l_canvas_{ss.get('l_canvas', 0)}"
-        st.plotly_chart(A.canvas_figure(x, c.shape, height=230), key=key, selection_mode="points",
-                        on_select=lambda: _apply_drawing(key, c.shape[1] if c.shape else c.d), config=NO_BAR)
-        c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-        c1.selectbox("A click on a pixel will", ["toggle", "ink", "paper"], key="l_brush")
-        c2.button("Clear", key="l_clear", on_click=lambda: ss.update(l_drawn=np.zeros(c.d, np.uint8)))
-        return np.asarray(x, dtype=np.float32)
-    elif source == "A completion" and c.ds is None:
-        st.info("Completions start from the model's test images, which are not available here.")
-        return None
-    else:
-        traj = (sample_entry(c) if source == "A sample" else completion_entry(c)[0])["traj"]
-        _clamp("l_which", traj.n - 1)
-        x = traj.x.numpy()[st.number_input("Which one", 0, traj.n - 1, key="l_which")]
-    st.plotly_chart(A.canvas_figure(x, c.shape, height=230), config={**NO_BAR, "staticPlot": True})
-    return np.asarray(x, dtype=np.float32)
-
-
 @st.fragment
 def lens_tab(c: Ctx) -> None:
     ctl, right = st.columns([1, 2.6])
@@ -264,9 +122,9 @@ def lens_tab(c: Ctx) -> None:
         x = lens_image(c)
     if x is None:
         return
-    stats = _train_stats(c.ds.fingerprint, c.ds) if c.ds is not None else None
+    stats = train_stats(c.ds.fingerprint, c.ds) if c.ds is not None else None
     view = lens.lens(A.model_surprise(c.model, x, c.mask)[0], stats, x)
-    right.plotly_chart(_lens_figure(view.model_map, view.base_map, c.shape, height=330), config=NO_BAR)
+    right.plotly_chart(lens_fig(view.model_map, view.base_map, c.shape, height=330), config=NO_BAR)
     for col, (name, nats, bits) in zip(right.columns(2), view.totals()):
         col.metric(f"{name}: −log p(x)", f"{nats:.3f} nats")
         col.caption(f"= {bits:.4f} bits per pixel")
@@ -297,11 +155,11 @@ def pick_model() -> Ctx | None:
         model, ds_name = ss[ui.MODEL], ss.get(ui.DATASET)
         mkey = lens.model_key(model)
     else:
-        model, ds_name, mkey = _pretrained_model(choice), next(i.dataset for i in infos if i.name == choice), choice
+        model, ds_name, mkey = pretrained_model(choice), next(i.dataset for i in infos if i.name == choice), choice
     mc = model.cfg
-    ds = _dataset(ds_name, mc.d)
+    ds = model_dataset(ds_name, mc.d)
     order_name = mc.order if isinstance(mc.order, str) else "explicit"
-    _clamp("s_mask", mc.num_masks - 1)
+    clamp("s_mask", mc.num_masks - 1)
     mask = top2.selectbox(
         "Mask: its ordering samples and scores", range(mc.num_masks), index=model.mask_index, key="s_mask",
         format_func=lambda k: f"mask {k + 1} · {order_name} order", disabled=mc.num_masks == 1,

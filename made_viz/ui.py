@@ -10,12 +10,12 @@ from __future__ import annotations
 import gc
 import os
 from dataclasses import dataclass
-from itertools import pairwise
 
 import streamlit as st
 
 from .config import MAX_D, MAX_MASKS, ORDERS, Config, ConfigError, parse_int_list, parse_layers
 from .urlstate import canonical_params, config_from_params
+from .workload import num_weights
 
 # session_state keys (one place, so pages never guess)
 CFG = "cfg"                  # the session's Config
@@ -100,14 +100,6 @@ def cap_torch_threads() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # the per-session budget
-
-def num_weights(cfg: Config) -> int:
-    """Weights and biases of the MADE `cfg` describes: D -> h1 -> ... -> hL -> D, each layer
-    in x out weights plus out biases, and D x D more with direct input-output connections."""
-    sizes = (cfg.d, *cfg.hidden, cfg.d)
-    count = sum(a * b + b for a, b in pairwise(sizes))
-    return count + (cfg.d * cfg.d if cfg.direct else 0)
-
 
 def max_weights() -> int:
     """The operator's limit per student (MADE_VIZ_MAX_WEIGHTS, default 10,000,000 weights)."""

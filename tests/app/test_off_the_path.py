@@ -157,10 +157,10 @@ def test_a_link_to_a_huge_network_gives_the_default_and_a_message():
 
 def test_the_architecture_page_skips_the_jacobian_for_a_big_network():
     at = open_page()
-    at.sidebar.number_input(key="w_height").set_value(64).run()
-    at.sidebar.number_input(key="w_width").set_value(64).run()
-    at.sidebar.text_input(key="w_hidden").set_value("1000").run()
-    assert at.session_state[CFG].hidden == (1000,) and at.session_state[CFG].d == 4096
+    at.sidebar.number_input(key="w_height").set_value(32).run()
+    at.sidebar.number_input(key="w_width").set_value(32).run()
+    at.sidebar.text_input(key="w_hidden").set_value("2048, 2048").run()   # 8.4 M weights: within the budget
+    assert at.session_state[CFG].hidden == (2048, 2048) and at.session_state[CFG].d == 1024
     assert not at.exception
     assert any("masks' product" in s.value for s in at.success)
 
