@@ -226,6 +226,8 @@ def _config_from_widgets(old: Config) -> Config:
         raise ConfigError(f"{h} x {w} = {h * w} inputs is too many: at most {MAX_D}.")
     order_kind = ss[_W + "order"]
     order = parse_int_list(ss[_W + "order_text"], "explicit order") if order_kind == "explicit" else order_kind
+    if order_kind == "explicit" and not order:
+        raise ConfigError("type an explicit order: the pixel indices 0..D-1 in the order they are generated.")
     return check(old.replace(
         d=h * w, shape=(h, w), hidden=parse_layers(ss[_W + "hidden"]), order=order, degrees=ss[_W + "degrees"],
         activation=ss[_W + "activation"], direct=bool(ss[_W + "direct"]),
