@@ -76,7 +76,7 @@ def _minus_log_prob(model: MADE, x, mask: int) -> float:
     try:
         model.set_mask(mask)
         with torch.no_grad():
-            return -float(model.log_prob(torch.as_tensor(np.asarray(x)[None], dtype=torch.float32)))
+            return -float(model.log_prob(torch.tensor(np.asarray(x, dtype=np.float32)[None])))
     finally:
         model.set_mask(active)
 
