@@ -1,307 +1,192 @@
 """Sample: watch a trained MADE draw images pixel by pixel, check it is not copying the training
 set, complete half images and see where the model is surprised (likelihood lens).
 
-Thin view: each trajectory is computed once per (model, settings) and kept in session_state with
-its figure; the browser plays it (plotly frames). Figures come from made_viz.animation."""
+Thin view, read top to bottom as: pick the model, then one of four lazy tabs. Each trajectory is
+computed once per (model, settings) and kept in session_state with its figure; the browser plays
+it (plotly frames). Figures come from made_viz.animation, the numbers from made_viz.lens."""
 import numpy as np
 import streamlit as st
 
+from app_pages.sample_panels import (
+    NO_BAR,
+    Ctx,
+    clamp,
+    completion_entry,
+    lens_fig,
+    lens_image,
+    model_dataset,
+    neighbours,
+    nn_fig,
+    png,
+    pretrained,
+    pretrained_model,
+    sample_entry,
+    show_animation,
+    train_stats,
+)
 from made_viz import animation as A
-from made_viz import data, ui
-from made_viz.images import grid_png
-from made_viz.model import MADE
-from made_viz.sample import complete, sample
-
-try:
-    from made_viz import pretrained
-except ImportError:  # the shipped models are optional
-    pretrained = None
+from made_viz import lens, metrics, ui
 
 NO_MODEL = "No model to sample from yet. Train a model on the Train page, or pick a pre-trained one."
 GREEDY = ("**Greedy** takes the more likely value of every pixel (the mode of each conditional) instead of "
           "drawing it. With no randomness left every 'sample' is the same image, and it looks smoothed, like an "
           "'average' digit: it lacks the variety of true samples and is *not* a sample from p(x).")
-NO_PLOTLY_BAR = {"displayModeBar": False}
 ss = st.session_state
 TAB_DEFAULTS = {"s_n": 16, "s_seed": 0, "s_greedy": False, "s_speed": "normal", "s_all": False, "s_order": False,
                 "c_image": 0, "c_region": "top half", "c_n": 8, "c_seed": 0, "c_speed": "normal", "c_all": False,
                 "l_source": "Test image", "l_test": 0, "l_which": 0, "l_brush": "toggle"}
 
 
-@st.cache_resource(show_spinner="Loading the pre-trained model…")
-def _pretrained_state(name: str):
-    ck = pretrained.load_pretrained(name)
-    return ck.config, {k: v.detach().clone() for k, v in ck.model.state_dict().items()}, ck.model.mask_index
-
-
-def _pretrained_model(name: str) -> MADE:
-    """This session's own copy (models are mutable: set_mask) of a cached shipped model."""
-    models = ss.setdefault("_sample_models", {})
-    if name not in models:
-        cfg, state, k = _pretrained_state(name)
-        models[name] = MADE(cfg)
-        models[name].load_state_dict(state)
-        models[name].set_mask(k)
-    return models[name].eval()
-
-
-def _dataset(name, d: int):
-    """The model's data: an embedded set by name, else the one uploaded on the Train page."""
-    try:
-        ds = data.load_dataset(name) if data.is_embedded_name(name) else ss.get(ui.DATASET_OBJ)
-    except (data.DataError, OSError):
-        ds = None
-    return ds if isinstance(ds, data.Dataset) and ds.d == d else None
-
-
-# work on the training set, shared by sessions: keyed by A.data_key (the dataset itself is not hashed)
-@st.cache_data(show_spinner="Reading the training set…", max_entries=16)
-def _train_stats(dkey: str, _ds) -> tuple[np.ndarray, float]:
-    """Independent-pixel baseline, and the median distance of test images to the training set."""
-    return A.bernoulli_baseline(_ds.train), float(np.median(data.nearest_neighbors(_ds.test[:300], _ds.train)[1]))
-
-
-@st.cache_data(show_spinner="Searching the training set…", max_entries=64)
-def _neighbours(dkey: str, x: np.ndarray, _ds):
-    return data.nearest_neighbors(x, _ds.train)
-
-
-_nn_figure = st.cache_data(max_entries=64, show_spinner=False)(A.neighbours_figure)
-_lens_figure = st.cache_data(max_entries=256, show_spinner=False)(A.lens_figure)
-_png = st.cache_data(max_entries=64, show_spinner=False)(grid_png)
-
-
-def _clamp(key: str, hi: int) -> None:
-    """Keep a remembered widget value valid when the model or the data change."""
-    if ss.get(key, 0) > hi:
-        ss[key] = hi
-
-
-def _entry(key: tuple, make, current: str) -> dict:
-    """Per-session cache of trajectories (and their figures); `current` names the last one used."""
-    cache = ss.setdefault("_sample_cache", {})
-    if key not in cache:
-        while len(cache) >= 8:
-            cache.pop(next(iter(cache)))
-        cache[key] = {"traj": make(), "frame": -1}
-    ss[current] = cache[key]
-    return cache[key]
-
-
-def sample_entry() -> dict:
-    """The samples of the Sample tab's settings (also shown by the Copying? and lens tabs)."""
-    n, seed, greedy = ss.s_n, ss.s_seed, ss.s_greedy
-    return _entry(("sample", mkey, n, seed, greedy, mask),
-                  lambda: sample(model, n=n, seed=seed, greedy=greedy, mask=mask), "_sample_last")
-
-
-def completion_entry() -> tuple[dict, np.ndarray, np.ndarray]:
-    """The completions of the Complete tab's settings, with the known pixels and the test image."""
-    _clamp("c_image", ds.n_test - 1)
-    i, region, n, seed = ss.c_image, ss.c_region, ss.c_n, ss.c_seed
-    known, xt = A.known_region(shape, mc.d, region, seed=i), ds.test[i].astype(np.float32)
-    entry = _entry(("complete", mkey, i, region, n, seed, mask), lambda: complete(
-        model, np.repeat(xt[None] * known, n, 0), np.repeat(known[None], n, 0), seed=seed, mask=mask),
-        "_complete_last")
-    return entry, known, xt
-
-
-def _move(entry: dict, delta: int) -> None:
-    entry["frame"] = int(np.clip(entry["frame"] % entry["n_frames"] + delta, 0, entry["n_frames"] - 1))
-
-
-def _show_animation(entry: dict, key: str, speed: str, all_steps: bool = False, order: bool = False, cols=None):
-    traj = entry["traj"]
-    if (fkey := ("fig", all_steps, order, speed)) not in entry:
-        known = None if traj.known is None else traj.known.numpy()
-        plan = A.frame_plan(traj.order.numpy(), known, all_steps=all_steps)
-        entry[fkey] = (A.animation_figure(traj, shape, cols, plan, order, A.SPEEDS[speed]), plan)
-    fig, plan = entry[fkey]
-    entry["n_frames"] = plan.n_frames
-    st.plotly_chart(A.set_frame(fig, entry["frame"]), config=NO_PLOTLY_BAR)
-    b1, b2, info = st.columns([1, 1, 4], vertical_alignment="center")
-    b1.button("◀ Step", key=f"{key}_back", on_click=_move, args=(entry, -1), width="stretch")
-    b2.button("Step ▶", key=f"{key}_fwd", on_click=_move, args=(entry, 1), width="stretch")
-    info.caption(f"Frame {entry['frame'] % plan.n_frames} of {plan.n_frames - 1} · {plan.describe()}"
-                 + (" (tick *All steps* to see every one)." if plan.thinned else "."))
-
-
-# ---------------------------------------------------------------------------------------------
-cfg = ui.architecture_sidebar()
-# The tabs are lazy (only the open one runs), so the widgets of the other tabs are not drawn in a run;
-# Streamlit would forget their values. Re-assigning them keeps them (and sets the defaults once).
-for _k, _v in TAB_DEFAULTS.items():
-    ss[_k] = ss.get(_k, _v)
-infos = pretrained.list_pretrained() if pretrained is not None else []
-options = (["session"] if ss.get(ui.MODEL) is not None else []) + [i.name for i in infos]
-if not options:
-    st.title("Sample")
-    st.info(NO_MODEL, icon=":material/model_training:")
-    st.page_link("app_pages/train.py", label="Train a model", icon=":material/trending_down:")
-    st.stop()
-titles = {i.name: f"Pre-trained: {i.title}" for i in infos} | {"session": "Your model from the Train page"}
-head, top1, top2 = st.columns([1.3, 3, 2], vertical_alignment="bottom")
-head.title("Sample")
-choice = top1.selectbox("Model", options, key="s_model", format_func=titles.get,
-                        index=next((j for j, o in enumerate(options) if o in ("session", "mnist")), 0),
-                        help="This page uses the model's own architecture, not the sidebar's.")
-if choice == "session":
-    model, ds_name = ss[ui.MODEL], ss.get(ui.DATASET)
-    mkey = f"session-{id(model)}-{sum(float(p.detach().double().abs().sum()) for p in model.parameters())!r}"
-else:
-    model, ds_name, mkey = _pretrained_model(choice), next(i.dataset for i in infos if i.name == choice), choice
-mc = model.cfg
-ds = _dataset(ds_name, mc.d)
-dkey = None if ds is None else A.data_key(ds)
-shape = mc.shape or (ds.shape if ds is not None else None)
-order_name = mc.order if isinstance(mc.order, str) else "explicit"
-_clamp("s_mask", mc.num_masks - 1)
-mask = top2.selectbox(
-    "Mask: its ordering samples and scores", range(mc.num_masks), index=model.mask_index, key="s_mask",
-    format_func=lambda k: f"mask {k} · {order_name} order", disabled=mc.num_masks == 1,
-    help=f"This model: D = {mc.d}, hidden layers {', '.join(map(str, mc.hidden)) or 'none'}, {mc.num_masks} "
-         f"mask(s), data {ds_name or 'unknown'}. Each mask has its own ordering (random orders) or its own hidden "
-         "degrees (named orders); one set of weights serves them all.")
-if ds is None:
-    st.warning("The training data of this model are not available here: nearest neighbours, completions of test "
-               "images and the independent-pixel baseline are off.")
-
-
+# --- the four tabs ---------------------------------------------------------------------------------
 @st.fragment
-def sample_tab():
+def sample_tab(c: Ctx) -> None:
     ctl, right = st.columns([1, 4.3])
     with ctl:
         st.selectbox("Samples", [1, 4, 9, 16, 25, 36], key="s_n")
         st.number_input("Seed", 0, 2**31 - 1, key="s_seed")
         st.button("New seed", key="s_new", width="stretch", help="Next seed: new random numbers, new samples.",
                   on_click=lambda: ss.update(s_seed=ss.s_seed + 1))
-        greedy = st.toggle("Greedy", key="s_greedy", help="Take the most likely value of each pixel instead of drawing it.")
+        greedy = st.toggle("Greedy", key="s_greedy", help="Take the most likely value of each pixel instead of "
+                           "drawing it.")
         speed = st.select_slider("Speed", list(A.SPEEDS), key="s_speed")
         all_steps = st.checkbox("All steps", key="s_all", help="One frame per pixel (a bigger figure to send).")
         order = st.checkbox("Show the order", key="s_order",
                             help="The path the sampler walks through the pixels, drawn on every sample.")
-    entry = sample_entry()
+    entry = sample_entry(c)
     with right:
-        _show_animation(entry, "s", speed, all_steps, order)
+        show_animation(c, entry, "s", speed, all_steps, order)
     st.markdown("**What to look for:** the red square is the pixel being drawn and the number under each tile is "
                 "p(x = 1 | earlier pixels) → the value drawn; on the right, orange marks coin flips and dark or white "
-                f"marks sure pixels. Pixels are drawn in mask {mask}'s order ({order_name}).")
+                f"marks sure pixels. Pixels are drawn in mask {c.mask + 1}'s order ({c.order_name}).")
     if greedy:
         st.info(GREEDY)
     d1, d2 = st.columns(2)
-    d1.download_button("Download the grid (PNG)", _png(entry["traj"].x.numpy(), shape, scale=6), "made_samples.png",
-                       "image/png", key="s_png", icon=":material/image:", width="stretch")
-    d2.download_button("Download the animation (GIF)", lambda: A.animation_gif(entry["traj"], shape)[0],
+    d1.download_button("Download the grid (PNG)", png(entry["traj"].x.numpy(), c.shape, scale=6), "made_samples.png",
+                       "image/png", key="spng", icon=":material/image:", width="stretch")
+    d2.download_button("Download the animation (GIF)", lambda: A.animation_gif(entry["traj"], c.shape)[0],
                        "made_samples.gif", "image/gif", key="s_gif", icon=":material/movie:", width="stretch")
 
 
-def copying_tab():
-    if ds is None:
+def copying_tab(c: Ctx) -> None:
+    if c.ds is None:
         st.info("The training data are needed to find neighbours, and they are not available for this model.")
         return
-    entry = sample_entry()
-    x, lp = entry["traj"].x.numpy().astype(np.uint8), entry["traj"].log_prob()
-    idx, dist = _neighbours(dkey, x, ds)
+    traj = sample_entry(c)["traj"]
+    x, lp = traj.x.numpy().astype(np.uint8), traj.log_prob()
+    idx, dist = neighbours(c.ds.fingerprint, x, c.ds)
     left, right = st.columns([2.2, 1])
-    left.plotly_chart(_nn_figure(x, ds.train[idx], dist, shape, log_probs=lp), config=NO_PLOTLY_BAR)
+    left.plotly_chart(nn_fig(x, c.ds.train[idx], dist, c.shape, log_probs=lp), config=NO_BAR)
     right.markdown("**Is the model copying?** Each sample (black) sits beside the training image nearest to it "
                    "(blue), with the number of pixels that differ.")
     right.metric("Median distance to the training set", f"{np.median(dist):.0f} px")
-    right.caption(f"For comparison, real test images are a median {_train_stats(dkey, ds)[1]:.0f} px from their "
-                  "nearest training image: samples about as far are new images, 0 px is a copy.")
+    right.caption(f"For comparison, real test images are a median "
+                  f"{train_stats(c.ds.fingerprint, c.ds).median_test_distance:.0f} px from their nearest training "
+                  "image: samples about as far are new images, 0 px is a copy.")
     right.metric("Mean −log p(sample)", f"{-lp.mean():.2f} nats")
-    right.caption(f"= {A.bits_per_dim(-lp.mean(), mc.d):.4f} bits per pixel, under mask {mask}.")
+    right.caption(f"= {metrics.bits_per_dim(-lp.mean(), c.d):.4f} bits per pixel, under mask {c.mask + 1}.")
     with right.expander("Each sample's log-likelihood"):
-        st.dataframe({"sample": range(len(lp)), "log p (nats)": np.round(lp, 2),
-                      "bits/dim": np.round(-lp / (mc.d * np.log(2)), 4), "nearest (px)": dist},
-                     hide_index=True, height=250)
+        st.dataframe(lens.sample_table(lp, dist, c.d), hide_index=True, height=250)
 
 
 @st.fragment
-def complete_tab():
-    if ds is None:
+def complete_tab(c: Ctx) -> None:
+    if c.ds is None:
         st.info("Completion starts from a test image of the model's data set, which is not available here.")
         return
     ctl, right = st.columns([1, 4.3])
-    _clamp("c_image", ds.n_test - 1)  # before its widget is drawn
+    clamp("c_image", c.ds.n_test - 1)  # before its widget is drawn
     with ctl:
         mini = st.empty()
-        st.number_input("Test image", 0, ds.n_test - 1, key="c_image")
+        st.number_input("Test image", 0, c.ds.n_test - 1, key="c_image")
         st.selectbox("Known pixels", ["top half", "left half", "bottom half", "random 50%"], key="c_region")
         n = st.selectbox("Completions", [4, 8, 16], key="c_n")
         st.number_input("Seed", 0, 2**31 - 1, key="c_seed")
         speed = st.select_slider("Speed", list(A.SPEEDS), key="c_speed")
         all_steps = st.checkbox("All steps", key="c_all", help="One frame per drawn pixel.")
-    entry, known, xt = completion_entry()
-    mini.image(_png(np.stack([xt, np.where(known, xt, np.nan)]), shape, cols=2, scale=4 if mc.d > 100 else 10),
+    entry, known, xt = completion_entry(c)
+    mini.image(png(np.stack([xt, np.where(known, xt, np.nan)]), c.shape, cols=2, scale=4 if c.d > 100 else 10),
                caption="The test image · what is given (blue: to fill in)", width="stretch")
     with right:
-        _show_animation(entry, "c", speed, all_steps, cols=min(n, 4))
+        show_animation(c, entry, "c", speed, all_steps, cols=min(n, 4))
     traj = entry["traj"]
-    advice = A.completion_advice(traj.exact, traj.note, known, [model.mask_set(k).order for k in range(mc.num_masks)])
-    (st.success if traj.exact else st.warning)(advice)
+    orders = [c.model.mask_set(k).order for k in range(c.model.cfg.num_masks)]
+    (st.success if traj.exact else st.warning)(A.completion_advice(traj.exact, traj.note, known, orders))
     st.markdown("**What to look for:** amber pixels are given. With the top half given and the natural order the "
                 "given pixels come first, so the completions are exact and differ only in what the model invents.")
 
 
-def _apply_drawing(key: str, width: int) -> None:
-    """Change the pixels the student clicked on the drawing canvas, then reset the canvas."""
-    img, brush = ss.l_drawn.copy(), ss.get("l_brush", "toggle")
-    for p in ss[key].selection.points:
-        d = int(round(p["y"])) * width + int(round(p["x"]))
-        if 0 <= d < len(img):
-            img[d] = {"ink": 1, "paper": 0}.get(brush, 1 - img[d])
-    ss.l_drawn, ss.l_canvas = img, ss.get("l_canvas", 0) + 1
-
-
 @st.fragment
-def lens_tab():
-    sources = (["Test image"] if ds is not None else []) + ["A sample", "A completion", "Draw your own"]
+def lens_tab(c: Ctx) -> None:
     ctl, right = st.columns([1, 2.6])
-    if ss.l_source not in sources:   # no test images for this model
-        ss.l_source = sources[0]
     with ctl:
-        source = st.selectbox("Image", sources, key="l_source")
-        if source == "Test image":
-            _clamp("l_test", ds.n_test - 1)
-            x = ds.test[st.number_input("Test image", 0, ds.n_test - 1, key="l_test")]
-        elif source == "Draw your own":
-            if len(ss.setdefault("l_drawn", np.zeros(mc.d, np.uint8))) != mc.d:
-                ss.l_drawn = np.zeros(mc.d, dtype=np.uint8)
-            x, key = ss.l_drawn, f"l_canvas_{ss.get('l_canvas', 0)}"
-            st.plotly_chart(A.canvas_figure(x, shape, height=230), key=key, selection_mode="points",
-                            on_select=lambda: _apply_drawing(key, shape[1] if shape else mc.d), config=NO_PLOTLY_BAR)
-            c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-            c1.selectbox("A click on a pixel will", ["toggle", "ink", "paper"], key="l_brush")
-            c2.button("Clear", key="l_clear", on_click=lambda: ss.update(l_drawn=np.zeros(mc.d, np.uint8)))
-        elif source == "A completion" and ds is None:
-            st.info("Completions start from the model's test images, which are not available here.")
-            return
-        else:
-            entry = sample_entry() if source == "A sample" else completion_entry()[0]
-            _clamp("l_which", entry["traj"].n - 1)
-            x = entry["traj"].x.numpy()[st.number_input("Which one", 0, entry["traj"].n - 1, key="l_which")]
-        if source != "Draw your own":
-            st.plotly_chart(A.canvas_figure(x, shape, height=230), config={**NO_PLOTLY_BAR, "staticPlot": True})
-    x = np.asarray(x, dtype=np.float32)
-    model_map = A.model_surprise(model, x, mask)[0]
-    base_map = A.bernoulli_surprise(_train_stats(dkey, ds)[0], x)[0] if ds is not None else None
-    right.plotly_chart(_lens_figure(model_map, base_map, shape, height=330), config=NO_PLOTLY_BAR)
-    totals = [("MADE", float(model_map.sum()))] + ([] if base_map is None else
-                                                  [("Independent pixels", float(base_map.sum()))])
-    for col, (name, total) in zip(right.columns(2), totals):
-        col.metric(f"{name}: −log p(x)", f"{total:.3f} nats")
-        col.caption(f"= {A.bits_per_dim(total, mc.d):.4f} bits per pixel")
+        x = lens_image(c)
+    if x is None:
+        return
+    stats = train_stats(c.ds.fingerprint, c.ds) if c.ds is not None else None
+    view = lens.lens(A.model_surprise(c.model, x, c.mask)[0], stats, x)
+    right.plotly_chart(lens_fig(view.model_map, view.base_map, c.shape, height=330), config=NO_BAR)
+    for col, (name, nats, bits) in zip(right.columns(2), view.totals()):
+        col.metric(f"{name}: −log p(x)", f"{nats:.3f} nats")
+        col.caption(f"= {bits:.4f} bits per pixel")
     st.markdown("**What to look for:** dark red pixels surprised the model. By the chain rule the map adds up exactly "
                 "to −log p(x); the independent-pixel model cannot use the pixels already seen, so it is surprised "
                 "all along every stroke. Below, the running sum along the order ends at each total.")
     st.latex(r"-\log p(\mathbf{x}) = \sum_{d=1}^{D} -\log p\big(x_{o(d)} \mid x_{o(1)},\dots,x_{o(d-1)}\big)")
-    st.plotly_chart(A.chain_rule_figure(model_map, base_map, model.mask_set(mask).order), config=NO_PLOTLY_BAR)
+    st.plotly_chart(A.chain_rule_figure(view.model_map, view.base_map, c.model.mask_set(c.mask).order), config=NO_BAR)
 
 
-# lazy tabs: only the open tab runs and is sent (a sidebar change then costs one tab, not four)
-tabs = st.tabs(["Sample", "Copying?", "Complete", "Likelihood lens"], key="s_tab", on_change="rerun")
-for tab, draw in zip(tabs, (sample_tab, copying_tab, complete_tab, lens_tab)):
-    if tab.open:
-        with tab:
-            draw()
+# --- the page, top to bottom -------------------------------------------------------------------------
+def pick_model() -> Ctx | None:
+    """The title row: which model to sample from, and which of its masks (None: no model yet)."""
+    infos = pretrained.list_pretrained() if pretrained is not None else []
+    options = (["session"] if ss.get(ui.MODEL) is not None else []) + [i.name for i in infos]
+    if not options:
+        st.title("Sample")
+        st.info(NO_MODEL, icon=":material/model_training:")
+        st.page_link("app_pages/train.py", label="Train a model", icon=":material/trending_down:")
+        return None
+    titles = {i.name: f"Pre-trained: {i.title}" for i in infos} | {"session": "Your model from the Train page"}
+    head, top1, top2 = st.columns([1.3, 3, 2], vertical_alignment="bottom")
+    head.title("Sample")
+    choice = top1.selectbox("Model", options, key="s_model", format_func=titles.get,
+                            index=next((j for j, o in enumerate(options) if o in ("session", "mnist")), 0),
+                            help="This page uses the model's own architecture, not the sidebar's.")
+    if choice == "session":
+        model, ds_name = ss[ui.MODEL], ss.get(ui.DATASET)
+        mkey = lens.model_key(model)
+    else:
+        model, ds_name, mkey = pretrained_model(choice), next(i.dataset for i in infos if i.name == choice), choice
+    mc = model.cfg
+    ds = model_dataset(ds_name, mc.d)
+    order_name = mc.order if isinstance(mc.order, str) else "explicit"
+    clamp("s_mask", mc.num_masks - 1)
+    mask = top2.selectbox(
+        "Mask: its ordering samples and scores", range(mc.num_masks), index=model.mask_index, key="s_mask",
+        format_func=lambda k: f"mask {k + 1} · {order_name} order", disabled=mc.num_masks == 1,
+        help=f"This model: D = {mc.d}, hidden layers {', '.join(map(str, mc.hidden)) or 'none'}, {mc.num_masks} "
+             f"mask(s), data {ds_name or 'unknown'}. Each mask has its own ordering (random orders) or its own "
+             "hidden degrees (named orders); one set of weights serves them all.")
+    if ds is None:
+        st.warning("The training data of this model are not available here: nearest neighbours, completions of "
+                   "test images and the independent-pixel baseline are off.")
+    shape = mc.shape or (ds.shape if ds is not None else None)   # None: draw one row of D pixels
+    return Ctx(model, mkey, ds, shape, mask, order_name)
+
+
+def main() -> None:
+    ui.architecture_sidebar()
+    # The tabs are lazy (only the open one runs), so the widgets of the other tabs are not drawn in a run;
+    # Streamlit would forget their values. Re-assigning them keeps them (and sets the defaults once).
+    for k, v in TAB_DEFAULTS.items():
+        ss[k] = ss.get(k, v)
+    if (c := pick_model()) is None:
+        return
+    # lazy tabs: only the open tab runs and is sent (a sidebar change then costs one tab, not four)
+    tabs = st.tabs(["Sample", "Copying?", "Complete", "Likelihood lens"], key="s_tab", on_change="rerun")
+    for tab, draw in zip(tabs, (sample_tab, copying_tab, complete_tab, lens_tab)):
+        if tab.open:
+            with tab:
+                draw(c)
+
+
+main()

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from .config import MAX_D, ORDERS, Config, ConfigError, parse_int_list, parse_layers
+from .config import MAX_D, MAX_MASKS, ORDERS, Config, ConfigError, parse_int_list, parse_layers
+from .urlstate import canonical_params, config_from_params
+from .workload import num_weights
 
 # session_state keys (one place, so pages never guess)
 CFG = "cfg"                  # the session's Config
@@ -21,9 +23,12 @@ MASK_SHOWN = "mask_shown"    # which of the K masks the pages show
 MODEL = "model"              # the session's trained MADE (Train page), or None
 DATASET = "dataset"          # name of the chosen dataset
 DATASET_OBJ = "dataset_obj"  # the chosen Dataset itself (uploads and data-folder files have no embedded name)
-_SYNC = "_sync_widgets"      # write the Config into the sidebar widgets on the next run
-_QUERY_ERROR = "_query_error"
+_REJECTED = "_rejected"      # the message about the last entry the sidebar (or the link) refused
+_ORDER_PENDING = "_order_pending"  # "explicit" picked, its text not typed yet: the Config keeps its order
 _W = "w_"                    # prefix of the sidebar widget keys
+MAX_SIDE = 64                # an image is at most 64 x 64 pixels (MAX_D)
+MAX_SEED = 2**32 - 1
+DEFAULT_MAX_WEIGHTS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ def prepare_process() -> None:
     sight with `gc.freeze()`. Without it every full collection, triggered again and again by the
     objects a rerun allocates, walks all of them: measured 0.24 -> 0.06 s of server CPU per rerun of
     the Home page (bench/load_test.py --page-costs)."""
-    limit_threads()
+    cap_torch_threads()
     if gc.get_freeze_count():
         return
     import plotly.graph_objects  # noqa: F401  (the pages' heavy imports, loaded before the freeze)
@@ -79,7 +84,7 @@ def prepare_process() -> None:
     gc.freeze()
 
 
-def limit_threads() -> None:
+def cap_torch_threads() -> None:
     """One student's training must not starve the others: cap torch's threads per process
     (MADE_VIZ_THREADS, default 1). Done once per process."""
     import torch
@@ -94,22 +99,59 @@ def limit_threads() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# the per-session budget
+
+def max_weights() -> int:
+    """The operator's limit per student (MADE_VIZ_MAX_WEIGHTS, default 10,000,000 weights)."""
+    try:
+        return max(1, int(os.environ.get("MADE_VIZ_MAX_WEIGHTS", "") or DEFAULT_MAX_WEIGHTS))
+    except ValueError:
+        return DEFAULT_MAX_WEIGHTS
+
+
+def over_budget(cfg: Config) -> str | None:
+    """Why `cfg` is too big for a server shared by a class (one sentence), or None if it fits.
+    Many students share one process: one huge network would take the memory of all of them."""
+    n, limit = num_weights(cfg), max_weights()
+    if n <= limit:
+        return None
+    return (f"this network has {n:,} weights, more than this server allows per student ({limit:,} weights, "
+            f"set by the teacher with MADE_VIZ_MAX_WEIGHTS).")
+
+
+def check(cfg: Config) -> Config:
+    """`cfg` if a student may use it here; ConfigError (with the limit) if it is over the budget."""
+    if reason := over_budget(cfg):
+        raise ConfigError(reason[0].upper() + reason[1:])
+    return cfg
+
+
+# ---------------------------------------------------------------------------------------------
 # the session's Config
 
+def describe(cfg: Config) -> str:
+    """The network in the sidebar's words, for messages that say what is kept."""
+    h, w = cfg.image_shape
+    order = cfg.order if isinstance(cfg.order, str) else "explicit"
+    return (f"{h} x {w} image (D = {cfg.d}), hidden layers {', '.join(map(str, cfg.hidden)) or 'none'}, "
+            f"{order} order, K = {cfg.num_masks} mask{'s' if cfg.num_masks > 1 else ''}, seed {cfg.seed}")
+
+
 def init_session() -> None:
-    """First run of a session: take the architecture from the URL, or the default preset."""
+    """First run of a session: the architecture from the URL (see made_viz.urlstate), else the
+    default preset, with a message that says why."""
     if CFG in st.session_state:
         return
-    cfg = PRESETS[DEFAULT_PRESET].cfg
-    params = {k: st.query_params[k] for k in st.query_params}
-    if params:
-        try:
-            cfg = Config.from_query(params)
-        except ConfigError as e:
-            st.session_state[_QUERY_ERROR] = f"This link's architecture is not valid ({e}) — showing the default instead."
+    default = PRESETS[DEFAULT_PRESET].cfg
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    try:
+        cfg = check(config_from_params(params, default))
+    except ConfigError as e:
+        cfg = default
+        st.session_state[_REJECTED] = (f"This link's architecture is not valid ({e}) — showing the default "
+                                       f"instead: {describe(cfg)}.")
     st.session_state[CFG] = cfg
     st.session_state[MASK_SHOWN] = 0
-    st.session_state[_SYNC] = True
 
 
 def get_config() -> Config:
@@ -118,144 +160,188 @@ def get_config() -> Config:
 
 
 def set_config(cfg: Config) -> None:
-    """Replace the session's architecture (and the sidebar's widgets on the next run)."""
+    """Replace the session's architecture; the sidebar's widgets show it from the next run on."""
     st.session_state[CFG] = cfg
-    st.session_state[_SYNC] = True
+    st.session_state.pop(_ORDER_PENDING, None)
     if st.session_state.get(MASK_SHOWN, 0) >= cfg.num_masks:
         st.session_state[MASK_SHOWN] = 0
 
 
 def mask_shown() -> int:
+    """The index (0-based, as in the library) of the mask the pages show; students read it + 1."""
     k = int(st.session_state.get(MASK_SHOWN, 0))
     return min(k, get_config().num_masks - 1)
 
 
 def sync_url(cfg: Config) -> None:
-    """Mirror the Config into the query string (only what differs from the defaults)."""
-    want = cfg.to_query()
-    have = {k: st.query_params[k] for k in st.query_params}
-    if have != want:
+    """Mirror the Config into the query string, canonically (only the app's keys, each once)."""
+    want = canonical_params(cfg, PRESETS[DEFAULT_PRESET].cfg)
+    have = {k: st.query_params.get_all(k) for k in st.query_params}
+    if have != {k: [v] for k, v in want.items()}:
         st.query_params.from_dict(want)
 
 
 # ---------------------------------------------------------------------------------------------
-# sidebar
+# sidebar: the Config is the truth, the widgets show it
 
-def _write_widgets(cfg: Config, only_missing: bool = False) -> None:
-    h, w = cfg.shape if cfg.shape is not None else (1, cfg.d)
-    ss: dict = {} if only_missing else st.session_state
-    ss[_W + "height"], ss[_W + "width"] = int(h), int(w)
+LABELS = {"height": "Height", "width": "Width", "hidden": "Hidden layers", "order": "Ordering",
+          "order_text": "Explicit order", "degrees": "Hidden degrees", "activation": "Activation",
+          "direct": "Direct connections", "masks": "Masks K", "seed": "Seed"}
+
+
+def _write_widgets(cfg: Config) -> None:
+    """Show `cfg` in every sidebar widget. Done on every run before the widgets are drawn: Streamlit
+    forgets widget values across page switches, and a refused entry must never stay in a field
+    (the message at the top of the page says what was refused)."""
+    ss = st.session_state
+    ss[_W + "height"], ss[_W + "width"] = cfg.image_shape
     ss[_W + "hidden"] = ", ".join(map(str, cfg.hidden))
     if isinstance(cfg.order, tuple):
         ss[_W + "order"], ss[_W + "order_text"] = "explicit", ", ".join(map(str, cfg.order))
     else:
-        ss[_W + "order"] = cfg.order
-        ss.setdefault(_W + "order_text", "")
+        ss[_W + "order"] = "explicit" if ss.get(_ORDER_PENDING) else cfg.order
+        ss[_W + "order_text"] = ""
     ss[_W + "degrees"] = cfg.degrees
     ss[_W + "activation"] = cfg.activation
     ss[_W + "direct"] = cfg.direct
     ss[_W + "masks"] = cfg.num_masks
     ss[_W + "seed"] = cfg.seed
-    if only_missing:
-        for k, v in ss.items():
-            st.session_state.setdefault(k, v)
+    ss[_W + "mask_shown"] = mask_shown() + 1
+
+
+def _whole_in_range(key: str, lo: int, hi: int) -> int:
+    """A number field's value, checked here (the widgets have no bounds, so the browser never
+    refuses a number silently with a small red mark)."""
+    value = st.session_state[_W + key]
+    if value is None or int(value) != value or not lo <= int(value) <= hi:
+        raise ConfigError(f"{LABELS[key]} must be a whole number from {lo} to {hi:,}.")
+    return int(value)
 
 
 def _config_from_widgets(old: Config) -> Config:
     """Read the sidebar widgets into a Config; ConfigError with a clear message if invalid."""
     ss = st.session_state
-    h, w = int(ss[_W + "height"]), int(ss[_W + "width"])
-    d = h * w
-    if d > MAX_D:
-        raise ConfigError(f"{h} x {w} = {d} inputs is too many: at most {MAX_D}.")
+    h, w = _whole_in_range("height", 1, MAX_SIDE), _whole_in_range("width", 1, MAX_SIDE)
+    if h * w > MAX_D:
+        raise ConfigError(f"{h} x {w} = {h * w} inputs is too many: at most {MAX_D}.")
     order_kind = ss[_W + "order"]
     order = parse_int_list(ss[_W + "order_text"], "explicit order") if order_kind == "explicit" else order_kind
     if order_kind == "explicit" and not order:
         raise ConfigError("type an explicit order: the pixel indices 0..D-1 in the order they are generated.")
-    return old.replace(d=d, shape=(h, w), hidden=parse_layers(ss[_W + "hidden"]), order=order,
-                       degrees=ss[_W + "degrees"], activation=ss[_W + "activation"], direct=bool(ss[_W + "direct"]),
-                       num_masks=int(ss[_W + "masks"]), seed=int(ss[_W + "seed"]))
+    return check(old.replace(
+        d=h * w, shape=(h, w), hidden=parse_layers(ss[_W + "hidden"]), order=order, degrees=ss[_W + "degrees"],
+        activation=ss[_W + "activation"], direct=bool(ss[_W + "direct"]),
+        num_masks=_whole_in_range("masks", 1, MAX_MASKS), seed=_whole_in_range("seed", 0, MAX_SEED)))
 
 
-def _on_widget_change() -> None:
-    try:
-        cfg = _config_from_widgets(st.session_state[CFG])
-    except ConfigError as e:
-        st.session_state["_sidebar_error"] = str(e)
+def _refuse(key: str, error: Exception) -> None:
+    """Say what was refused, why, and what is kept; the widgets go back to the kept network."""
+    value = st.session_state.get(_W + key)
+    shown = f" “{value}”" if key in ("hidden", "order_text") else f" {value}" if value is not None else ""
+    st.session_state[_REJECTED] = (f"{LABELS[key]}{shown} was not taken: {error} "
+                                   f"Kept: {describe(st.session_state[CFG])}.")
+
+
+def _on_widget_change(key: str) -> None:
+    ss = st.session_state
+    if key == "order" and ss[_W + "order"] == "explicit" and not ss.get(_W + "order_text"):
+        ss[_ORDER_PENDING] = True   # show the text field; the order changes once one is typed
+        ss[_REJECTED] = ("Ordering: type an explicit order (the pixel indices 0..D-1 in the order they are "
+                         f"generated) in the field below. Kept until then: {describe(ss[CFG])}.")
         return
-    st.session_state.pop("_sidebar_error", None)
+    try:
+        cfg = _config_from_widgets(ss[CFG])
+    except ConfigError as e:
+        _refuse(key, e)
+        return
+    ss.pop(_REJECTED, None)
     set_config(cfg)
-    st.session_state[_SYNC] = False  # the widgets already show it
 
 
 def _on_preset() -> None:
     key = st.session_state[_W + "preset"]
     if key in PRESETS:
-        set_config(PRESETS[key].cfg)
-        st.session_state.pop("_sidebar_error", None)
+        _take(PRESETS[key].cfg, "Preset")
     st.session_state[_W + "preset"] = ""
+
+
+def _take(cfg: Config, what: str) -> None:
+    """Use `cfg` if it fits the budget, else say so and keep the current network."""
+    try:
+        set_config(check(cfg))
+        st.session_state.pop(_REJECTED, None)
+    except ConfigError as e:
+        st.session_state[_REJECTED] = f"{what} was not taken: {e} Kept: {describe(st.session_state[CFG])}."
 
 
 def _on_resample() -> None:
     cfg = st.session_state[CFG]
-    set_config(cfg.replace(seed=(cfg.seed + 1) % 2**32))
+    _take(cfg.replace(seed=(cfg.seed + 1) % 2**32), "Resample")
 
 
 def _on_layer(delta: int) -> None:
     cfg = st.session_state[CFG]
     hidden = cfg.hidden + (cfg.hidden[-1] if cfg.hidden else max(cfg.d, 2),) if delta > 0 else cfg.hidden[:-1]
     try:
-        set_config(cfg.replace(hidden=hidden))
+        _take(cfg.replace(hidden=hidden), "Add layer" if delta > 0 else "Remove layer")
     except ConfigError as e:
-        st.session_state["_sidebar_error"] = str(e)
+        st.session_state[_REJECTED] = f"The layer was not added: {e} Kept: {describe(cfg)}."
+
+
+def _on_mask_shown() -> None:
+    st.session_state[MASK_SHOWN] = int(st.session_state[_W + "mask_shown"]) - 1
 
 
 def architecture_sidebar() -> Config:
-    """Draw the shared architecture controls; return the session's (valid) Config."""
+    """Draw the shared architecture controls; return the session's (valid) Config. A refused entry
+    is said at the top of the page's main area (drawn first, where the student looks) and again
+    under the controls."""
     cfg = get_config()
-    # Streamlit forgets widget values when the student switches page (the widgets of another page
-    # are new widgets), so the Config, not the widgets, is the truth: write it into the widgets
-    # on every run, except while a bad entry is shown so that the student can correct it.
-    st.session_state.pop(_SYNC, None)
-    _write_widgets(cfg, only_missing="_sidebar_error" in st.session_state)
-    sb = st.sidebar
-    if msg := st.session_state.pop(_QUERY_ERROR, None):
-        sb.error(msg)
+    _write_widgets(cfg)
+    if rejected := st.session_state.get(_REJECTED):
+        st.error(rejected, icon=":material/error:")
+    _draw_controls(st.sidebar, cfg)
+    if rejected:
+        st.sidebar.error(rejected)
+    if cfg.num_masks > 1:
+        st.sidebar.slider("Mask shown", 1, cfg.num_masks, key=_W + "mask_shown", on_change=_on_mask_shown,
+                          help="Masks are numbered 1 to K on every page.")
+    st.sidebar.caption(f"D = {cfg.d} · layers {cfg.d} → {' → '.join(map(str, cfg.hidden)) or '(none)'} → {cfg.d}")
+    sync_url(cfg)
+    return cfg
+
+
+def _draw_controls(sb, cfg: Config) -> None:
+    """The architecture widgets; each change goes through `_on_widget_change(its key)`."""
+    def on(key: str) -> dict:
+        return {"key": _W + key, "on_change": _on_widget_change, "args": (key,)}
+
     sb.subheader("Architecture")
     sb.selectbox("Preset", [""] + list(PRESETS), key=_W + "preset", on_change=_on_preset,
                  format_func=lambda k: "Pick a preset…" if not k else PRESETS[k].title,
                  help="One click sets every control below.")
     c1, c2 = sb.columns(2)
-    c1.number_input("Height", 1, 64, key=_W + "height", on_change=_on_widget_change)
-    c2.number_input("Width", 1, 64, key=_W + "width", on_change=_on_widget_change,
-                    help="D = height × width inputs (binary pixels).")
-    sb.text_input("Hidden layers", key=_W + "hidden", on_change=_on_widget_change,
-                  help="Sizes separated by commas, e.g. 128, 64. Leave empty for no hidden layer.")
+    c1.number_input("Height", step=1, help=f"1 to {MAX_SIDE} pixels.", **on("height"))
+    c2.number_input("Width", step=1, help=f"1 to {MAX_SIDE} pixels. D = height × width inputs (binary pixels).",
+                    **on("width"))
+    sb.text_input("Hidden layers", help="Sizes separated by commas, e.g. 128, 64. Leave empty for no hidden layer.",
+                  **on("hidden"))
     b1, b2 = sb.columns(2)
     b1.button("Add layer", icon=":material/add:", on_click=_on_layer, args=(1,), width="stretch")
     b2.button("Remove", icon=":material/remove:", on_click=_on_layer, args=(-1,), width="stretch",
-               disabled=not cfg.hidden, help="Remove the last hidden layer.")
-    sb.selectbox("Ordering", list(ORDERS) + ["explicit"], key=_W + "order", on_change=_on_widget_change,
-                 help="The generation order of the pixels (m⁰).")
+              disabled=not cfg.hidden, help="Remove the last hidden layer.")
+    sb.selectbox("Ordering", list(ORDERS) + ["explicit"], help="The generation order of the pixels (m⁰).",
+                 **on("order"))
     if st.session_state.get(_W + "order") == "explicit":
-        sb.text_input("Explicit order", key=_W + "order_text", on_change=_on_widget_change,
-                      help="Pixel indices 0..D-1 in generation order, e.g. 1, 2, 0.")
-    sb.radio("Hidden degrees", ["random", "even"], key=_W + "degrees", on_change=_on_widget_change, horizontal=True,
+        sb.text_input("Explicit order", help="Pixel indices 0..D-1 in generation order, e.g. 1, 2, 0.",
+                      **on("order_text"))
+    sb.radio("Hidden degrees", ["random", "even"], horizontal=True, **on("degrees"),
              help="random: uniform on [min of the layer below, D-1] as in the paper; even: spread over 1..D-1.")
     c3, c4 = sb.columns(2)
-    c3.selectbox("Activation", ["relu", "tanh", "sigmoid"], key=_W + "activation", on_change=_on_widget_change)
-    c4.number_input("Masks K", 1, 64, key=_W + "masks", on_change=_on_widget_change,
-                    help="Number of masks for order/connectivity-agnostic training.")
-    sb.checkbox("Direct input→output connections", key=_W + "direct", on_change=_on_widget_change)
+    c3.selectbox("Activation", ["relu", "tanh", "sigmoid"], **on("activation"))
+    c4.number_input("Masks K", step=1, help=f"Number of masks for order/connectivity-agnostic training "
+                    f"(1 to {MAX_MASKS}).", **on("masks"))
+    sb.checkbox("Direct input→output connections", **on("direct"))
     c5, c6 = sb.columns([3, 2], vertical_alignment="bottom")
-    c5.number_input("Seed", 0, 2**32 - 1, key=_W + "seed", on_change=_on_widget_change)
+    c5.number_input("Seed", step=1, **on("seed"))
     c6.button("Resample", on_click=_on_resample, help="Draw new masks (next seed).", width="stretch")
-    if msg := st.session_state.get("_sidebar_error"):
-        sb.error(msg)
-    cfg = get_config()
-    if cfg.num_masks > 1:
-        st.session_state[MASK_SHOWN] = mask_shown()
-        sb.slider("Mask shown", 0, cfg.num_masks - 1, key=MASK_SHOWN)
-    sb.caption(f"D = {cfg.d} · layers {cfg.d} → {' → '.join(map(str, cfg.hidden)) or '(none)'} → {cfg.d}")
-    sync_url(cfg)
-    return cfg

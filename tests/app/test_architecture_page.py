@@ -119,7 +119,9 @@ def test_sidebar_changes_do_not_break_the_page():
     at.number_input(key="w_height").set_value(2).run()  # the explicit order (1, 2, 0) no longer fits
     assert_page_ok(at)
     assert any("order" in e.value for e in at.error)
+    assert at.number_input(key="w_height").value == 1   # refused: the field shows the kept network again
     at.selectbox(key="w_order").set_value("natural").run()
+    at.number_input(key="w_height").set_value(2).run()
     at.number_input(key="w_width").set_value(4).run()
     assert_page_ok(at)
     assert at.session_state[CFG].d == 8
@@ -137,8 +139,9 @@ def test_sidebar_changes_do_not_break_the_page():
     assert_page_ok(at)
     at.number_input(key="w_masks").set_value(3).run()
     assert_page_ok(at)
-    at.slider(key="mask_shown").set_value(2).run()
+    at.slider(key="w_mask_shown").set_value(2).run()   # masks are numbered 1..K for students
     assert_page_ok(at)
+    assert at.session_state["mask_shown"] == 1
     assert any("mask 2 of 3" in s.value for s in at.success)
     open_tab(at, "Check")
     assert any("ensemble of 3 masks" in s.value for s in at.success)

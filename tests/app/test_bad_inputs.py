@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from made_viz.config import Config
 from made_viz.ui import CFG, DEFAULT_PRESET, PRESETS
+from made_viz.urlstate import config_from_params
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 DEFAULT = PRESETS[DEFAULT_PRESET].cfg
@@ -49,7 +50,7 @@ def assert_session_goes_on(at: AppTest, cfg: Config) -> None:
     assert at.title, "the page stopped rendering"
     assert at.session_state[CFG] == cfg
     assert caption(at).startswith(f"D = {cfg.d} ·")
-    assert Config.from_query(dict(at.query_params)) == cfg, "the URL no longer matches the session"
+    assert config_from_params(dict(at.query_params), DEFAULT) == cfg, "the URL no longer matches the session"
     # ... and the student can go on: a preset (which rewrites every control) is taken, the message goes
     at.selectbox(key="w_preset").set_value("narrow").run()
     assert not at.exception and not at.error
@@ -188,7 +189,10 @@ def test_unknown_query_keys_are_ignored():
     """Other pages keep their own parameters in the URL: unknown keys are not an error."""
     at = run_app({"utm_source": "board", "page": "../../etc/passwd", "hidden": "32"})
     assert not at.exception and not messages(at)
-    assert at.session_state[CFG] == Config.from_query({"hidden": "32"})
+    # the default preset (8x8 digits) with one hidden layer of 32: the other keys change nothing
+    assert at.session_state[CFG] == Config(d=64, shape=(8, 8), hidden=(32,), order="natural", degrees="random",
+                                           num_masks=1, seed=0)
+    assert dict(at.query_params) == {"d": "64", "hidden": "32"}        # the rewritten URL is canonical
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,7 +296,8 @@ class _Evil:
         return (os.getcwd, ())  # harmless: test_safety.py checks that a real payload never runs
 
 
-def _good_checkpoint(cfg=Config(d=4, shape=(2, 2), hidden=(8,))) -> bytes:
+def _good_checkpoint(cfg: Config | None = None) -> bytes:
+    cfg = cfg or Config(d=4, shape=(2, 2), hidden=(8,))
     from made_viz.checkpoint import checkpoint_bytes
     from made_viz.model import MADE
     torch.manual_seed(0)

@@ -69,6 +69,18 @@ def _frame_caption(at) -> str:
     return next(c.value for c in at.caption if c.value.startswith("Frame "))
 
 
+def _minus_log_prob(model: MADE, x, mask: int) -> float:
+    """-log p(x) of one image under one mask, straight from model.log_prob; the module-scoped
+    model's own mask is restored whatever happens (other tests share it)."""
+    active = model.mask_index
+    try:
+        model.set_mask(mask)
+        with torch.no_grad():
+            return -float(model.log_prob(torch.tensor(np.asarray(x, dtype=np.float32)[None])))
+    finally:
+        model.set_mask(active)
+
+
 def _lens_total(at) -> float:
     value = next(m.value for m in at.metric if m.label == "MADE: −log p(x)")
     return float(value.removesuffix(" nats"))
@@ -145,11 +157,7 @@ def test_lens_total_equals_the_models_log_likelihood(random_order, mask):
     at = _tab(_open(random_order), "Likelihood lens")
     at.selectbox(key="s_mask").set_value(mask).run()
     at.number_input(key="l_test").set_value(5).run()
-    x = torch.tensor(data.load_dataset("digits8").test[5:6], dtype=torch.float32)
-    random_order.set_mask(mask)
-    with torch.no_grad():
-        expected = -float(random_order.log_prob(x))
-    random_order.set_mask(0)
+    expected = _minus_log_prob(random_order, data.load_dataset("digits8").test[5], mask)
     assert _lens_total(at) == pytest.approx(expected, abs=6e-4)
 
     at.selectbox(key="l_source").set_value("A sample").run()
@@ -195,7 +203,9 @@ def test_tabs_are_lazy_and_settings_survive_a_tab_switch(natural):
     assert at.selectbox(key="s_n").value == 4 and at.number_input(key="s_seed").value == 5
     _tab(at, "Likelihood lens")
     at.selectbox(key="l_source").set_value("A completion").run()   # the Complete tab's left-half completions
-    assert _lens_total(at) > 0 and not at.exception
+    assert not at.exception
+    completion = at.session_state["_complete_last"]["traj"].x.numpy()[0]   # "Which one" = 0
+    assert _lens_total(at) == pytest.approx(_minus_log_prob(natural, completion, 0), abs=6e-4)
     _tab(at, "Complete")
     assert at.selectbox(key="c_region").value == "left half"
     at.text_input(key="w_hidden").set_value("12").run()        # a sidebar change keeps the open tab

@@ -5,7 +5,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from made_viz import Config
-from made_viz.ui import PRESETS
+from made_viz.ui import DEFAULT_PRESET, PRESETS
+from made_viz.urlstate import config_from_params
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -31,7 +32,7 @@ def test_each_preset_sets_the_architecture_and_the_url(key):
     assert not at.exception
     cfg = at.session_state["cfg"]
     assert cfg == PRESETS[key].cfg
-    assert Config.from_query(dict(at.query_params)) == cfg
+    assert config_from_params(dict(at.query_params), PRESETS[DEFAULT_PRESET].cfg) == cfg
     assert at.text_input(key="w_hidden").value == ", ".join(map(str, cfg.hidden))
 
 
@@ -42,8 +43,9 @@ def test_widget_changes_reach_the_config_and_bad_text_keeps_the_last_good_one():
     at.text_input(key="w_hidden").set_value("0,-3").run()
     assert any("at least 1 unit" in e.value for e in at.error)
     assert at.session_state["cfg"].hidden == (10, 5)
-    at.text_input(key="w_hidden").set_value("10, 5").run()   # the student fixes the text
-    assert not at.error
+    assert at.text_input(key="w_hidden").value == "10, 5"    # the field shows what is kept
+    at.text_input(key="w_hidden").set_value("10, 6").run()   # the next valid edit is taken, the message goes
+    assert not at.error and at.session_state["cfg"].hidden == (10, 6)
     at.number_input(key="w_height").set_value(2).run()
     at.number_input(key="w_width").set_value(3).run()
     cfg = at.session_state["cfg"]

@@ -17,7 +17,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from made_viz import ui
-from made_viz.pretrained import list_pretrained
+from made_viz.pretrained import list_pretrained, pretrained_dir
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "app_pages/train.py"
@@ -63,6 +63,7 @@ def test_each_embedded_dataset_trains(name):
     cfg = at.session_state[ui.CFG]
     assert cfg.d == d and cfg.hidden == (128, 128)          # the hidden layers were kept
     assert at.session_state[ui.DATASET] == name
+    at.number_input(key="t_epochs").set_value(2000).run()   # long enough never to finish during the test
     click(at, "t_steps")                                    # "Train 20 steps"
     run = run_obj(at)
     assert run.step == 20 and run.state == "paused" and run.dataset.name == name
@@ -71,15 +72,33 @@ def test_each_embedded_dataset_trains(name):
     for _ in range(2):
         at.run()
         steps.append(run.step)
-    assert steps[0] < steps[1] < steps[2] or run.state == "done"
+    assert steps[0] < steps[1] < steps[2] and run.state == "running"
     assert at.get("plotly_chart"), "curves are drawn"
     bar = at.get("progress")[0].proto.text
-    assert ("running" in bar and "examples/s" in bar) or run.state == "done"
+    assert "running" in bar and "examples/s" in bar
     click(at, "t_stop")
     assert run.state == "stopped" and at.session_state[ui.MODEL] is run.model
-    assert any(m.label.startswith("One mask") for m in at.metric)
+    # the test NLL shown is -mean log p(x) of the test images under mask 1, computed here directly
+    # (K = 1: the ensemble is that one mask)
+    expected = direct_test_nll(run.model, run.dataset.test, mask=0)
     ev = run.evaluate()
-    assert np.isfinite(ev["nll_1"]) and np.isfinite(ev["nll_ensemble"])
+    assert ev["K"] == 1
+    assert ev["nll_1"] == pytest.approx(expected, rel=1e-5) and ev["nll_ensemble"] == pytest.approx(expected, rel=1e-5)
+    assert ev["bpd_1"] == pytest.approx(expected / (d * np.log(2)), rel=1e-5)
+    shown = next(m.value for m in at.metric if m.label == "One mask (mask 1)")
+    assert shown == f"{expected:.2f} nats"
+
+
+def direct_test_nll(model, test: np.ndarray, mask: int) -> float:
+    """-mean log p(x) over the test images under one mask, straight from the model (the model's
+    own mask is left as it was)."""
+    active = model.mask_index
+    try:
+        model.set_mask(mask)
+        with torch.no_grad():
+            return -float(model.log_prob(torch.as_tensor(test, dtype=torch.float32)).double().mean())
+    finally:
+        model.set_mask(active)
 
 
 def test_d_mismatch_offers_one_click_fix_and_resets_explicit_order():
@@ -195,8 +214,12 @@ def test_download_then_upload_a_checkpoint_in_another_session():
     assert ev["nll_1"] == pytest.approx(run_obj(at).evaluate()["nll_1"], rel=1e-5)
 
 
-@pytest.mark.skipif(not list_pretrained(), reason="no pre-trained models in assets/pretrained")
 def test_load_pretrained_model():
+    # the shipped models are part of the repository: an unreadable index must fail here, not skip
+    # (list_pretrained() returns [] on read errors, so the index is read independently first)
+    index = json.loads((pretrained_dir() / "index.json").read_text(encoding="utf-8"))
+    assert "digits8" in {e["name"] for e in index}
+    assert "digits8" in {p.name for p in list_pretrained()}, "index.json lists digits8 but list_pretrained() does not"
     at = open_train()
     info = next(p for p in list_pretrained() if p.name == "digits8")
     at.selectbox(key="t_pre").set_value(info.name).run()

@@ -1,0 +1,170 @@
+"""The Sample page's working parts: the context its tabs share, the caches (shared ones keyed by
+the data's content hash), the per-session trajectories and their animation player, and the
+likelihood lens's image picker. Imported by app_pages/sample.py, which reads top to bottom as the
+model picker and the four tabs."""
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from made_viz import animation as A
+from made_viz import data, lens, ui
+from made_viz.images import grid_png
+from made_viz.model import MADE
+from made_viz.sample import complete, sample
+
+try:
+    from made_viz import pretrained
+except ImportError:  # the shipped models are optional
+    pretrained = None
+
+NO_BAR = {"displayModeBar": False}
+ss = st.session_state
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Everything the tabs need, decided once per page run (the tabs never read page-level names)."""
+    model: MADE
+    mkey: str                      # names the model in the trajectory cache
+    ds: data.Dataset | None        # the model's data, when available here
+    shape: tuple[int, int] | None
+    mask: int                      # 0-based index; students read mask + 1
+    order_name: str
+
+    @property
+    def d(self) -> int:
+        return self.model.cfg.d
+
+
+@st.cache_resource(show_spinner="Loading the pre-trained model…")
+def _pretrained_state(name: str):
+    ck = pretrained.load_pretrained(name)
+    return ck.config, {k: v.detach().clone() for k, v in ck.model.state_dict().items()}, ck.model.mask_index
+
+
+def pretrained_model(name: str) -> MADE:
+    """This session's own copy (models are mutable: set_mask) of a cached shipped model."""
+    models = ss.setdefault("_sample_models", {})
+    if name not in models:
+        cfg, state, k = _pretrained_state(name)
+        models[name] = MADE(cfg)
+        models[name].load_state_dict(state)
+        models[name].set_mask(k)
+    return models[name].eval()
+
+
+def model_dataset(name, d: int):
+    """The model's data: an embedded set by name, else the one uploaded on the Train page."""
+    try:
+        ds = data.load_dataset(name) if data.is_embedded_name(name) else ss.get(ui.DATASET_OBJ)
+    except (data.DataError, OSError):
+        ds = None
+    return ds if isinstance(ds, data.Dataset) and ds.d == d else None
+
+
+# work on the training set, shared by sessions: keyed by the data's content hash, never by a name
+@st.cache_data(show_spinner="Reading the training set…", max_entries=16)
+def train_stats(fingerprint: str, _ds) -> lens.TrainStats:
+    return lens.train_stats(_ds)
+
+
+@st.cache_data(show_spinner="Searching the training set…", max_entries=64)
+def neighbours(fingerprint: str, x: np.ndarray, _ds):
+    return data.nearest_neighbors(x, _ds.train)
+
+
+nn_fig = st.cache_data(max_entries=64, show_spinner=False)(A.neighbours_figure)
+lens_fig = st.cache_data(max_entries=256, show_spinner=False)(A.lens_figure)
+png = st.cache_data(max_entries=64, show_spinner=False)(grid_png)
+
+
+def clamp(key: str, hi: int) -> None:
+    """Keep a remembered widget value valid when the model or the data change."""
+    if ss.get(key, 0) > hi:
+        ss[key] = hi
+
+
+def _entry(key: tuple, make, current: str) -> dict:
+    """Per-session cache of trajectories (and their figures); `current` names the last one used."""
+    cache = ss.setdefault("_sample_cache", {})
+    if key not in cache:
+        while len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[key] = {"traj": make(), "frame": -1}
+    ss[current] = cache[key]
+    return cache[key]
+
+
+def sample_entry(c: Ctx) -> dict:
+    """The samples of the Sample tab's settings (also shown by the Copying? and lens tabs)."""
+    n, seed, greedy = ss.s_n, ss.s_seed, ss.s_greedy
+    return _entry(("sample", c.mkey, n, seed, greedy, c.mask),
+                  lambda: sample(c.model, n=n, seed=seed, greedy=greedy, mask=c.mask), "_sample_last")
+
+
+def completion_entry(c: Ctx) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The completions of the Complete tab's settings, with the known pixels and the test image."""
+    clamp("c_image", c.ds.n_test - 1)
+    i, region, n, seed = ss.c_image, ss.c_region, ss.c_n, ss.c_seed
+    known, xt = A.known_region(c.shape, c.d, region, seed=i), c.ds.test[i].astype(np.float32)
+    entry = _entry(("complete", c.mkey, i, region, n, seed, c.mask), lambda: complete(
+        c.model, np.repeat(xt[None] * known, n, 0), np.repeat(known[None], n, 0), seed=seed, mask=c.mask),
+        "_complete_last")
+    return entry, known, xt
+
+
+def _move(entry: dict, delta: int) -> None:
+    entry["frame"] = lens.step_frame(entry["frame"], entry["n_frames"], delta)
+
+
+def show_animation(c: Ctx, entry: dict, key: str, speed: str, all_steps=False, order=False, cols=None) -> None:
+    traj = entry["traj"]
+    if (fkey := ("fig", all_steps, order, speed)) not in entry:
+        known = None if traj.known is None else traj.known.numpy()
+        plan = A.frame_plan(traj.order.numpy(), known, all_steps=all_steps)
+        entry[fkey] = (A.animation_figure(traj, c.shape, cols, plan, order, A.SPEEDS[speed]), plan)
+    fig, plan = entry[fkey]
+    entry["n_frames"] = plan.n_frames
+    st.plotly_chart(A.set_frame(fig, entry["frame"]), config=NO_BAR)
+    b1, b2, info = st.columns([1, 1, 4], vertical_alignment="center")
+    b1.button("◀ Step", key=f"{key}_back", on_click=_move, args=(entry, -1), width="stretch")
+    b2.button("Step ▶", key=f"{key}_fwd", on_click=_move, args=(entry, 1), width="stretch")
+    info.caption(f"Frame {entry['frame'] % plan.n_frames} of {plan.n_frames - 1} · {plan.describe()}"
+                 + (" (tick *All steps* to see every one)." if plan.thinned else "."))
+
+
+def _apply_drawing(key: str, width: int) -> None:
+    """Change the pixels the student clicked on the drawing canvas, then reset the canvas."""
+    ss.l_drawn = lens.canvas_click(ss.l_drawn, ss[key].selection.points, width, ss.get("l_brush", "toggle"))
+    ss.l_canvas = ss.get("l_canvas", 0) + 1
+
+
+def lens_image(c: Ctx):
+    """The image the lens looks at, picked in the left column (None: nothing to show)."""
+    sources = (["Test image"] if c.ds is not None else []) + ["A sample", "A completion", "Draw your own"]
+    if ss.l_source not in sources:   # no test images for this model
+        ss.l_source = sources[0]
+    source = st.selectbox("Image", sources, key="l_source")
+    if source == "Test image":
+        clamp("l_test", c.ds.n_test - 1)
+        x = c.ds.test[st.number_input("Test image", 0, c.ds.n_test - 1, key="l_test")]
+    elif source == "Draw your own":
+        if len(ss.setdefault("l_drawn", np.zeros(c.d, np.uint8))) != c.d:
+            ss.l_drawn = np.zeros(c.d, dtype=np.uint8)
+        x, key = ss.l_drawn, f"l_canvas_{ss.get('l_canvas', 0)}"
+        st.plotly_chart(A.canvas_figure(x, c.shape, height=230), key=key, selection_mode="points",
+                        on_select=lambda: _apply_drawing(key, c.shape[1] if c.shape else c.d), config=NO_BAR)
+        c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+        c1.selectbox("A click on a pixel will", ["toggle", "ink", "paper"], key="l_brush")
+        c2.button("Clear", key="l_clear", on_click=lambda: ss.update(l_drawn=np.zeros(c.d, np.uint8)))
+        return np.asarray(x, dtype=np.float32)
+    elif source == "A completion" and c.ds is None:
+        st.info("Completions start from the model's test images, which are not available here.")
+        return None
+    else:
+        traj = (sample_entry(c) if source == "A sample" else completion_entry(c)[0])["traj"]
+        clamp("l_which", traj.n - 1)
+        x = traj.x.numpy()[st.number_input("Which one", 0, traj.n - 1, key="l_which")]
+    st.plotly_chart(A.canvas_figure(x, c.shape, height=230), config={**NO_BAR, "staticPlot": True})
+    return np.asarray(x, dtype=np.float32)
