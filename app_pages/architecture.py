@@ -8,6 +8,7 @@ from app_pages.architecture_work import (
     NO_BAR,
     Ctx,
     conn_fig,
+    direct_fig,
     dep_fig,
     exact_sums,
     jacobian_check,
@@ -21,7 +22,7 @@ from made_viz import figures as F
 from made_viz import graph as G
 from made_viz import ui
 from made_viz.config import Config, config_json
-from made_viz.workload import EXACT_SUM_MAX_D, JACOBIAN_MAX_D, exact_sum_affordable
+from made_viz.budget import EXACT_SUM_MAX_D, JACOBIAN_MAX_D, exact_sum_affordable
 
 
 # --- panels ----------------------------------------------------------------------------------------
@@ -126,12 +127,17 @@ def network_tab(c: Ctx) -> None:
         st.plotly_chart(network_fig(c.cj, c.k, arrange, target, aggregated), key="net_plot", on_select=on_pick,
                         selection_mode="points", width="stretch", config=NO_BAR)
         n_grey = len(G.unit_reasons(c.ms))
-        st.caption(("Blue: reaches the traced unit · orange: reached from it · red: a forbidden path. "
+        st.caption(("Blue: reaches the traced unit · orange (dashed): reached from it · red: a forbidden path. "
                     if tr is not None or not c.cfg.is_autoregressive else "")
                    + (f"Grey: {n_grey} unit(s) with no input or no output (hover for why). " if n_grey else "")
-                   + (F.aggregated_summary(c.ms) if aggregated else
-                      "Each node shows its degree m, the last position in the order it may depend on. Look: along "
-                      "any path the degrees never decrease, and the step into an output goes strictly up."))
+                   + (F.aggregated_summary(c.ms) if aggregated else degree_caption(c.ms)))
+
+
+def degree_caption(ms) -> str:
+    """What the node numbers mean, or why they are hidden (then: where to read the degrees)."""
+    note = F.degree_label_note(ms, aggregated=False)
+    return note or ("Each node shows its degree m, the last position in the order it may depend on. Look: along "
+                    "any path the degrees never decrease, and the step into an output goes strictly up.")
 
 
 def masks_tab(c: Ctx) -> None:
@@ -141,18 +147,26 @@ def masks_tab(c: Ctx) -> None:
         n_masks = len(c.ms.masks)
         names = G.layer_names(c.ms)
         labels = [f"M{'ᵛ' if l == n_masks - 1 else l + 1}: {names[l]} → {names[l + 1]}" for l in range(n_masks)]
-        if st.session_state.get("w_mask_layer", 0) >= n_masks:
+        if c.cfg.direct:
+            labels.append(f"Mᴬ: {names[0]} → {names[-1]} (direct)")
+        if st.session_state.get("w_mask_layer", 0) >= len(labels):
             st.session_state["w_mask_layer"] = 0
-        layer = st.selectbox("Mask", range(n_masks), key="w_mask_layer", format_func=lambda l: labels[l],
+        layer = st.selectbox("Mask", range(len(labels)), key="w_mask_layer", format_func=lambda l: labels[l],
                              label_visibility="collapsed")
-        if layer < n_masks - 1:
+        if layer == n_masks:  # the direct input -> output weights
+            st.latex(r"\small M^{A}_{d,d'} = \mathbb{1}\big[m^{0}(d) > m^{0}(d')\big]")
+            st.plotly_chart(direct_fig(c.cj, c.k), key="mask_plot", width="stretch", config=NO_BAR)
+            st.caption("Direct connections, rows = outputs and columns = inputs, both in generation order: an "
+                       "output may use every input that comes strictly before it. Red = forbidden.")
+        elif layer < n_masks - 1:
             rule = r"\small M^{%d}_{k,k'} = \mathbb{1}\big[m^{%d}(k) \ge m^{%d}(k')\big]"
             st.latex(rule % (layer + 1, layer + 1, layer))
         else:
             st.latex(r"\small M^{V}_{d,k} = \mathbb{1}\big[m^{0}(d) " + ge + r" m^{L}(k)\big]")
-        st.plotly_chart(mask_fig(c.cj, c.k, layer), key="mask_plot", width="stretch", config=NO_BAR)
-        st.caption("Rows receive, columns send, both sorted by degree: look for the staircase. Dark = weight "
-                   "allowed, red = an edge on a forbidden path.")
+        if layer < n_masks:
+            st.plotly_chart(mask_fig(c.cj, c.k, layer), key="mask_plot", width="stretch", config=NO_BAR)
+            st.caption("Rows receive, columns send, both sorted by degree: look for the staircase. Dark = weight "
+                       "allowed, red = an edge on a forbidden path.")
     with c2:
         st.markdown("**Connectivity: number of paths input → output**")
         st.latex(r"\small M^{C} = M^{V} M^{L} \cdots M^{1} = 0 \ \text{above the diagonal}")

@@ -12,7 +12,7 @@ from made_viz import graph as G
 from made_viz import ui
 from made_viz.config import Config
 from made_viz.masks import MaskSet, build_masks
-from made_viz.workload import jacobian_affordable
+from made_viz.budget import jacobian_affordable
 
 NO_BAR = {"displayModeBar": False}
 
@@ -60,6 +60,11 @@ def mask_fig(cj: str, k: int, layer: int):
 
 
 @figure_cache
+def direct_fig(cj: str, k: int):
+    return F.direct_mask_figure(mask_set(cj, k))
+
+
+@figure_cache
 def conn_fig(cj: str, k: int):
     return F.connectivity_figure(mask_set(cj, k))
 
@@ -67,7 +72,7 @@ def conn_fig(cj: str, k: int):
 @figure_cache
 def dep_fig(cj: str, k: int, target: str):
     ms = mask_set(cj, k)
-    return F.dependency_figure(ms, G.trace_target(ms, target), _cfg(cj).shape)
+    return F.dependency_figure(ms, G.trace_target(ms, target), _cfg(cj).image_shape)
 
 
 @st.cache_data(max_entries=64, show_spinner="Checking the Jacobian…")

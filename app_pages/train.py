@@ -25,6 +25,7 @@ from made_viz import curves, ui
 from made_viz import session as ses
 from made_viz.config import Config, ConfigError
 from made_viz.data import EMBEDDED, DataError, Dataset, load_bytes, load_dataset
+from made_viz.data import folder as data_folder
 from made_viz.train import TrainConfig
 
 TITLES = {"digits8": "8x8 digits", "mnist": "MNIST 28x28", "bars4": "Bars and stripes 4x4", "shapes8": "Shapes 8x8"}
@@ -62,14 +63,14 @@ def uploaded(method: str, locked: bool) -> tuple[Dataset | None, str | None, str
 
 
 def from_folder(method: str, locked: bool) -> tuple[Dataset | None, str | None, str | None]:
-    root = ses.data_dir()
-    files = ses.list_data_files(root)
+    root = data_folder.data_dir()
+    files = data_folder.list_data_files(root)
     pick = st.selectbox("File in the server's data folder", files, key="t_folder", disabled=locked or not files)
     if not pick:
         st.info("The server's data folder has no data files.")
         return None, None, None
     try:
-        path = ses.resolve_data_file(root, pick)
+        path = data_folder.resolve_data_file(root, pick)
         return folder_dataset(str(path), path.stat().st_mtime, method), f"folder:{pick}", None
     except (DataError, OSError) as e:
         return None, None, str(e)
@@ -78,7 +79,7 @@ def from_folder(method: str, locked: bool) -> tuple[Dataset | None, str | None, 
 def data_panel(cfg: Config, locked: bool) -> Data:
     st.subheader("Data")
     ss.setdefault("t_source", "Built-in")
-    sources = ["Built-in", "Upload"] + (["Server folder"] if ses.data_dir() else [])
+    sources = ["Built-in", "Upload"] + (["Server folder"] if data_folder.data_dir() else [])
     source = st.radio("Source", sources, key="t_source", horizontal=True, disabled=locked, label_visibility="collapsed")
     if source == "Built-in":
         name = st.selectbox("Data set", list(EMBEDDED), key="t_builtin", format_func=TITLES.get, disabled=locked)

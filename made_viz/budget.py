@@ -6,6 +6,10 @@ model keeps every mask it has used, one entry per weight). So the size a student
 any architecture whose size exceeds the limit. The operator sets the limit with the environment
 variable MADE_VIZ_MAX_WEIGHTS (default 10,000,000: a few tens of MB per session).
 
+The Architecture page's exact checks are bounded too (`jacobian_affordable`, `exact_sum_affordable`):
+each stays under about a billion multiply-adds (a few seconds of one core), or the page says why it
+is skipped.
+
 The mask computations themselves (`MaskSet.connectivity`, the reach and trace products in `graph`)
 run in blocks of `masks.BLOCK_CELLS` cells, so beyond the masks their extra memory is a fixed block
 plus a D x H result, whatever the layer sizes.
@@ -36,7 +40,7 @@ def read_limit(environ=None) -> int:
     return value
 
 
-MAX_WEIGHTS = read_limit()
+MAX_WEIGHTS = read_limit()   # checked once at start, so a bad value stops the server with a message
 
 
 def requested_size(cfg: Config) -> int:
@@ -46,7 +50,7 @@ def requested_size(cfg: Config) -> int:
 
 def check_budget(cfg: Config, limit: int | None = None) -> None:
     """Raise ConfigError when `cfg` is larger than the per-student limit (default MAX_WEIGHTS)."""
-    limit = MAX_WEIGHTS if limit is None else limit
+    limit = read_limit() if limit is None else limit
     size = requested_size(cfg)
     if size <= limit:
         return
@@ -57,3 +61,21 @@ def check_budget(cfg: Config, limit: int | None = None) -> None:
         what = f"{size:,} weights"
         fix = "Use fewer or narrower hidden layers."
     raise ConfigError(f"This network has {what}; this server allows at most {limit:,} per student ({ENV_VAR}). {fix}")
+
+
+# --------------------------------------------------------------------------------------------
+# the Architecture page's exact checks
+
+JACOBIAN_MAX_D = 1024            # above this the check uses the masks' product
+MAX_CHECK_WORK = 1_000_000_000   # multiply-adds of one exact check
+EXACT_SUM_MAX_D = 12             # sum p(x) over all 2^D images
+
+
+def jacobian_affordable(cfg: Config) -> bool:
+    """The Jacobian check takes about D backward passes through the network."""
+    return cfg.d <= JACOBIAN_MAX_D and cfg.d * cfg.num_weights <= MAX_CHECK_WORK
+
+
+def exact_sum_affordable(cfg: Config) -> bool:
+    """Σ p(x) needs one forward pass per image: 2^D of them (per mask, and the ensemble's K)."""
+    return cfg.d <= EXACT_SUM_MAX_D and 2**cfg.d * cfg.num_weights * (cfg.num_masks + 1) <= MAX_CHECK_WORK

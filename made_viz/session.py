@@ -22,26 +22,21 @@ A `TrainingRun` wraps `train.Trainer` with what a live page needs:
 
 Each browser session keeps its own run in `st.session_state`; the only thing shared between
 sessions is `pacer.PACER`, which shares the process's training time fairly among them.
-
-The end of the module has the helpers for the server's data folder (env var
-MADE_VIZ_DATA_DIR): list its files, and open one by name only if it really lies inside it.
 """
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from .config import Config
 from .curves import Reference, reference_lines
-from .data import DataError, Dataset
+from .data import Dataset
 from .metrics import bits_per_dim, independent_bernoulli_nll
 from .model import MADE
 from .pacer import (  # noqa: F401
@@ -472,64 +467,6 @@ def is_finite_number(v) -> bool:
 
 def _plain_history(history: list[dict]) -> list[dict]:
     return [{k: v for k, v in h.items() if isinstance(v, (int, float, str, bool, list, type(None)))} for h in history]
-
-
-# ---------------------------------------------------------------------------------------------
-# the server's data folder (MADE_VIZ_DATA_DIR)
-
-DATA_DIR_ENV = "MADE_VIZ_DATA_DIR"
-DATA_SUFFIXES = (".npy", ".npz", ".amat", ".gz", "-ubyte", ".idx")
-
-
-def data_dir() -> Path | None:
-    """The folder the server operator named in MADE_VIZ_DATA_DIR (None if unset or missing)."""
-    raw = os.environ.get(DATA_DIR_ENV, "").strip()
-    if not raw:
-        return None
-    root = Path(raw).expanduser()
-    return root if root.is_dir() else None
-
-
-def _inside(root: Path, path: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError):
-        return False
-
-
-def list_data_files(root: Path) -> list[str]:
-    """Names of the data files (and folders of MNIST IDX files) directly inside `root`, skipping
-    hidden entries and anything (e.g. a symlink) that resolves outside the folder."""
-    out = []
-    try:
-        entries = sorted(root.iterdir(), key=lambda p: p.name.lower())
-    except OSError:
-        return []
-    for p in entries:
-        if p.name.startswith(".") or not _inside(root, p):
-            continue
-        if p.is_file() and p.name.lower().endswith(DATA_SUFFIXES):
-            out.append(p.name)
-        elif p.is_dir():
-            try:
-                children = list(p.iterdir())
-            except OSError:
-                continue
-            if any(c.name.startswith(("train-images", "t10k-images")) for c in children) \
-                    and all(_inside(root, c) for c in children):   # no link inside leads out either
-                out.append(p.name)
-    return out
-
-
-def resolve_data_file(root: Path, name: str) -> Path:
-    """The path of entry `name` of the data folder; DataError unless it is one of
-    `list_data_files(root)` (no other path can ever be read)."""
-    if not isinstance(name, str) or name not in list_data_files(root):
-        raise DataError(f"{name}: not a file of the server's data folder.")
-    path = root / name
-    if not _inside(root, path):  # checked again: the folder may have changed
-        raise DataError(f"{name}: points outside the server's data folder; refused.")
-    return path
 
 
 def describe_cfg(cfg: Config) -> str:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from . import budget
 from .config import MAX_D, MAX_MASKS, ORDERS, Config, ConfigError, parse_int_list, parse_layers
 from .urlstate import canonical_params, config_from_params
-from .workload import num_weights
 
 # session_state keys (one place, so pages never guess)
 CFG = "cfg"                  # the session's Config
@@ -28,7 +28,6 @@ _ORDER_PENDING = "_order_pending"  # "explicit" picked, its text not typed yet: 
 _W = "w_"                    # prefix of the sidebar widget keys
 MAX_SIDE = 64                # an image is at most 64 x 64 pixels (MAX_D)
 MAX_SEED = 2**32 - 1
-DEFAULT_MAX_WEIGHTS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -101,28 +100,19 @@ def cap_torch_threads() -> None:
 # ---------------------------------------------------------------------------------------------
 # the per-session budget
 
-def max_weights() -> int:
-    """The operator's limit per student (MADE_VIZ_MAX_WEIGHTS, default 10,000,000 weights)."""
-    try:
-        return max(1, int(os.environ.get("MADE_VIZ_MAX_WEIGHTS", "") or DEFAULT_MAX_WEIGHTS))
-    except ValueError:
-        return DEFAULT_MAX_WEIGHTS
-
-
 def over_budget(cfg: Config) -> str | None:
     """Why `cfg` is too big for a server shared by a class (one sentence), or None if it fits.
     Many students share one process: one huge network would take the memory of all of them."""
-    n, limit = num_weights(cfg), max_weights()
-    if n <= limit:
-        return None
-    return (f"this network has {n:,} weights, more than this server allows per student ({limit:,} weights, "
-            f"set by the teacher with MADE_VIZ_MAX_WEIGHTS).")
+    try:
+        budget.check_budget(cfg)
+    except ConfigError as e:
+        return str(e)
+    return None
 
 
 def check(cfg: Config) -> Config:
     """`cfg` if a student may use it here; ConfigError (with the limit) if it is over the budget."""
-    if reason := over_budget(cfg):
-        raise ConfigError(reason[0].upper() + reason[1:])
+    budget.check_budget(cfg)
     return cfg
 
 

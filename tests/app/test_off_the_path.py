@@ -142,8 +142,8 @@ def test_a_huge_network_is_refused_with_the_limit_named():
 
 def test_the_budget_is_set_by_the_operator(monkeypatch):
     monkeypatch.setenv("MADE_VIZ_MAX_WEIGHTS", "5000")
-    assert ui.num_weights(Config(d=16, hidden=(100,))) == 16 * 100 + 100 + 100 * 16 + 16
-    assert ui.num_weights(Config(d=16, hidden=(100,), direct=True)) == 3316 + 16 * 16
+    assert Config(d=16, hidden=(100,)).num_weights == 16 * 100 + 100 + 100 * 16 + 16
+    assert Config(d=16, hidden=(100,), direct=True).num_weights == 3316 + 16 * 16
     assert ui.over_budget(Config(d=16, shape=(4, 4), hidden=(100,))) is None     # 3,316 weights
     assert ui.over_budget(DEFAULT) and "5,000" in ui.over_budget(DEFAULT)
     assert ui.over_budget(Config(d=4, hidden=(8,))) is None

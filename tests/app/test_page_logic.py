@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from made_viz import data, lens, workload
+from made_viz import budget, data, lens
 from made_viz.config import Config, ConfigError
 from made_viz.ui import DEFAULT_PRESET, PRESETS
 from made_viz.urlstate import app_params, canonical_params, config_from_params
@@ -43,18 +43,18 @@ def test_the_default_presets_url_is_only_its_size():
 
 def test_num_weights_counts_weights_and_biases():
     # 3 -> 4 -> 3: 3*4 + 4 biases, 4*3 + 3 biases
-    assert workload.num_weights(Config(d=3, hidden=(4,))) == 12 + 4 + 12 + 3
-    assert workload.num_weights(Config(d=3, hidden=(4,), direct=True)) == 31 + 9
-    assert workload.num_weights(Config(d=3, hidden=())) == 9 + 3
+    assert Config(d=3, hidden=(4,)).num_weights == 12 + 4 + 12 + 3
+    assert Config(d=3, hidden=(4,), direct=True).num_weights == 31 + 9
+    assert Config(d=3, hidden=()).num_weights == 9 + 3
 
 
 def test_the_exact_checks_are_skipped_for_big_networks():
-    assert workload.jacobian_affordable(BASE)
-    assert not workload.jacobian_affordable(Config(d=1024, shape=(32, 32), hidden=(2048, 2048)))
-    assert not workload.jacobian_affordable(Config(d=2048, hidden=(8,)))           # D > 1024
-    assert workload.exact_sum_affordable(Config(d=12, hidden=(64,)))
-    assert not workload.exact_sum_affordable(Config(d=12, hidden=(4096, 4096)))    # 2^12 passes of 17 M weights
-    assert not workload.exact_sum_affordable(Config(d=13, hidden=(4,)))
+    assert budget.jacobian_affordable(BASE)
+    assert not budget.jacobian_affordable(Config(d=1024, shape=(32, 32), hidden=(2048, 2048)))
+    assert not budget.jacobian_affordable(Config(d=2048, hidden=(8,)))           # D > 1024
+    assert budget.exact_sum_affordable(Config(d=12, hidden=(64,)))
+    assert not budget.exact_sum_affordable(Config(d=12, hidden=(4096, 4096)))    # 2^12 passes of 17 M weights
+    assert not budget.exact_sum_affordable(Config(d=13, hidden=(4,)))
 
 
 def test_the_lens_totals_are_the_sums_of_the_maps_in_nats_and_bits():

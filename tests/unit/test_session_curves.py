@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 
@@ -13,7 +12,7 @@ import torch
 from made_viz import curves
 from made_viz.checkpoint import load_checkpoint
 from made_viz.config import Config
-from made_viz.data import DataError, Dataset, load_dataset
+from made_viz.data import Dataset, load_dataset
 from made_viz.metrics import independent_bernoulli_nll
 from made_viz.session import (
     DIVERGED,
@@ -25,8 +24,6 @@ from made_viz.session import (
     STOPPED,
     Pacer,
     TrainingRun,
-    list_data_files,
-    resolve_data_file,
 )
 from made_viz.train import TrainConfig
 
@@ -325,31 +322,6 @@ def test_preview_and_conditionals_figures(bars):
 
 
 # --- the server's data folder -------------------------------------------------------------------
-
-def test_data_folder_lists_only_safe_files(tmp_path):
-    root = tmp_path / "data"
-    root.mkdir()
-    np.save(root / "good.npy", (np.random.default_rng(0).random((20, 16)) > 0.5).astype(np.uint8))
-    (root / "notes.txt").write_text("hello")
-    (root / ".hidden.npy").write_bytes(b"x")
-    outside = tmp_path / "secret.npy"
-    np.save(outside, np.zeros((3, 4), np.uint8))
-    os.symlink(outside, root / "escape.npy")
-    os.symlink(root / "good.npy", root / "alias.npy")          # a link that stays inside is fine
-    idx = root / "mnist_idx"
-    idx.mkdir()
-    (idx / "train-images-idx3-ubyte").write_bytes(b"")
-    sneaky = root / "sneaky_idx"                                  # a folder whose IDX file links out
-    sneaky.mkdir()
-    os.symlink(outside, sneaky / "train-images-idx3-ubyte")
-    assert list_data_files(root) == ["alias.npy", "good.npy", "mnist_idx"]
-    assert resolve_data_file(root, "good.npy") == root / "good.npy"
-    for bad in ("escape.npy", "../secret.npy", str(outside), "notes.txt", ".hidden.npy", "", "sneaky_idx"):
-        with pytest.raises(DataError):
-            resolve_data_file(root, bad)
-    ds = load_dataset(resolve_data_file(root, "good.npy"))
-    assert ds.d == 16
-
 
 def test_data_mismatch_and_config_for_data(bars):
     from made_viz.session import config_for_data, data_mismatch, stale_message
