@@ -20,7 +20,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .images import INK, PAPER, UNSET, as_images
+from .images import INK, PAPER, UNSET, Grid, as_images, image_hw, make_grid
+from .style import hex_to_rgb
 
 # colours
 GIVEN_PAPER = "#fef3c7"    # known pixels of a completion (amber: "given, not drawn")
@@ -104,53 +105,6 @@ def frame_plan(order: np.ndarray, known: np.ndarray | None = None, max_frames: i
     if not shown or shown[-1] != drawing[-1]:
         shown.append(drawing[-1])
     return FramePlan((0, *(int(s) for s in shown)), every, len(drawing))
-
-
-# ---------------------------------------------------------------------------------------------
-# geometry of a grid of tiles
-
-@dataclass(frozen=True)
-class Grid:
-    n: int
-    h: int
-    w: int
-    cols: int
-    pad_x: int = 1
-    pad_y: int = 1
-
-    @property
-    def rows(self) -> int:
-        return math.ceil(self.n / self.cols)
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return (self.rows * (self.h + self.pad_y) - self.pad_y, self.cols * (self.w + self.pad_x) - self.pad_x)
-
-    def origin(self, i: int) -> tuple[int, int]:
-        r, c = divmod(i, self.cols)
-        return r * (self.h + self.pad_y), c * (self.w + self.pad_x)
-
-    def mosaic(self, values: np.ndarray, fill: float) -> np.ndarray:
-        """(n, D) -> 2-D mosaic, gaps = fill."""
-        out = np.full(self.size, fill, dtype=np.float64)
-        imgs = np.asarray(values, dtype=np.float64).reshape(self.n, self.h, self.w)
-        for i in range(self.n):
-            r0, c0 = self.origin(i)
-            out[r0:r0 + self.h, c0:c0 + self.w] = imgs[i]
-        return out
-
-    def cell(self, i: int, pixel: int) -> tuple[int, int]:
-        """(row, col) in the mosaic of pixel `pixel` of tile i."""
-        r0, c0 = self.origin(i)
-        return r0 + pixel // self.w, c0 + pixel % self.w
-
-
-def make_grid(n: int, shape: tuple[int, int] | None, d: int, cols: int | None = None,
-              label_rows: bool = False) -> Grid:
-    h, w = shape if shape is not None else (1, d)
-    cols = cols or math.ceil(math.sqrt(n))
-    pad_y = max(2, math.ceil(0.22 * h)) if label_rows else 1
-    return Grid(n, h, w, cols, 1, pad_y)
 
 
 def _np(t) -> np.ndarray:
@@ -299,9 +253,8 @@ def animation_json_size(fig: go.Figure) -> int:
 # ---------------------------------------------------------------------------------------------
 # GIF export
 
-_RGB = {k: np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.uint8)
-        for k, c in {"paper": PAPER, "ink": INK, "unset": UNSET, "gp": GIVEN_PAPER, "gi": GIVEN_INK,
-                     "gap": GAP}.items()}
+_RGB = {k: np.array(hex_to_rgb(c), dtype=np.uint8)
+        for k, c in {"paper": PAPER, "ink": INK, "unset": UNSET, "gp": GIVEN_PAPER, "gi": GIVEN_INK, "gap": GAP}.items()}
 
 
 def animation_gif(traj, shape: tuple[int, int] | None, cols: int | None = None, max_frames: int = 40,
@@ -342,7 +295,7 @@ def neighbours_figure(samples: np.ndarray, neighbours: np.ndarray, distances: np
     """Each sample (black) beside its nearest training image (blue), Hamming distance below."""
     samples, neighbours = np.asarray(samples), np.asarray(neighbours)
     n, d = samples.shape
-    h, w = shape if shape is not None else (1, d)
+    h, w = image_hw(shape, d)
     cols = cols or math.ceil(math.sqrt(n))
     pair = Grid(2, h, w, 2, 1, 1)                              # one sample + its neighbour
     ph, pw = pair.size
@@ -380,39 +333,6 @@ def neighbours_figure(samples: np.ndarray, neighbours: np.ndarray, distances: np
 
 # ---------------------------------------------------------------------------------------------
 # likelihood lens
-
-def model_surprise(model, x: np.ndarray, mask: int | None = None) -> np.ndarray:
-    """(n, D) per-pixel surprise -log p(x_d | x_<d) under mask `mask` (default: active), in nats.
-    Its row sums are -log p(x) (the chain rule)."""
-    import torch
-    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
-    active = model.mask_index
-    try:
-        if mask is not None:
-            model.set_mask(int(mask))
-        with torch.no_grad():
-            clp = model.conditional_log_probs(torch.as_tensor(x, device=model.device))
-    finally:
-        model.set_mask(active)
-    return -clp.double().cpu().numpy()
-
-
-def bernoulli_baseline(train: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    """Independent-pixel model fitted on the training set: p_d = (count_d + alpha) / (N + 2 alpha)
-    (add-alpha smoothing, so no pixel has probability exactly 0 or 1)."""
-    train = np.asarray(train)
-    return (train.sum(0, dtype=np.float64) + alpha) / (len(train) + 2 * alpha)
-
-
-def bernoulli_surprise(p: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """(n, D) surprise -log p(x_d) of each pixel under independent Bernoulli(p_d)."""
-    x = np.atleast_2d(np.asarray(x)) > 0.5
-    return -np.where(x, np.log(p)[None], np.log1p(-p)[None])
-
-
-def bits_per_dim(nats: float, d: int) -> float:
-    return float(nats) / (d * math.log(2))
-
 
 def lens_figure(model_map: np.ndarray, base_map: np.ndarray | None, shape: tuple[int, int] | None,
                 height: int = 360, cap: float | None = None) -> go.Figure:
@@ -463,7 +383,7 @@ def canvas_figure(x: np.ndarray, shape: tuple[int, int] | None, height: int = 33
     pixels amber."""
     x = np.ravel(np.asarray(x))
     d = len(x)
-    h, w = shape if shape is not None else (1, d)
+    h, w = image_hw(shape, d)
     z = x.astype(np.float64) + (0 if known is None else 2 * np.ravel(known))
     scale = [[0, PAPER], [0.25, PAPER], [0.25, INK], [0.5, INK], [0.5, GIVEN_PAPER],       # codes 0..3
              [0.75, GIVEN_PAPER], [0.75, GIVEN_INK], [1, GIVEN_INK]]
@@ -487,7 +407,7 @@ def completion_advice(exact: bool, note: str, known: np.ndarray, orders: list[np
     which of the model's masks (generation orders) would put the known pixels first."""
     if exact:
         return f"{note} Each completion is a true sample of p(missing pixels | given pixels)."
-    from .sample import completion_is_exact
+    from .sampling import completion_is_exact
     better = [k for k, order in enumerate(orders) if completion_is_exact(order, known)]
     if better:
         return f"{note} Mask {better[0]} of this model puts them first: pick it above for an exact completion."
@@ -495,17 +415,9 @@ def completion_advice(exact: bool, note: str, known: np.ndarray, orders: list[np
             "so the app cannot just reorder: what you see is the honest approximate completion.")
 
 
-def data_key(ds) -> str:
-    """A short key naming a dataset's contents, for caches shared by sessions."""
-    from .data import is_embedded_name
-    if is_embedded_name(ds.name):
-        return ds.name                                   # embedded: the name says it all
-    return f"{ds.name}:{ds.train.shape}:{ds.test.shape}:{int(ds.train.sum())}:{int(ds.test.sum())}"
-
-
 def known_region(shape: tuple[int, int] | None, d: int, region: str, seed: int = 0) -> np.ndarray:
     """(D,) bool: the pixels given to a completion ("top half", "left half", "bottom half", "random 50%")."""
-    h, w = shape if shape is not None else (1, d)
+    h, w = image_hw(shape, d)
     rr, cc = np.divmod(np.arange(d), w)
     if region == "top half":
         return rr < (h + 1) // 2 if h > 1 else cc < (w + 1) // 2

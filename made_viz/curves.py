@@ -13,20 +13,15 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .images import INK, PAPER, UNSET, as_images, tile
+from .images import grid_figure, image_hw, image_layout
+from .metrics import UNITS, to_unit  # noqa: F401  (re-exported: callers use curves.to_unit)
+from .style import FONT
 
-UNITS = ("nats", "bits")
+# `images_figure` was this module's copy of a grid of images: the one builder is images.grid_figure
+images_figure = grid_figure
 TRAIN_COLOR = "#2563eb"
 VALID_COLOR = "#dc2626"
 REF_COLORS = ("#6b7280", "#059669", "#9333ea")
-FONT = dict(size=15)
-
-
-def to_unit(nats: float | np.ndarray, d: int, unit: str = "nats"):
-    """nats per example -> the unit shown: "nats" (per example) or "bits" (per dimension)."""
-    if unit not in UNITS:
-        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
-    return nats if unit == "nats" else nats / (d * math.log(2))
 
 
 def axis_end(x: float, epochs: float | None = None) -> float:
@@ -114,39 +109,20 @@ def nll_figure(train_points: Sequence[tuple[float, float]], valid_points: Sequen
     return go.Figure(dict(data=data, layout=layout))
 
 
-def _image_layout(height: int | None, annotations: list | None = None) -> dict:
-    hidden = dict(visible=False, constrain="domain")
-    return dict(height=height, margin=dict(l=0, r=0, t=24 if annotations else 0, b=0),
-                xaxis=dict(hidden), yaxis=dict(hidden, autorange="reversed", scaleanchor="x"),
-                plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)", annotations=annotations or [])
-
-
-def images_figure(x: np.ndarray, shape: tuple[int, int] | None, cols: int | None = None,
-                  height: int | None = None) -> go.Figure:
-    """A grid of binary images (same look as images.grid_figure: ink on paper, NaN = not drawn
-    yet), built in one go so a live panel can redraw it cheaply."""
-    mosaic = tile(as_images(np.asarray(x, dtype=np.float32), shape), cols, pad=1, fill=-1.0)
-    z = np.where(np.isnan(mosaic), 0.5, mosaic)
-    z = np.where(mosaic == -1.0, np.nan, z)  # gaps are transparent
-    trace = dict(type="heatmap", z=z, zmin=0, zmax=1, showscale=False, hoverinfo="skip",
-                 colorscale=[[0.0, PAPER], [0.49, PAPER], [0.5, UNSET], [0.51, INK], [1.0, INK]])
-    return go.Figure(dict(data=[trace], layout=_image_layout(height)))
-
-
 def preview_figure(x: np.ndarray, shape: tuple[int, int] | None, n: int = 24, cols: int = 12,
                    height: int | None = None) -> go.Figure:
     """The first n examples of a data set as a grid of binary images."""
     x = np.asarray(x)[:n]
     if shape is None:  # plain vectors: one row each
         cols = 1
-    return images_figure(x, shape, cols=min(cols, len(x)), height=height)
+    return grid_figure(x, shape, cols=min(cols, len(x)), height=height)
 
 
 def conditionals_figure(x: np.ndarray, probs: np.ndarray, shape: tuple[int, int] | None,
                         height: int = 200) -> go.Figure:
     """One image beside the model's p(x_d = 1 | pixels before d) for each of its pixels, on one
     grey scale (white = 0, black = 1). x: (D,) 0/1 values; probs: (D,) probabilities."""
-    h, w = shape if shape is not None else (1, len(x))
+    h, w = image_hw(shape, len(x))
     img = np.asarray(x, dtype=float).reshape(h, w)
     p = np.asarray(probs, dtype=float).reshape(h, w)
     gap = max(1, w // 4)
@@ -155,4 +131,4 @@ def conditionals_figure(x: np.ndarray, probs: np.ndarray, shape: tuple[int, int]
                  hovertemplate="p = %{z:.2f}<extra></extra>")
     notes = [dict(text=t, x=xc, y=-0.5, xref="x", yref="y", yanchor="bottom", showarrow=False, font=dict(size=13))
              for t, xc in (("image", (w - 1) / 2), ("p(pixel = 1 | before)", w + gap + (w - 1) / 2))]
-    return go.Figure(dict(data=[trace], layout=_image_layout(height, notes)))
+    return go.Figure(dict(data=[trace], layout=image_layout(height, annotations=notes)))

@@ -1,6 +1,5 @@
 """Figures of the Sample page (made_viz.animation): frames, thinning, likelihood lens, GIF, size."""
 import io
-import math
 
 import numpy as np
 import pytest
@@ -8,9 +7,11 @@ import torch
 from PIL import Image
 
 from made_viz import animation as A
+from made_viz import metrics
 from made_viz.config import Config
-from made_viz.model import MADE
-from made_viz.sample import complete, sample
+from made_viz.images import Grid, make_grid
+from made_viz.model import MADE, model_surprise
+from made_viz.sampling import complete, sample
 
 SHAPE = (8, 8)
 
@@ -25,7 +26,7 @@ def model():
     return m.eval()
 
 
-def expected_mosaic(traj, step: int, grid: A.Grid) -> np.ndarray:
+def expected_mosaic(traj, step: int, grid: Grid) -> np.ndarray:
     """What the samples panel should show after `step` steps, from the trajectory alone:
     0/1 for drawn pixels, 2/3 for given pixels, NaN for pixels not drawn yet, 5 outside tiles."""
     shown = traj.frames([step])[0]
@@ -78,7 +79,7 @@ def test_each_frame_shows_exactly_the_pixels_drawn_so_far(model, thinned):
     traj = sample(model, n=5, seed=1, mask=1)
     plan = A.frame_plan(traj.order.numpy(), max_frames=10, all_steps=not thinned)
     fig = A.animation_figure(traj, SHAPE, plan=plan)
-    grid = A.make_grid(5, SHAPE, 64, label_rows=True)
+    grid = make_grid(5, SHAPE, 64, label_rows=True)
     assert len(fig.frames) == plan.n_frames
     order = traj.order.numpy()
     for i, step in enumerate(plan.steps):
@@ -102,7 +103,7 @@ def test_frames_of_a_completion_show_the_given_pixels_from_the_start(model):
     traj = complete(model, x, known, seed=2, mask=0)
     plan = A.frame_plan(traj.order.numpy(), traj.known.numpy(), max_frames=12)
     fig = A.animation_figure(traj, SHAPE, plan=plan)
-    grid = A.make_grid(3, SHAPE, 64, label_rows=True)
+    grid = make_grid(3, SHAPE, 64, label_rows=True)
     for i, step in enumerate(plan.steps):
         np.testing.assert_array_equal(A.frame_visible(fig, i), expected_mosaic(traj, step, grid))
     first = A.frame_visible(fig, 0)
@@ -127,7 +128,7 @@ def test_order_overlay_walks_the_generation_order(model):
     traj = sample(model, n=2, seed=0, mask=1)
     fig = A.animation_figure(traj, SHAPE, show_order=True)
     path = fig.data[A.T_PATH]
-    grid = A.make_grid(2, SHAPE, 64, label_rows=True)
+    grid = make_grid(2, SHAPE, 64, label_rows=True)
     first_tile = list(zip(path.y[:64], path.x[:64]))
     assert first_tile == [grid.cell(0, p) for p in model.mask_set(1).order]
     assert len(A.animation_figure(traj, SHAPE).data[A.T_PATH].x) == 0
@@ -156,44 +157,16 @@ def test_animation_payload_for_16_samples_at_d784_is_small():
 # ---------------------------------------------------------------------------------------------
 # likelihood lens
 
-@pytest.mark.parametrize("mask", [0, 1])
-def test_lens_total_is_minus_log_p(model, mask):
-    x = (torch.rand(6, 64, generator=torch.Generator().manual_seed(mask)) < 0.4).float()
-    surprise = A.model_surprise(model, x.numpy(), mask)
-    assert surprise.shape == (6, 64) and (surprise >= 0).all()
-    model.set_mask(mask)
-    with torch.no_grad():
-        nll = -model.log_prob(x).double().numpy()
-    model.set_mask(0)
-    np.testing.assert_allclose(surprise.sum(1), nll, rtol=1e-6)
-    assert model.mask_index == 0                                   # the active mask is restored
-
-
 def test_lens_figure_titles_carry_the_totals(model):
     x = sample(model, n=1, seed=4).x.numpy()
-    m = A.model_surprise(model, x)[0]
-    b = A.bernoulli_surprise(np.full(64, 0.3), x)[0]
+    m = model_surprise(model, x)[0]
+    b = metrics.bernoulli_surprise(np.full(64, 0.3), x)[0]
     fig = A.lens_figure(m, b, SHAPE)
     titles = [a.text for a in fig.layout.annotations]
     assert titles == [f"MADE: Σ = {m.sum():.2f} nats", f"Independent pixels: Σ = {b.sum():.2f} nats"]
     assert len(A.lens_figure(m, None, SHAPE).data) == 1
     chain = A.chain_rule_figure(m, b, model.mask_set(0).order)
     assert chain.data[0].y[-1] == pytest.approx(m.sum()) and chain.data[1].y[-1] == pytest.approx(b.sum())
-
-
-def test_bernoulli_baseline_total_is_its_own_log_likelihood():
-    rng = np.random.default_rng(0)
-    train = (rng.random((200, 64)) < np.linspace(0, 0.9, 64)).astype(np.uint8)   # pixel 0 never on
-    p = A.bernoulli_baseline(train)
-    np.testing.assert_allclose(p, (train.sum(0) + 1) / (200 + 2))
-    assert (p > 0).all() and (p < 1).all()                        # smoothed: no infinite surprise
-    x = (rng.random((5, 64)) < 0.5).astype(np.float32)
-    x[:, 0] = 1                                                    # a pixel never seen on in training
-    s = A.bernoulli_surprise(p, x)
-    ll = torch.distributions.Bernoulli(probs=torch.tensor(p)).log_prob(torch.tensor(x, dtype=torch.float64)).sum(1)
-    np.testing.assert_allclose(s.sum(1), -ll.numpy())
-    assert np.isfinite(s).all()
-    assert A.bits_per_dim(64 * math.log(2), 64) == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,7 +177,7 @@ def test_gif_decodes_with_the_expected_frames(model):
     data, plan = A.animation_gif(traj, SHAPE, max_frames=20, scale=3)
     img = Image.open(io.BytesIO(data))
     assert img.format == "GIF" and img.n_frames == plan.n_frames and 10 <= plan.n_frames <= 20
-    grid = A.make_grid(4, SHAPE, 64)
+    grid = make_grid(4, SHAPE, 64)
     assert img.size == (grid.size[1] * 3, grid.size[0] * 3)
     img.seek(plan.n_frames - 1)
     last = np.asarray(img.convert("RGB"))

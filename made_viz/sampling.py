@@ -246,15 +246,3 @@ def complete(model: MADE, x: torch.Tensor | np.ndarray, known: torch.Tensor | np
         traj.note = ("Approximate: some known pixels come after unknown ones in the order, so those unknown "
                      "pixels were drawn without seeing them. Choose an order that puts the known pixels first.")
     return traj
-
-
-# `made_viz.sample` names both this module and the function `sample`. Python binds a package's
-# attribute to a submodule once that submodule is imported, which would shadow the function in
-# `from made_viz import sample`. Making the module itself callable keeps `sample(model, ...)`
-# working whichever of the two a caller ends up holding.
-class _CallableModule(__import__("types").ModuleType):
-    def __call__(self, *args, **kwargs) -> Trajectory:
-        return sample(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
