@@ -12,6 +12,7 @@ D = 784, every frame changes only a few numbers:
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 from dataclasses import dataclass
@@ -111,9 +112,6 @@ def _np(t) -> np.ndarray:
     return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
-# ---------------------------------------------------------------------------------------------
-# the animation
-
 def cover_range(step: int, d: int) -> tuple[float, float]:
     """(zmin, zmax) of the cover after `step` steps. The cover holds each pixel's position in the
     order (1..D) under a fixed two-colour scale that switches at its middle: centring the range
@@ -122,113 +120,209 @@ def cover_range(step: int, d: int) -> tuple[float, float]:
     return mid - (d + 1), mid + (d + 1)
 
 
-def animation_figure(traj, shape: tuple[int, int] | None, cols: int | None = None,
-                     plan: FramePlan | None = None, show_order: bool = False, speed_ms: int = SPEEDS["normal"],
-                     height: int | None = None, start_frame: int = -1, labels: bool | None = None) -> go.Figure:
-    """Samples filling in pixel by pixel (left) beside p(x_d = 1 | x_<d) of each pixel when it was
-    drawn (right), with "p→value" under each tile (default: up to 16 samples); play/pause/replay
-    buttons and a step slider in the figure (played by the browser). Both panels share one pair of axes and one static heatmap, so a frame redraws only
-    the cover heatmap and one scatter of markers and labels."""
-    x, probs, order = _np(traj.x), _np(traj.probs), _np(traj.order).astype(np.int64)
+# ---------------------------------------------------------------------------------------------
+# the browser's controls: Play, Pause, Step, Replay and the step slider
+#
+# The browser plays the animation, so only the browser knows where it stands: the Step buttons are
+# plotly buttons, not server buttons. plotly.animate(frames, {fromcurrent: true}) drops the frames of
+# the list up to the first one named like the frame on show (when that one is neither first nor last
+# in the list) and plays the rest. A Step button hands it a list in which every frame is followed by
+# its neighbour, the first entry holding for good (HOLD_MS), so one click moves exactly one frame.
+
+HOLD_MS = 10**9          # "stay on this frame": the frame after it never comes
+NOOP_FRAME = dict(data=[], traces=[])   # an empty first entry: never taken for the frame on show
+
+
+def step_frames(n_frames: int, start: int, direction: int) -> list[int]:
+    """Frame indices for a Step button (direction +1 or -1) of an animation that opens on `start`.
+
+    After the empty entry that leads the list, frame k's first appearance is followed by k + direction
+    (clamped at the ends: the end frame is followed by itself). The frame on show before any
+    animation ran (plotly knows none) and the frame listed last both get the list's first frame,
+    start + direction: so `start` goes last, unless it is the end frame, which is listed first."""
+    end = n_frames - 1 if direction > 0 else 0
+    nxt = lambda k: min(max(k + direction, 0), n_frames - 1)  # noqa: E731
+    chain = [nxt(start)]
+    while chain[-1] != end:
+        chain.append(nxt(chain[-1]))
+    chain.append(end)
+    far = range(0, start) if direction > 0 else range(n_frames - 1, start, -1)
+    return chain + list(far) + ([start] if start != end else [])
+
+
+def _step_button(label: str, names: list[str], start: int, direction: int) -> dict:
+    listed = [NOOP_FRAME] + [names[k] for k in step_frames(len(names), start, direction)]
+    return dict(label=label, method="animate", args=[listed, dict(
+        mode="immediate", fromcurrent=True, transition=dict(duration=0),
+        frame=[dict(duration=0, redraw=False), dict(duration=HOLD_MS, redraw=True)])])
+
+
+def _controls(names: list[str], start: int, speed_ms: int) -> dict:
+    """The button row under the animation: Play (from the frame on show), Pause, one frame back or
+    forward, Replay (from the start)."""
+    play = dict(frame=dict(duration=int(speed_ms), redraw=True), transition=dict(duration=0), mode="immediate")
+    pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="immediate")
+    return dict(type="buttons", direction="left", x=0.0, y=-0.05, xanchor="left", yanchor="top",
+                pad=dict(t=0, r=0), showactive=False, font=dict(size=13), buttons=[
+                    dict(label="▶ Play", method="animate", args=[None, dict(play, fromcurrent=True)]),
+                    dict(label="❚❚ Pause", method="animate", args=[[None], pause]),
+                    _step_button("◀ Step", names, start, -1),
+                    _step_button("Step ▶", names, start, +1),
+                    dict(label="⟲ Replay", method="animate", args=[None, dict(play, fromcurrent=False)])])
+
+
+def _slider(names: list[str], labels: list[str]) -> dict:
+    """One slider step per frame; its caption ("Step 246 / 784 · pixel …") names the frame on show."""
+    jump = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
+    steps = [dict(method="animate", label=label, args=[[name], jump]) for name, label in zip(names, labels)]
+    return dict(active=0, steps=steps, x=0.61, len=0.39, y=-0.01, yanchor="top", pad=dict(t=0, b=0),
+                font=dict(color=CLEAR, size=1), ticklen=0, minorticklen=0,
+                currentvalue=dict(prefix="Step ", visible=True, xanchor="left", font=dict(size=15, color=INK)))
+
+
+def _figure_tag(*parts) -> str:
+    """A short content hash prefixed to frame names: a new figure in the same chart (other samples,
+    speed, …) never mistakes the old figure's frame on show for one of its own."""
+    h = hashlib.blake2b(digest_size=4)
+    for part in parts:
+        h.update(np.ascontiguousarray(part).tobytes() if isinstance(part, np.ndarray) else repr(part).encode())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# the animation
+
+@dataclass(frozen=True)
+class _Layers:
+    """What the browser receives once: the static heatmap (samples | probabilities) and the cover."""
+
+    grid: Grid
+    off: int              # x offset of the right panel
+    static: np.ndarray    # uint8 codes (see _STATIC_SCALE)
+    cover: np.ndarray     # uint16 order positions; 0 = always transparent
+
+
+def _layers(x: np.ndarray, probs: np.ndarray, order: np.ndarray, known: np.ndarray, grid: Grid) -> _Layers:
     n, d = x.shape
-    known = np.zeros((n, d), dtype=bool) if traj.known is None else _np(traj.known).astype(bool)
-    plan = plan or frame_plan(order, known)
-    labels = n <= 16 if labels is None else labels
-    grid = make_grid(n, shape, d, cols, label_rows=labels)
     gh, gw = grid.size
-    off = gw + max(3, gw // 8)                                    # x offset of the right panel
+    off = gw + max(3, gw // 8)
     pos = np.empty(d, dtype=np.int64)
     pos[order] = np.arange(1, d + 1)
-
     static = np.full((gh, off + gw), 5, dtype=np.uint8)
     static[:, :gw] = grid.mosaic(x.astype(np.uint8) + 2 * known, fill=5)
     static[:, off:] = grid.mosaic(np.where(known, 2 + x, _P0 + np.rint(probs * 100)), fill=5)
-    # cover: order position of each pixel; 0 (always transparent) for given pixels and gaps
     half = grid.mosaic(np.where(known, 0, pos[None, :].repeat(n, 0)), fill=0)
     cover = np.zeros((gh, off + gw), dtype=np.uint16)
     cover[:, :gw], cover[:, off:] = half, half
-    z0, z1 = cover_range(plan.steps[0], d)
-    # plain lists, not typed arrays: plotly.js drops typed-array heatmaps when it redraws a frame
-    fig = go.Figure(go.Heatmap(z=static, zmin=-0.5, zmax=_ZMAX, colorscale=_STATIC_SCALE,
-                               showscale=False, hoverinfo="skip"))
+    return _Layers(grid, off, static, cover)
+
+
+def _frame(step: int, x, probs, order, known, lay: _Layers, label_xy, two_d: bool) -> tuple[dict, str]:
+    """The frame after `step` steps (cover range; red squares on the pixel just drawn, its p→value
+    under each tile) and its slider label."""
+    n, d = x.shape
+    grid, off = lay.grid, lay.off
+    lab_x, lab_y = label_xy
+    if step >= 1:
+        pix = int(order[step - 1])
+        cells = [grid.cell(j, pix) if not known[j, pix] else (None, None) for j in range(n)]
+        mx = [c for _, c in cells] + [None if c is None else c + off for _, c in cells] + lab_x
+        my = [r for r, _ in cells] * 2 + lab_y
+        text = [""] * (2 * n) + ([f"{probs[j, pix]:.2f}→{int(x[j, pix])}" if not known[j, pix] else "given"
+                                  for j in range(n)] if lab_x else [])
+        where = f"pixel (row {pix // grid.w}, col {pix % grid.w})" if two_d else f"pixel {pix}"
+        label = f"{step} / {d} · {where}"
+    else:
+        mx, my, text = [None] * (2 * n) + lab_x, [None] * (2 * n) + lab_y, [""] * (2 * n + len(lab_x))
+        label = f"0 / {d} · nothing drawn yet"
+    z0, z1 = cover_range(step, d)
+    return dict(traces=DYNAMIC, data=[go.Heatmap(zmin=z0, zmax=z1), go.Scatter(x=mx, y=my, text=text)]), label
+
+
+def _traces(lay: _Layers, order: np.ndarray, show_order: bool, n_labels: int, start_step: int) -> list:
+    """The four traces (T_STATIC, T_PATH, T_COVER, T_MARKS) and the colour bar's stand-in."""
+    grid, n = lay.grid, lay.grid.n
     px, py = [], []
     if show_order:
         for i in range(n):
             rc = [grid.cell(i, p) for p in order]
             px += [c for _, c in rc] + [None]
             py += [r for r, _ in rc] + [None]
-    fig.add_trace(go.Scatter(x=px, y=py, mode="lines", line=dict(color=PATH, width=1.2), hoverinfo="skip"))
-    fig.add_trace(go.Heatmap(z=cover, zmin=z0, zmax=z1, colorscale=_COVER_SCALE, showscale=False,
-                             hoverinfo="skip"))
-    # one scatter for everything that moves: n + n current-pixel markers, then n probability labels
-    lab_x = [grid.origin(i)[1] + off + grid.w / 2 - 0.5 for i in range(n)] if labels else []
-    lab_y = [grid.origin(i)[0] + grid.h + grid.pad_y / 2 - 0.5 for i in range(n)] if labels else []
-    m = len(lab_x)
-    fig.add_trace(go.Scatter(
-        x=[], y=[], mode="markers+text", hoverinfo="skip", textfont=dict(size=13, color=INK), cliponaxis=False,
-        marker=dict(symbol="square-open", size=[11] * (2 * n) + [0] * m, color=CURRENT,
-                    line=dict(width=2.5, color=CURRENT))))
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", marker=dict(
-        color=[0], cmin=0, cmax=1, colorscale=PROB_SCALE, showscale=True, colorbar=dict(
-            title=dict(text="p(x=1)", side="top"), tickvals=[0, 0.5, 1], thickness=12, len=0.7, y=0.55))))
+    z0, z1 = cover_range(start_step, len(order))
+    # plain lists, not typed arrays: plotly.js drops typed-array heatmaps when it redraws a frame
+    return [go.Heatmap(z=lay.static, zmin=-0.5, zmax=_ZMAX, colorscale=_STATIC_SCALE, showscale=False,
+                       hoverinfo="skip"),
+            go.Scatter(x=px, y=py, mode="lines", line=dict(color=PATH, width=1.2), hoverinfo="skip"),
+            go.Heatmap(z=lay.cover, zmin=z0, zmax=z1, colorscale=_COVER_SCALE, showscale=False, hoverinfo="skip"),
+            # one scatter for everything that moves: n + n current-pixel markers, then the probability labels
+            go.Scatter(x=[], y=[], mode="markers+text", hoverinfo="skip", textfont=dict(size=13, color=INK),
+                       cliponaxis=False, marker=dict(symbol="square-open", size=[11] * (2 * n) + [0] * n_labels,
+                                                     color=CURRENT, line=dict(width=2.5, color=CURRENT))),
+            go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", marker=dict(
+                color=[0], cmin=0, cmax=1, colorscale=PROB_SCALE, showscale=True, colorbar=dict(
+                    title=dict(text="p(x=1)", side="top"), tickvals=[0, 0.5, 1], thickness=12, len=0.7, y=0.55)))]
 
-    frames, steps = [], []
-    for i, s in enumerate(plan.steps):
-        if s >= 1:
-            pix = int(order[s - 1])
-            cells = [grid.cell(j, pix) if not known[j, pix] else (None, None) for j in range(n)]
-            mx = [c for _, c in cells] + [None if c is None else c + off for _, c in cells] + lab_x
-            my = [r for r, _ in cells] * 2 + lab_y
-            text = [""] * (2 * n) + ([f"{probs[j, pix]:.2f}→{int(x[j, pix])}" if not known[j, pix] else "given"
-                                      for j in range(n)] if labels else [])
-            where = f"pixel {pix}" if shape is None else f"pixel (row {pix // grid.w}, col {pix % grid.w})"
-            label = f"{s} / {d} · {where}"
-        else:
-            mx, my, text = [None] * (2 * n) + lab_x, [None] * (2 * n) + lab_y, [""] * (2 * n + m)
-            label = f"0 / {d} · nothing drawn yet"
-        z0, z1 = cover_range(s, d)
-        frames.append(go.Frame(name=str(i), traces=DYNAMIC, data=[
-            go.Heatmap(zmin=z0, zmax=z1), go.Scatter(x=mx, y=my, text=text)]))
-        steps.append(dict(method="animate", label=label, args=[[str(i)], dict(
-            mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))]))
-    fig.frames = frames
 
-    play = dict(frame=dict(duration=int(speed_ms), redraw=True), transition=dict(duration=0), mode="immediate")
-    bottom = gh + (grid.pad_y if labels else 0)                   # the last row's labels
+def _panel_layout(lay: _Layers, bottom: int, height: int | None) -> dict:
+    """Titles, tile outlines, axes and height of the two panels."""
+    grid, off = lay.grid, lay.off
+    gw = grid.size[1]
     if height is None:   # fit the grid's aspect in a plot area about 540 px wide (+ title, buttons)
         height = int(np.clip(540 * bottom / (off + gw) + 120, 250, 470))
     outline = dict(type="rect", line=dict(color=GAP, width=1), fillcolor=CLEAR, layer="below")
     shapes = [dict(outline, x0=c0 - 0.5 + dx, x1=c0 + grid.w - 0.5 + dx, y0=r0 - 0.5, y1=r0 + grid.h - 0.5)
-              for dx in (0, off) for r0, c0 in (grid.origin(i) for i in range(n))]
-    fig.update_layout(
+              for dx in (0, off) for r0, c0 in (grid.origin(i) for i in range(grid.n))]
+    title = dict(y=1, yref="paper", yanchor="bottom", showarrow=False, font=dict(size=15))
+    return dict(
         height=height, margin=dict(l=0, r=0, t=30, b=80), showlegend=False, font=dict(size=14),
         plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)", shapes=shapes,
-        meta=dict(panel_width=gw, right_panel_x=off, steps=list(plan.steps)),
-        annotations=[dict(x=(gw - 1) / 2, y=1, yref="paper", text="<b>Samples</b>, pixel by pixel", showarrow=False,
-                          yanchor="bottom", font=dict(size=15)),
-                     dict(x=off + (gw - 1) / 2, y=1, yref="paper", yanchor="bottom", showarrow=False,
-                          text="<b>p(x<sub>d</sub> = 1 | earlier pixels)</b> when drawn", font=dict(size=15))],
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.05, xanchor="left", yanchor="top",
-                          pad=dict(t=0, r=0), showactive=False, font=dict(size=14), buttons=[
-            dict(label="▶ Play", method="animate", args=[None, dict(play, fromcurrent=True)]),
-            dict(label="❚❚ Pause", method="animate", args=[[None], dict(
-                frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="immediate")]),
-            dict(label="⟲ Replay", method="animate", args=[None, dict(play, fromcurrent=False)])])],
-        sliders=[dict(active=0, steps=steps, x=0.4, len=0.6, y=-0.01, yanchor="top", pad=dict(t=0, b=0),
-                      font=dict(color=CLEAR, size=1), ticklen=0, minorticklen=0,
-                      currentvalue=dict(prefix="Step ", visible=True, xanchor="left", font=dict(size=15, color=INK)))])
-    fig.update_xaxes(visible=False, constrain="domain", range=[-0.5, off + gw - 0.5])
-    fig.update_yaxes(visible=False, range=[bottom - 0.5, -0.5], scaleanchor="x", constrain="domain")
+        annotations=[dict(title, x=(gw - 1) / 2, text="<b>Samples</b>, pixel by pixel"),
+                     dict(title, x=off + (gw - 1) / 2, text="<b>p(x<sub>d</sub> = 1 | earlier pixels)</b> when drawn")],
+        xaxis=dict(visible=False, constrain="domain", range=[-0.5, off + gw - 0.5]),
+        yaxis=dict(visible=False, range=[bottom - 0.5, -0.5], scaleanchor="x", constrain="domain"))
+
+
+def animation_figure(traj, shape: tuple[int, int] | None, cols: int | None = None,
+                     plan: FramePlan | None = None, show_order: bool = False, speed_ms: int = SPEEDS["normal"],
+                     height: int | None = None, start_frame: int = -1, labels: bool | None = None) -> go.Figure:
+    """Samples filling in pixel by pixel (left) beside p(x_d = 1 | x_<d) of each pixel when it was
+    drawn (right), with "p→value" under each tile (default: up to 16 samples). The browser plays it:
+    Play, Pause, one step back or forward, Replay and a step slider are part of the figure. Both panels
+    share one pair of axes and one static heatmap, so a frame redraws only the cover heatmap and one
+    scatter of markers and labels."""
+    x, probs, order = _np(traj.x), _np(traj.probs), _np(traj.order).astype(np.int64)
+    n, d = x.shape
+    known = np.zeros((n, d), dtype=bool) if traj.known is None else _np(traj.known).astype(bool)
+    plan = plan or frame_plan(order, known)
+    labels = n <= 16 if labels is None else labels
+    lay = _layers(x, probs, order, known, make_grid(n, shape, d, cols, label_rows=labels))
+    grid = lay.grid
+    label_xy = ([grid.origin(i)[1] + lay.off + grid.w / 2 - 0.5 for i in range(n)] if labels else [],
+                [grid.origin(i)[0] + grid.h + grid.pad_y / 2 - 0.5 for i in range(n)] if labels else [])
+    tag = _figure_tag(x, probs, order, known, plan.steps, show_order, speed_ms, cols, labels, height)
+    names = [f"{tag}-{i}" for i in range(plan.n_frames)]
+    built = [_frame(s, x, probs, order, known, lay, label_xy, grid.h > 1) for s in plan.steps]
+    fig = go.Figure(_traces(lay, order, show_order, len(label_xy[0]), plan.steps[0]))
+    fig.frames = [go.Frame(name=name, **frame) for name, (frame, _) in zip(names, built)]
+    bottom = grid.size[0] + (grid.pad_y if labels else 0)          # the last row's labels
+    fig.update_layout(_panel_layout(lay, bottom, height),
+                      meta=dict(panel_width=grid.size[1], right_panel_x=lay.off, steps=list(plan.steps)),
+                      updatemenus=[_controls(names, 0, speed_ms)], sliders=[_slider(names, [lb for _, lb in built])])
     return set_frame(fig, start_frame)
 
 
 def set_frame(fig: go.Figure, i: int) -> go.Figure:
-    """Show frame i (negative = from the end) as the figure's initial state (in place)."""
+    """Show frame i (negative = from the end) as the figure's initial state (in place); the Step
+    buttons then move from frame i."""
     i = i % len(fig.frames)
     frame = fig.frames[i]
     fig.data[T_COVER].update(zmin=frame.data[0].zmin, zmax=frame.data[0].zmax)
     fig.data[T_MARKS].update(x=frame.data[1].x, y=frame.data[1].y, text=frame.data[1].text)
     fig.layout.sliders[0].active = i
+    names = [f.name for f in fig.frames]
+    menu = fig.layout.updatemenus[0]
+    menu.buttons = [_step_button(b.label, names, i, -1 if b.label == "◀ Step" else +1)
+                    if b.label in ("◀ Step", "Step ▶") else b for b in menu.buttons]
     return fig
 
 
@@ -253,8 +347,8 @@ def animation_json_size(fig: go.Figure) -> int:
 # ---------------------------------------------------------------------------------------------
 # GIF export
 
-_RGB = {k: np.array(hex_to_rgb(c), dtype=np.uint8)
-        for k, c in {"paper": PAPER, "ink": INK, "unset": UNSET, "gp": GIVEN_PAPER, "gi": GIVEN_INK, "gap": GAP}.items()}
+_GIF_COLOURS = {"paper": PAPER, "ink": INK, "unset": UNSET, "gp": GIVEN_PAPER, "gi": GIVEN_INK, "gap": GAP}
+_RGB = {k: np.array(hex_to_rgb(c), dtype=np.uint8) for k, c in _GIF_COLOURS.items()}
 
 
 def animation_gif(traj, shape: tuple[int, int] | None, cols: int | None = None, max_frames: int = 40,

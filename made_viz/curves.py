@@ -85,7 +85,8 @@ def nll_figure(train_points: Sequence[tuple[float, float]], valid_points: Sequen
                          hovertemplate="epoch %{x:.2f}<br>training %{y:" + fmt + "}<extra></extra>"))
     if len(valid_points):
         vp = np.asarray(valid_points, dtype=float)
-        data.append(dict(type="scatter", x=vp[:, 0], y=to_unit(vp[:, 1], d, unit), name="validation", mode="lines+markers",
+        data.append(dict(type="scatter", x=vp[:, 0], y=to_unit(vp[:, 1], d, unit), name="validation",
+                         mode="lines+markers",
                          line=dict(color=VALID_COLOR, width=2.5), marker=dict(size=7),
                          hovertemplate="epoch %{x:.0f}<br>validation %{y:" + fmt + "}<extra></extra>"))
     for i, ref in enumerate(references):

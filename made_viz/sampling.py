@@ -151,11 +151,11 @@ def _fast(model: MADE, x: torch.Tensor, known: torch.Tensor, u: torch.Tensor, gr
         xs[:, pix] = np.where(kn[:, pix], xs[:, pix], drawn) if any_known else drawn
         # 2) units of degree t are now final: compute each exactly once
         below = xs
-        for l in range(len(weights)):
-            a, b = blocks[l][t], blocks[l][t + 1] if t < d else blocks[l][d]
+        for layer in range(len(weights)):
+            a, b = blocks[layer][t], blocks[layer][t + 1] if t < d else blocks[layer][d]
             if b > a:
-                acts[l][:, a:b] = act(below @ weights[l][:, a:b] + biases[l][a:b])
-            below = acts[l]
+                acts[layer][:, a:b] = act(below @ weights[layer][:, a:b] + biases[layer][a:b])
+            below = acts[layer]
     dev, dt = x.device, x.dtype
     return torch.from_numpy(xs).to(dev, dt), torch.from_numpy(probs).to(dev, dt)
 
@@ -241,7 +241,8 @@ def complete(model: MADE, x: torch.Tensor | np.ndarray, known: torch.Tensor | np
     traj.known = known.clone()
     traj.exact = completion_is_exact(traj.order.cpu().numpy(), known.cpu().numpy())
     if traj.exact:
-        traj.note = "Exact: the known pixels come first in the order, so each drawn pixel is conditioned on all of them."
+        traj.note = ("Exact: the known pixels come first in the order, so each drawn pixel is conditioned on "
+                     "all of them.")
     else:
         traj.note = ("Approximate: some known pixels come after unknown ones in the order, so those unknown "
                      "pixels were drawn without seeing them. Choose an order that puts the known pixels first.")

@@ -216,3 +216,54 @@ def test_known_regions(region, rows, cols):
     assert 16 < r.sum() < 48 and (r == A.known_region(SHAPE, 64, "random 50%", seed=3)).all()
     with pytest.raises(ValueError):
         A.known_region(SHAPE, 64, "middle")
+
+
+# ---------------------------------------------------------------------------------------------
+# the Step buttons (played by the browser: checked here against plotly.js's own rule)
+
+def plotly_first_frame(listed: list, current: str | None) -> str | None:
+    """The frame plotly.animate(listed, {fromcurrent: true}) draws and keeps, as plotly.js 3 does it
+    (src/plot_api/plot_api.js, animate): drop the entries up to the first one named `current` when
+    that one is neither first nor last, then play the rest; an entry that is not a name (an object)
+    is always played. The Step buttons hold their second entry (the first is empty)."""
+    names = [e if isinstance(e, str) else None for e in listed]
+    d = names.index(current) if current is not None and current in names else -1
+    played = [e for i, e in enumerate(names) if e is None or i > d] if 0 < d < len(names) - 1 else names
+    assert played[0] is None, "the first entry drawn must be the empty one"
+    return played[1]
+
+
+@pytest.mark.parametrize("n_frames", [1, 2, 3, 7])
+def test_step_buttons_move_one_frame_from_any_frame(n_frames):
+    """Whatever frame the browser shows (or none yet: the figure's opening frame), "Step ▶" draws
+    the next one and "◀ Step" the previous one, stopping at the ends."""
+    for start in range(n_frames):
+        names = [f"t-{i}" for i in range(n_frames)]
+        for direction in (-1, +1):
+            listed = [A.NOOP_FRAME] + [names[k] for k in A.step_frames(n_frames, start, direction)]
+            for shown in [None] + names:
+                at = start if shown is None else names.index(shown)
+                expected = names[min(max(at + direction, 0), n_frames - 1)]
+                assert plotly_first_frame(listed, shown) == expected, (start, direction, shown)
+
+
+def test_figure_step_buttons_hold_one_frame_and_follow_set_frame(model):
+    traj = sample(model, n=4, seed=0)
+    fig = A.animation_figure(traj, SHAPE)
+    names = [f.name for f in fig.frames]
+    buttons = {b.label: b for b in fig.layout.updatemenus[0].buttons}
+    assert list(buttons) == ["▶ Play", "❚❚ Pause", "◀ Step", "Step ▶", "⟲ Replay"]
+    back, fwd = buttons["◀ Step"].args, buttons["Step ▶"].args
+    assert back[1]["fromcurrent"] and back[1]["mode"] == "immediate"
+    assert [f["duration"] for f in back[1]["frame"]] == [0, A.HOLD_MS]
+    last = len(names) - 1
+    assert plotly_first_frame(back[0], None) == names[last - 1]      # opens on the finished samples
+    assert plotly_first_frame(fwd[0], None) == names[last]
+    A.set_frame(fig, 5)
+    back, fwd = (b.args for b in fig.layout.updatemenus[0].buttons if "Step" in b.label)
+    assert plotly_first_frame(back[0], None) == names[4] and plotly_first_frame(fwd[0], None) == names[6]
+    assert plotly_first_frame(fwd[0], names[40]) == names[41]
+    # the slider's steps jump to the frames by the same names; another figure names its frames apart
+    assert [s.args[0][0] for s in fig.layout.sliders[0].steps] == names
+    other = A.animation_figure(sample(model, n=4, seed=1), SHAPE)
+    assert not set(names) & {f.name for f in other.frames}
