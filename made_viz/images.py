@@ -19,6 +19,9 @@ from .style import hex_to_rgb
 INK = "#1f2937"
 PAPER = "#ffffff"
 UNSET = "#dbeafe"
+GIVEN_PAPER = "#fef3c7"    # known pixels of a completion (amber: "given, not drawn")
+GIVEN_INK = "#b45309"
+GAP = "#cbd5e1"            # tile outlines and gaps
 GAP_GREY = (160, 160, 160)   # the gaps between tiles of a PNG
 # heatmap colours of a grid figure: paper (0), "not drawn yet" (0.5), ink (1); gaps are NaN (transparent)
 GRID_SCALE = [[0.0, PAPER], [0.49, PAPER], [0.5, UNSET], [0.51, INK], [1.0, INK]]

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from made_viz import animation as A
-from made_viz import metrics
+from made_viz import lens, metrics
 from made_viz.config import Config
 from made_viz.images import Grid, make_grid
 from made_viz.model import MADE, model_surprise
@@ -161,11 +161,11 @@ def test_lens_figure_titles_carry_the_totals(model):
     x = sample(model, n=1, seed=4).x.numpy()
     m = model_surprise(model, x)[0]
     b = metrics.bernoulli_surprise(np.full(64, 0.3), x)[0]
-    fig = A.lens_figure(m, b, SHAPE)
+    fig = lens.lens_figure(m, b, SHAPE)
     titles = [a.text for a in fig.layout.annotations]
     assert titles == [f"MADE: Σ = {m.sum():.2f} nats", f"Independent pixels: Σ = {b.sum():.2f} nats"]
-    assert len(A.lens_figure(m, None, SHAPE).data) == 1
-    chain = A.chain_rule_figure(m, b, model.mask_set(0).order)
+    assert len(lens.lens_figure(m, None, SHAPE).data) == 1
+    chain = lens.chain_rule_figure(m, b, model.mask_set(0).order)
     assert chain.data[0].y[-1] == pytest.approx(m.sum()) and chain.data[1].y[-1] == pytest.approx(b.sum())
 
 
@@ -200,7 +200,7 @@ def test_neighbours_figure_labels_the_hamming_distances():
 def test_canvas_has_a_clickable_point_per_pixel():
     x = np.zeros(64)
     x[10] = 1
-    fig = A.canvas_figure(x, SHAPE)
+    fig = lens.canvas_figure(x, SHAPE)
     pts = fig.data[1]
     assert len(pts.x) == 64 and (pts.y[10], pts.x[10]) == (1, 2)
     assert np.asarray(fig.data[0].z)[1, 2] == 1
