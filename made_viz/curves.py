@@ -32,6 +32,12 @@ def axis_end(x: float, epochs: float | None = None) -> float:
     return max(min(float(nice), float(epochs)) if epochs else float(nice), float(x), 1.0)
 
 
+def epoch_ticks(x_max: float) -> dict:
+    """Ticks on whole epochs: on a short axis (the idle chart's 0..1, the first epochs) one per epoch,
+    where plotly would pick 0.2 or 0.5; longer axes get plotly's own whole-number steps (2, 5, 10, …)."""
+    return dict(tick0=0, dtick=1) if x_max <= 10 else dict(tickformat="d")
+
+
 def unit_label(unit: str) -> str:
     return "NLL (nats per example)" if unit == "nats" else "NLL (bits per dimension)"
 
@@ -103,7 +109,8 @@ def nll_figure(train_points: Sequence[tuple[float, float]], valid_points: Sequen
         pad = 0.08 * (hi - lo) if hi > lo else 0.1 * abs(hi) + 1e-3
         yaxis["range"] = [max(0.0, lo - pad), hi + pad]
     layout = dict(height=height, margin=dict(l=10, r=10, t=10, b=10), font=FONT,
-                  xaxis=dict(title=dict(text="epoch"), range=[0, x_max], showgrid=True, gridcolor="#e5e7eb"),
+                  xaxis=dict(title=dict(text="epoch"), range=[0, x_max], showgrid=True, gridcolor="#e5e7eb",
+                             **epoch_ticks(x_max)),
                   yaxis=yaxis, showlegend=True,
                   legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=13)),
                   plot_bgcolor="white", paper_bgcolor="rgba(0,0,0,0)", uirevision="nll")
