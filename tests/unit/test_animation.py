@@ -17,13 +17,24 @@ SHAPE = (8, 8)
 
 
 @pytest.fixture(scope="module")
-def model():
+def shared_model():
     torch.set_num_threads(1)
     m = MADE(Config(d=64, shape=SHAPE, hidden=(32,), order="random", num_masks=2, seed=3))
     with torch.no_grad():   # larger weights than at initialisation: confident, varied conditionals
         for p in m.parameters():
             p.mul_(4)
     return m.eval()
+
+
+@pytest.fixture
+def model(shared_model):
+    """The module's model, built once; each test must leave it as it found it (active mask, mode,
+    weights), so that no test depends on the order the others ran in."""
+    before = {k: v.clone() for k, v in shared_model.state_dict().items()}
+    yield shared_model
+    assert shared_model.mask_index == 0 and not shared_model.training, "a test changed the shared model"
+    for k, v in shared_model.state_dict().items():
+        assert torch.equal(v, before[k]), f"a test changed the shared model's {k}"
 
 
 def expected_mosaic(traj, step: int, grid: Grid) -> np.ndarray:
@@ -177,12 +188,15 @@ def test_gif_decodes_with_the_expected_frames(model):
     data, plan = A.animation_gif(traj, SHAPE, max_frames=20, scale=3)
     img = Image.open(io.BytesIO(data))
     assert img.format == "GIF" and img.n_frames == plan.n_frames and 10 <= plan.n_frames <= 20
-    grid = make_grid(4, SHAPE, 64)
-    assert img.size == (grid.size[1] * 3, grid.size[0] * 3)
+    assert img.size == (17 * 3, 17 * 3)                            # 2 x 2 tiles of 8 x 8, 1-pixel gaps
     img.seek(plan.n_frames - 1)
-    last = np.asarray(img.convert("RGB"))
-    ink = last[::3, ::3][grid.mosaic(traj.x.numpy(), fill=0) == 1]
-    assert (ink == A._RGB["ink"]).all()                            # the finished samples, in ink
+    last = np.asarray(img.convert("RGB"))[::3, ::3]
+    x = traj.x.numpy().reshape(4, 8, 8)
+    for i in range(4):                                             # tile i at row i // 2, column i % 2
+        r0, c0 = 9 * (i // 2), 9 * (i % 2)
+        tile_rgb = last[r0:r0 + 8, c0:c0 + 8]
+        assert (tile_rgb[x[i] == 1] == (0x1f, 0x29, 0x37)).all()   # the finished samples, in ink
+        assert (tile_rgb[x[i] == 0] == (0xff, 0xff, 0xff)).all()   # on white paper
     assert img.info["duration"] == 1500                            # the last frame is held
 
 
