@@ -8,8 +8,8 @@ from app_pages.architecture_work import (
     NO_BAR,
     Ctx,
     conn_fig,
-    direct_fig,
     dep_fig,
+    direct_fig,
     exact_sums,
     jacobian_check,
     mask_fig,
@@ -21,8 +21,8 @@ from app_pages.architecture_work import (
 from made_viz import figures as F
 from made_viz import graph as G
 from made_viz import ui
-from made_viz.config import Config, config_json
 from made_viz.budget import EXACT_SUM_MAX_D, JACOBIAN_MAX_D, exact_sum_affordable
+from made_viz.config import Config, config_json
 
 
 # --- panels ----------------------------------------------------------------------------------------

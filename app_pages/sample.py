@@ -25,7 +25,8 @@ from app_pages.sample_panels import (
     train_stats,
 )
 from made_viz import animation as A
-from made_viz import lens, metrics, ui
+from made_viz import lens, lens_figures, metrics, ui
+from made_viz.model import model_surprise
 
 NO_MODEL = "No model to sample from yet. Train a model on the Train page, or pick a pre-trained one."
 GREEDY = ("**Greedy** takes the more likely value of every pixel (the mode of each conditional) instead of "
@@ -54,7 +55,7 @@ def sample_tab(c: Ctx) -> None:
                             help="The path the sampler walks through the pixels, drawn on every sample.")
     entry = sample_entry(c)
     with right:
-        show_animation(c, entry, "s", speed, all_steps, order)
+        show_animation(c, entry, speed, all_steps, order)
     st.markdown("**What to look for:** the red square is the pixel being drawn and the number under each tile is "
                 "p(x = 1 | earlier pixels) → the value drawn; on the right, orange marks coin flips and dark or white "
                 f"marks sure pixels. Pixels are drawn in mask {c.mask + 1}'s order ({c.order_name}).")
@@ -107,7 +108,7 @@ def complete_tab(c: Ctx) -> None:
     mini.image(png(np.stack([xt, np.where(known, xt, np.nan)]), c.shape, cols=2, scale=4 if c.d > 100 else 10),
                caption="The test image · what is given (blue: to fill in)", width="stretch")
     with right:
-        show_animation(c, entry, "c", speed, all_steps, cols=min(n, 4))
+        show_animation(c, entry, speed, all_steps, cols=min(n, 4))
     traj = entry["traj"]
     orders = [c.model.mask_set(k).order for k in range(c.model.cfg.num_masks)]
     (st.success if traj.exact else st.warning)(A.completion_advice(traj.exact, traj.note, known, orders))
@@ -123,7 +124,7 @@ def lens_tab(c: Ctx) -> None:
     if x is None:
         return
     stats = train_stats(c.ds.fingerprint, c.ds) if c.ds is not None else None
-    view = lens.lens(A.model_surprise(c.model, x, c.mask)[0], stats, x)
+    view = lens.lens(model_surprise(c.model, x, c.mask)[0], stats, x)
     right.plotly_chart(lens_fig(view.model_map, view.base_map, c.shape, height=330), config=NO_BAR)
     for col, (name, nats, bits) in zip(right.columns(2), view.totals()):
         col.metric(f"{name}: −log p(x)", f"{nats:.3f} nats")
@@ -132,7 +133,7 @@ def lens_tab(c: Ctx) -> None:
                 "to −log p(x); the independent-pixel model cannot use the pixels already seen, so it is surprised "
                 "all along every stroke. Below, the running sum along the order ends at each total.")
     st.latex(r"-\log p(\mathbf{x}) = \sum_{d=1}^{D} -\log p\big(x_{o(d)} \mid x_{o(1)},\dots,x_{o(d-1)}\big)")
-    st.plotly_chart(A.chain_rule_figure(view.model_map, view.base_map, c.model.mask_set(c.mask).order), config=NO_BAR)
+    st.plotly_chart(lens_figures.chain_rule_figure(view.model_map, view.base_map, c.model.mask_set(c.mask).order), config=NO_BAR)
 
 
 # --- the page, top to bottom -------------------------------------------------------------------------

@@ -8,10 +8,10 @@ import numpy as np
 import streamlit as st
 
 from made_viz import animation as A
-from made_viz import data, lens, ui
+from made_viz import data, lens, lens_figures, ui
 from made_viz.images import grid_png
 from made_viz.model import MADE
-from made_viz.sample import complete, sample
+from made_viz.sampling import complete, sample
 
 try:
     from made_viz import pretrained
@@ -75,7 +75,7 @@ def neighbours(fingerprint: str, x: np.ndarray, _ds):
 
 
 nn_fig = st.cache_data(max_entries=64, show_spinner=False)(A.neighbours_figure)
-lens_fig = st.cache_data(max_entries=256, show_spinner=False)(A.lens_figure)
+lens_fig = st.cache_data(max_entries=256, show_spinner=False)(lens_figures.lens_figure)
 png = st.cache_data(max_entries=64, show_spinner=False)(grid_png)
 
 
@@ -91,7 +91,7 @@ def _entry(key: tuple, make, current: str) -> dict:
     if key not in cache:
         while len(cache) >= 8:
             cache.pop(next(iter(cache)))
-        cache[key] = {"traj": make(), "frame": -1}
+        cache[key] = {"traj": make()}
     ss[current] = cache[key]
     return cache[key]
 
@@ -114,24 +114,16 @@ def completion_entry(c: Ctx) -> tuple[dict, np.ndarray, np.ndarray]:
     return entry, known, xt
 
 
-def _move(entry: dict, delta: int) -> None:
-    entry["frame"] = lens.step_frame(entry["frame"], entry["n_frames"], delta)
-
-
-def show_animation(c: Ctx, entry: dict, key: str, speed: str, all_steps=False, order=False, cols=None) -> None:
+def show_animation(c: Ctx, entry: dict, speed: str, all_steps=False, order=False, cols=None) -> None:
     traj = entry["traj"]
     if (fkey := ("fig", all_steps, order, speed)) not in entry:
         known = None if traj.known is None else traj.known.numpy()
         plan = A.frame_plan(traj.order.numpy(), known, all_steps=all_steps)
         entry[fkey] = (A.animation_figure(traj, c.shape, cols, plan, order, A.SPEEDS[speed]), plan)
     fig, plan = entry[fkey]
-    entry["n_frames"] = plan.n_frames
-    st.plotly_chart(A.set_frame(fig, entry["frame"]), config=NO_BAR)
-    b1, b2, info = st.columns([1, 1, 4], vertical_alignment="center")
-    b1.button("◀ Step", key=f"{key}_back", on_click=_move, args=(entry, -1), width="stretch")
-    b2.button("Step ▶", key=f"{key}_fwd", on_click=_move, args=(entry, 1), width="stretch")
-    info.caption(f"Frame {entry['frame'] % plan.n_frames} of {plan.n_frames - 1} · {plan.describe()}"
-                 + (" (tick *All steps* to see every one)." if plan.thinned else "."))
+    # the browser plays the figure and steps through it (its own Play, Pause, Step and Replay buttons)
+    st.plotly_chart(fig, config=NO_BAR)
+    st.caption(f"Animation: {plan.describe()}" + (" (tick *All steps* to see every one)." if plan.thinned else "."))
 
 
 def _apply_drawing(key: str, width: int) -> None:
@@ -153,7 +145,7 @@ def lens_image(c: Ctx):
         if len(ss.setdefault("l_drawn", np.zeros(c.d, np.uint8))) != c.d:
             ss.l_drawn = np.zeros(c.d, dtype=np.uint8)
         x, key = ss.l_drawn, f"l_canvas_{ss.get('l_canvas', 0)}"
-        st.plotly_chart(A.canvas_figure(x, c.shape, height=230), key=key, selection_mode="points",
+        st.plotly_chart(lens_figures.canvas_figure(x, c.shape, height=230), key=key, selection_mode="points",
                         on_select=lambda: _apply_drawing(key, c.shape[1] if c.shape else c.d), config=NO_BAR)
         c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
         c1.selectbox("A click on a pixel will", ["toggle", "ink", "paper"], key="l_brush")
@@ -166,5 +158,5 @@ def lens_image(c: Ctx):
         traj = (sample_entry(c) if source == "A sample" else completion_entry(c)[0])["traj"]
         clamp("l_which", traj.n - 1)
         x = traj.x.numpy()[st.number_input("Which one", 0, traj.n - 1, key="l_which")]
-    st.plotly_chart(A.canvas_figure(x, c.shape, height=230), config={**NO_BAR, "staticPlot": True})
+    st.plotly_chart(lens_figures.canvas_figure(x, c.shape, height=230), config={**NO_BAR, "staticPlot": True})
     return np.asarray(x, dtype=np.float32)

@@ -3,7 +3,7 @@ tick), the test NLL, and saving and loading models. Imported by app_pages/train.
 top to bottom as the page's list of panels; split off to keep each file one screenful of ideas."""
 import streamlit as st
 
-from made_viz import curves, ui
+from made_viz import curves, images, ui
 from made_viz import session as ses
 from made_viz.checkpoint import CheckpointError, load_checkpoint
 from made_viz.data import EMBEDDED, is_embedded_name, load_dataset
@@ -131,7 +131,7 @@ def peek() -> None:
     k, shape = run.cfg.num_masks, run.cfg.shape
     a.markdown("**Samples now**" + (f", with mask {snap.mask + 1} of {k}" if k > 1 else "")
                + (" (the one training uses)" if k > 1 and run.trainer is not None else ""))
-    a.plotly_chart(curves.images_figure(snap.samples, shape, cols=8, height=80), key="t_samples",
+    a.plotly_chart(images.grid_figure(snap.samples, shape, cols=8, height=80), key="t_samples",
                    config={**NO_CHART_BAR, "staticPlot": True})
     if snap.image is not None:
         b.plotly_chart(curves.conditionals_figure(snap.image, snap.probs, shape, height=110), key="t_cond",

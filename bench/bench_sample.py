@@ -5,7 +5,7 @@
 
 MADE with D = 784 and one hidden layer of 500 units (natural order, random degrees, initial
 weights: speed does not depend on training). For n = 16 and n = 100 samples, both methods of
-`made_viz.sample.sample` run after a warm-up, interleaved; the figures are medians over the
+`made_viz.sampling.sample` run after a warm-up, interleaved; the figures are medians over the
 repeats. Prints one JSON object with seconds per call, the speedups (targets >= 10x at n = 16,
 >= 30x at n = 100) and whether both methods drew identical samples from the same seed (they
 use the same random numbers; a difference can only come from float rounding at p == u).
@@ -29,7 +29,7 @@ except ImportError:  # running from a checkout without installing
 
 from made_viz.config import Config  # noqa: E402
 from made_viz.model import MADE  # noqa: E402
-from made_viz.sample import sample  # noqa: E402
+from made_viz.sampling import sample  # noqa: E402
 
 D, HIDDEN = 784, 500
 TARGETS = {16: 10.0, 100: 30.0}

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from made_viz import animation as A  # noqa: E402
 from made_viz.config import Config  # noqa: E402
 from made_viz.model import MADE  # noqa: E402
-from made_viz.sample import sample  # noqa: E402
+from made_viz.sampling import sample  # noqa: E402
 
 
 def timed(fn, repeats: int):

@@ -37,7 +37,7 @@ except ImportError:  # running from a checkout without installing
 from made_viz.config import Config  # noqa: E402
 from made_viz.masks import build_masks  # noqa: E402
 from made_viz.model import MADE  # noqa: E402
-from made_viz.train import Trainer, TrainConfig  # noqa: E402
+from made_viz.train import TrainConfig, Trainer  # noqa: E402
 
 D, HIDDEN, BATCH, N = 784, 500, 100, 10_000
 

@@ -41,6 +41,7 @@ from made_viz import curves  # noqa: E402
 from made_viz import session as ses  # noqa: E402
 from made_viz.config import Config, parse_layers  # noqa: E402
 from made_viz.data import load_dataset  # noqa: E402
+from made_viz.images import grid_figure
 from made_viz.model import MADE  # noqa: E402
 from made_viz.train import TrainConfig, Trainer  # noqa: E402
 
@@ -78,7 +79,7 @@ def fragment(cfg: Config, ds, tcfg: TrainConfig, seconds: float) -> dict:
         pio.to_json(fig, validate=False)
         if d0 >= next_peek:                              # the slower fragment
             snap = run.snapshot(n=8, max_age=ses.PEEK_SECONDS - 0.5)
-            pio.to_json(curves.images_figure(snap.samples, cfg.shape, cols=8, height=80), validate=False)
+            pio.to_json(grid_figure(snap.samples, cfg.shape, cols=8, height=80), validate=False)
             pio.to_json(curves.conditionals_figure(snap.image, snap.probs, cfg.shape, height=110), validate=False)
             next_peek = d0 + ses.PEEK_SECONDS
         draw_seconds += time.perf_counter() - d0

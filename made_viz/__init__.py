@@ -10,17 +10,13 @@ _EXPORTS = {
     "Config": "config", "ConfigError": "config",
     "MaskSet": "masks", "build_masks": "masks", "build_all_masks": "masks",
     "MADE": "model",
-    "Trajectory": "sample", "sample": "sample", "complete": "sample",
+    "Trajectory": "sampling", "sample": "sampling", "complete": "sampling",
 }
 __all__ = list(_EXPORTS)
 __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    if name == "sample":
-        # the module made_viz.sample is callable as the function sample (see the end of sample.py),
-        # so `made_viz.sample(model, ...)` and `made_viz.sample.complete` both work in any import order
-        return import_module(".sample", __name__)
     if name in _EXPORTS:
         value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
         globals()[name] = value

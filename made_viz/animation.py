@@ -1,5 +1,5 @@
-"""Figures for the Sample page: the pixel-by-pixel animation, nearest neighbours, the likelihood
-lens, a drawing canvas and GIF export (plotly, numpy, pillow; no streamlit).
+"""Figures for the Sample page: the pixel-by-pixel animation, nearest neighbours and GIF export
+(plotly, numpy, pillow; no streamlit, no torch). The likelihood lens's figures are in made_viz.lens_figures.
 
 The animation is computed once and played by the browser. To keep what is sent small even at
 D = 784, every frame changes only a few numbers:
@@ -12,26 +12,26 @@ D = 784, every frame changes only a few numbers:
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from .images import INK, PAPER, UNSET, as_images
+from .images import GAP, GIVEN_INK, GIVEN_PAPER, INK, PAPER, UNSET, Grid, image_hw, make_grid
 
-# colours
-GIVEN_PAPER = "#fef3c7"    # known pixels of a completion (amber: "given, not drawn")
-GIVEN_INK = "#b45309"
-GAP = "#cbd5e1"            # tile outlines and gaps
+# the likelihood lens's figures have their own module; the Sample page still finds them here
+from .lens_figures import SURPRISE_SCALE, canvas_figure, chain_rule_figure, lens_figure  # noqa: F401
+from .style import hex_to_rgb
+
+# colours (pixel colours, given pixels and tile gaps: made_viz.images)
 CURRENT = "#dc2626"        # the pixel being drawn
 NEIGHBOUR_INK = "#1d4ed8"  # nearest training image
 PATH = "rgba(234, 88, 12, 0.6)"
 CLEAR = "rgba(0,0,0,0)"
 PROB_SCALE = [[0.0, PAPER], [0.5, "#f97316"], [1.0, INK]]  # p = 0 white, 0.5 orange, 1 ink
-SURPRISE_SCALE = [[0.0, "#ffffff"], [0.15, "#fef08a"], [0.45, "#f97316"], [0.75, "#dc2626"], [1.0, "#450a0a"]]
 SPEEDS = {"slow": 400, "normal": 150, "fast": 60}   # milliseconds per frame (a redraw takes ~50 ms)
 
 # The animation figure has one pair of axes and four traces; frames update only the last two.
@@ -106,59 +106,9 @@ def frame_plan(order: np.ndarray, known: np.ndarray | None = None, max_frames: i
     return FramePlan((0, *(int(s) for s in shown)), every, len(drawing))
 
 
-# ---------------------------------------------------------------------------------------------
-# geometry of a grid of tiles
-
-@dataclass(frozen=True)
-class Grid:
-    n: int
-    h: int
-    w: int
-    cols: int
-    pad_x: int = 1
-    pad_y: int = 1
-
-    @property
-    def rows(self) -> int:
-        return math.ceil(self.n / self.cols)
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return (self.rows * (self.h + self.pad_y) - self.pad_y, self.cols * (self.w + self.pad_x) - self.pad_x)
-
-    def origin(self, i: int) -> tuple[int, int]:
-        r, c = divmod(i, self.cols)
-        return r * (self.h + self.pad_y), c * (self.w + self.pad_x)
-
-    def mosaic(self, values: np.ndarray, fill: float) -> np.ndarray:
-        """(n, D) -> 2-D mosaic, gaps = fill."""
-        out = np.full(self.size, fill, dtype=np.float64)
-        imgs = np.asarray(values, dtype=np.float64).reshape(self.n, self.h, self.w)
-        for i in range(self.n):
-            r0, c0 = self.origin(i)
-            out[r0:r0 + self.h, c0:c0 + self.w] = imgs[i]
-        return out
-
-    def cell(self, i: int, pixel: int) -> tuple[int, int]:
-        """(row, col) in the mosaic of pixel `pixel` of tile i."""
-        r0, c0 = self.origin(i)
-        return r0 + pixel // self.w, c0 + pixel % self.w
-
-
-def make_grid(n: int, shape: tuple[int, int] | None, d: int, cols: int | None = None,
-              label_rows: bool = False) -> Grid:
-    h, w = shape if shape is not None else (1, d)
-    cols = cols or math.ceil(math.sqrt(n))
-    pad_y = max(2, math.ceil(0.22 * h)) if label_rows else 1
-    return Grid(n, h, w, cols, 1, pad_y)
-
-
 def _np(t) -> np.ndarray:
     return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
 
-
-# ---------------------------------------------------------------------------------------------
-# the animation
 
 def cover_range(step: int, d: int) -> tuple[float, float]:
     """(zmin, zmax) of the cover after `step` steps. The cover holds each pixel's position in the
@@ -168,113 +118,209 @@ def cover_range(step: int, d: int) -> tuple[float, float]:
     return mid - (d + 1), mid + (d + 1)
 
 
-def animation_figure(traj, shape: tuple[int, int] | None, cols: int | None = None,
-                     plan: FramePlan | None = None, show_order: bool = False, speed_ms: int = SPEEDS["normal"],
-                     height: int | None = None, start_frame: int = -1, labels: bool | None = None) -> go.Figure:
-    """Samples filling in pixel by pixel (left) beside p(x_d = 1 | x_<d) of each pixel when it was
-    drawn (right), with "p→value" under each tile (default: up to 16 samples); play/pause/replay
-    buttons and a step slider in the figure (played by the browser). Both panels share one pair of axes and one static heatmap, so a frame redraws only
-    the cover heatmap and one scatter of markers and labels."""
-    x, probs, order = _np(traj.x), _np(traj.probs), _np(traj.order).astype(np.int64)
+# ---------------------------------------------------------------------------------------------
+# the browser's controls: Play, Pause, Step, Replay and the step slider
+#
+# The browser plays the animation, so only the browser knows where it stands: the Step buttons are
+# plotly buttons, not server buttons. plotly.animate(frames, {fromcurrent: true}) drops the frames of
+# the list up to the first one named like the frame on show (when that one is neither first nor last
+# in the list) and plays the rest. A Step button hands it a list in which every frame is followed by
+# its neighbour, the first entry holding for good (HOLD_MS), so one click moves exactly one frame.
+
+HOLD_MS = 10**9          # "stay on this frame": the frame after it never comes
+NOOP_FRAME = dict(data=[], traces=[])   # an empty first entry: never taken for the frame on show
+
+
+def step_frames(n_frames: int, start: int, direction: int) -> list[int]:
+    """Frame indices for a Step button (direction +1 or -1) of an animation that opens on `start`.
+
+    After the empty entry that leads the list, frame k's first appearance is followed by k + direction
+    (clamped at the ends: the end frame is followed by itself). The frame on show before any
+    animation ran (plotly knows none) and the frame listed last both get the list's first frame,
+    start + direction: so `start` goes last, unless it is the end frame, which is listed first."""
+    end = n_frames - 1 if direction > 0 else 0
+    nxt = lambda k: min(max(k + direction, 0), n_frames - 1)  # noqa: E731
+    chain = [nxt(start)]
+    while chain[-1] != end:
+        chain.append(nxt(chain[-1]))
+    chain.append(end)
+    far = range(0, start) if direction > 0 else range(n_frames - 1, start, -1)
+    return chain + list(far) + ([start] if start != end else [])
+
+
+def _step_button(label: str, names: list[str], start: int, direction: int) -> dict:
+    listed = [NOOP_FRAME] + [names[k] for k in step_frames(len(names), start, direction)]
+    return dict(label=label, method="animate", args=[listed, dict(
+        mode="immediate", fromcurrent=True, transition=dict(duration=0),
+        frame=[dict(duration=0, redraw=False), dict(duration=HOLD_MS, redraw=True)])])
+
+
+def _controls(names: list[str], start: int, speed_ms: int) -> dict:
+    """The button row under the animation: Play (from the frame on show), Pause, one frame back or
+    forward, Replay (from the start)."""
+    play = dict(frame=dict(duration=int(speed_ms), redraw=True), transition=dict(duration=0), mode="immediate")
+    pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="immediate")
+    return dict(type="buttons", direction="left", x=0.0, y=-0.05, xanchor="left", yanchor="top",
+                pad=dict(t=0, r=0), showactive=False, font=dict(size=13), buttons=[
+                    dict(label="▶ Play", method="animate", args=[None, dict(play, fromcurrent=True)]),
+                    dict(label="❚❚ Pause", method="animate", args=[[None], pause]),
+                    _step_button("◀ Step", names, start, -1),
+                    _step_button("Step ▶", names, start, +1),
+                    dict(label="⟲ Replay", method="animate", args=[None, dict(play, fromcurrent=False)])])
+
+
+def _slider(names: list[str], labels: list[str]) -> dict:
+    """One slider step per frame; its caption ("Step 246 / 784 · pixel …") names the frame on show."""
+    jump = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
+    steps = [dict(method="animate", label=label, args=[[name], jump]) for name, label in zip(names, labels)]
+    return dict(active=0, steps=steps, x=0.61, len=0.39, y=-0.01, yanchor="top", pad=dict(t=0, b=0),
+                font=dict(color=CLEAR, size=1), ticklen=0, minorticklen=0,
+                currentvalue=dict(prefix="Step ", visible=True, xanchor="left", font=dict(size=15, color=INK)))
+
+
+def _figure_tag(*parts) -> str:
+    """A short content hash prefixed to frame names: a new figure in the same chart (other samples,
+    speed, …) never mistakes the old figure's frame on show for one of its own."""
+    h = hashlib.blake2b(digest_size=4)
+    for part in parts:
+        h.update(np.ascontiguousarray(part).tobytes() if isinstance(part, np.ndarray) else repr(part).encode())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# the animation
+
+@dataclass(frozen=True)
+class _Layers:
+    """What the browser receives once: the static heatmap (samples | probabilities) and the cover."""
+
+    grid: Grid
+    off: int              # x offset of the right panel
+    static: np.ndarray    # uint8 codes (see _STATIC_SCALE)
+    cover: np.ndarray     # uint16 order positions; 0 = always transparent
+
+
+def _layers(x: np.ndarray, probs: np.ndarray, order: np.ndarray, known: np.ndarray, grid: Grid) -> _Layers:
     n, d = x.shape
-    known = np.zeros((n, d), dtype=bool) if traj.known is None else _np(traj.known).astype(bool)
-    plan = plan or frame_plan(order, known)
-    labels = n <= 16 if labels is None else labels
-    grid = make_grid(n, shape, d, cols, label_rows=labels)
     gh, gw = grid.size
-    off = gw + max(3, gw // 8)                                    # x offset of the right panel
+    off = gw + max(3, gw // 8)
     pos = np.empty(d, dtype=np.int64)
     pos[order] = np.arange(1, d + 1)
-
     static = np.full((gh, off + gw), 5, dtype=np.uint8)
     static[:, :gw] = grid.mosaic(x.astype(np.uint8) + 2 * known, fill=5)
     static[:, off:] = grid.mosaic(np.where(known, 2 + x, _P0 + np.rint(probs * 100)), fill=5)
-    # cover: order position of each pixel; 0 (always transparent) for given pixels and gaps
     half = grid.mosaic(np.where(known, 0, pos[None, :].repeat(n, 0)), fill=0)
     cover = np.zeros((gh, off + gw), dtype=np.uint16)
     cover[:, :gw], cover[:, off:] = half, half
-    z0, z1 = cover_range(plan.steps[0], d)
-    # plain lists, not typed arrays: plotly.js drops typed-array heatmaps when it redraws a frame
-    fig = go.Figure(go.Heatmap(z=static, zmin=-0.5, zmax=_ZMAX, colorscale=_STATIC_SCALE,
-                               showscale=False, hoverinfo="skip"))
+    return _Layers(grid, off, static, cover)
+
+
+def _frame(step: int, x, probs, order, known, lay: _Layers, label_xy, two_d: bool) -> tuple[dict, str]:
+    """The frame after `step` steps (cover range; red squares on the pixel just drawn, its p→value
+    under each tile) and its slider label."""
+    n, d = x.shape
+    grid, off = lay.grid, lay.off
+    lab_x, lab_y = label_xy
+    if step >= 1:
+        pix = int(order[step - 1])
+        cells = [grid.cell(j, pix) if not known[j, pix] else (None, None) for j in range(n)]
+        mx = [c for _, c in cells] + [None if c is None else c + off for _, c in cells] + lab_x
+        my = [r for r, _ in cells] * 2 + lab_y
+        text = [""] * (2 * n) + ([f"{probs[j, pix]:.2f}→{int(x[j, pix])}" if not known[j, pix] else "given"
+                                  for j in range(n)] if lab_x else [])
+        where = f"pixel (row {pix // grid.w}, col {pix % grid.w})" if two_d else f"pixel {pix}"
+        label = f"{step} / {d} · {where}"
+    else:
+        mx, my, text = [None] * (2 * n) + lab_x, [None] * (2 * n) + lab_y, [""] * (2 * n + len(lab_x))
+        label = f"0 / {d} · nothing drawn yet"
+    z0, z1 = cover_range(step, d)
+    return dict(traces=DYNAMIC, data=[go.Heatmap(zmin=z0, zmax=z1), go.Scatter(x=mx, y=my, text=text)]), label
+
+
+def _traces(lay: _Layers, order: np.ndarray, show_order: bool, n_labels: int, start_step: int) -> list:
+    """The four traces (T_STATIC, T_PATH, T_COVER, T_MARKS) and the colour bar's stand-in."""
+    grid, n = lay.grid, lay.grid.n
     px, py = [], []
     if show_order:
         for i in range(n):
             rc = [grid.cell(i, p) for p in order]
             px += [c for _, c in rc] + [None]
             py += [r for r, _ in rc] + [None]
-    fig.add_trace(go.Scatter(x=px, y=py, mode="lines", line=dict(color=PATH, width=1.2), hoverinfo="skip"))
-    fig.add_trace(go.Heatmap(z=cover, zmin=z0, zmax=z1, colorscale=_COVER_SCALE, showscale=False,
-                             hoverinfo="skip"))
-    # one scatter for everything that moves: n + n current-pixel markers, then n probability labels
-    lab_x = [grid.origin(i)[1] + off + grid.w / 2 - 0.5 for i in range(n)] if labels else []
-    lab_y = [grid.origin(i)[0] + grid.h + grid.pad_y / 2 - 0.5 for i in range(n)] if labels else []
-    m = len(lab_x)
-    fig.add_trace(go.Scatter(
-        x=[], y=[], mode="markers+text", hoverinfo="skip", textfont=dict(size=13, color=INK), cliponaxis=False,
-        marker=dict(symbol="square-open", size=[11] * (2 * n) + [0] * m, color=CURRENT,
-                    line=dict(width=2.5, color=CURRENT))))
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", marker=dict(
-        color=[0], cmin=0, cmax=1, colorscale=PROB_SCALE, showscale=True, colorbar=dict(
-            title=dict(text="p(x=1)", side="top"), tickvals=[0, 0.5, 1], thickness=12, len=0.7, y=0.55))))
+    z0, z1 = cover_range(start_step, len(order))
+    # plain lists, not typed arrays: plotly.js drops typed-array heatmaps when it redraws a frame
+    return [go.Heatmap(z=lay.static, zmin=-0.5, zmax=_ZMAX, colorscale=_STATIC_SCALE, showscale=False,
+                       hoverinfo="skip"),
+            go.Scatter(x=px, y=py, mode="lines", line=dict(color=PATH, width=1.2), hoverinfo="skip"),
+            go.Heatmap(z=lay.cover, zmin=z0, zmax=z1, colorscale=_COVER_SCALE, showscale=False, hoverinfo="skip"),
+            # one scatter for everything that moves: n + n current-pixel markers, then the probability labels
+            go.Scatter(x=[], y=[], mode="markers+text", hoverinfo="skip", textfont=dict(size=13, color=INK),
+                       cliponaxis=False, marker=dict(symbol="square-open", size=[11] * (2 * n) + [0] * n_labels,
+                                                     color=CURRENT, line=dict(width=2.5, color=CURRENT))),
+            go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", marker=dict(
+                color=[0], cmin=0, cmax=1, colorscale=PROB_SCALE, showscale=True, colorbar=dict(
+                    title=dict(text="p(x=1)", side="top"), tickvals=[0, 0.5, 1], thickness=12, len=0.7, y=0.55)))]
 
-    frames, steps = [], []
-    for i, s in enumerate(plan.steps):
-        if s >= 1:
-            pix = int(order[s - 1])
-            cells = [grid.cell(j, pix) if not known[j, pix] else (None, None) for j in range(n)]
-            mx = [c for _, c in cells] + [None if c is None else c + off for _, c in cells] + lab_x
-            my = [r for r, _ in cells] * 2 + lab_y
-            text = [""] * (2 * n) + ([f"{probs[j, pix]:.2f}→{int(x[j, pix])}" if not known[j, pix] else "given"
-                                      for j in range(n)] if labels else [])
-            where = f"pixel {pix}" if shape is None else f"pixel (row {pix // grid.w}, col {pix % grid.w})"
-            label = f"{s} / {d} · {where}"
-        else:
-            mx, my, text = [None] * (2 * n) + lab_x, [None] * (2 * n) + lab_y, [""] * (2 * n + m)
-            label = f"0 / {d} · nothing drawn yet"
-        z0, z1 = cover_range(s, d)
-        frames.append(go.Frame(name=str(i), traces=DYNAMIC, data=[
-            go.Heatmap(zmin=z0, zmax=z1), go.Scatter(x=mx, y=my, text=text)]))
-        steps.append(dict(method="animate", label=label, args=[[str(i)], dict(
-            mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))]))
-    fig.frames = frames
 
-    play = dict(frame=dict(duration=int(speed_ms), redraw=True), transition=dict(duration=0), mode="immediate")
-    bottom = gh + (grid.pad_y if labels else 0)                   # the last row's labels
+def _panel_layout(lay: _Layers, bottom: int, height: int | None) -> dict:
+    """Titles, tile outlines, axes and height of the two panels."""
+    grid, off = lay.grid, lay.off
+    gw = grid.size[1]
     if height is None:   # fit the grid's aspect in a plot area about 540 px wide (+ title, buttons)
         height = int(np.clip(540 * bottom / (off + gw) + 120, 250, 470))
     outline = dict(type="rect", line=dict(color=GAP, width=1), fillcolor=CLEAR, layer="below")
     shapes = [dict(outline, x0=c0 - 0.5 + dx, x1=c0 + grid.w - 0.5 + dx, y0=r0 - 0.5, y1=r0 + grid.h - 0.5)
-              for dx in (0, off) for r0, c0 in (grid.origin(i) for i in range(n))]
-    fig.update_layout(
+              for dx in (0, off) for r0, c0 in (grid.origin(i) for i in range(grid.n))]
+    title = dict(y=1, yref="paper", yanchor="bottom", showarrow=False, font=dict(size=15))
+    return dict(
         height=height, margin=dict(l=0, r=0, t=30, b=80), showlegend=False, font=dict(size=14),
         plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)", shapes=shapes,
-        meta=dict(panel_width=gw, right_panel_x=off, steps=list(plan.steps)),
-        annotations=[dict(x=(gw - 1) / 2, y=1, yref="paper", text="<b>Samples</b>, pixel by pixel", showarrow=False,
-                          yanchor="bottom", font=dict(size=15)),
-                     dict(x=off + (gw - 1) / 2, y=1, yref="paper", yanchor="bottom", showarrow=False,
-                          text="<b>p(x<sub>d</sub> = 1 | earlier pixels)</b> when drawn", font=dict(size=15))],
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.05, xanchor="left", yanchor="top",
-                          pad=dict(t=0, r=0), showactive=False, font=dict(size=14), buttons=[
-            dict(label="▶ Play", method="animate", args=[None, dict(play, fromcurrent=True)]),
-            dict(label="❚❚ Pause", method="animate", args=[[None], dict(
-                frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="immediate")]),
-            dict(label="⟲ Replay", method="animate", args=[None, dict(play, fromcurrent=False)])])],
-        sliders=[dict(active=0, steps=steps, x=0.4, len=0.6, y=-0.01, yanchor="top", pad=dict(t=0, b=0),
-                      font=dict(color=CLEAR, size=1), ticklen=0, minorticklen=0,
-                      currentvalue=dict(prefix="Step ", visible=True, xanchor="left", font=dict(size=15, color=INK)))])
-    fig.update_xaxes(visible=False, constrain="domain", range=[-0.5, off + gw - 0.5])
-    fig.update_yaxes(visible=False, range=[bottom - 0.5, -0.5], scaleanchor="x", constrain="domain")
+        annotations=[dict(title, x=(gw - 1) / 2, text="<b>Samples</b>, pixel by pixel"),
+                     dict(title, x=off + (gw - 1) / 2, text="<b>p(x<sub>d</sub> = 1 | earlier pixels)</b> when drawn")],
+        xaxis=dict(visible=False, constrain="domain", range=[-0.5, off + gw - 0.5]),
+        yaxis=dict(visible=False, range=[bottom - 0.5, -0.5], scaleanchor="x", constrain="domain"))
+
+
+def animation_figure(traj, shape: tuple[int, int] | None, cols: int | None = None,
+                     plan: FramePlan | None = None, show_order: bool = False, speed_ms: int = SPEEDS["normal"],
+                     height: int | None = None, start_frame: int = -1, labels: bool | None = None) -> go.Figure:
+    """Samples filling in pixel by pixel (left) beside p(x_d = 1 | x_<d) of each pixel when it was
+    drawn (right), with "p→value" under each tile (default: up to 16 samples). The browser plays it:
+    Play, Pause, one step back or forward, Replay and a step slider are part of the figure. Both panels
+    share one pair of axes and one static heatmap, so a frame redraws only the cover heatmap and one
+    scatter of markers and labels."""
+    x, probs, order = _np(traj.x), _np(traj.probs), _np(traj.order).astype(np.int64)
+    n, d = x.shape
+    known = np.zeros((n, d), dtype=bool) if traj.known is None else _np(traj.known).astype(bool)
+    plan = plan or frame_plan(order, known)
+    labels = n <= 16 if labels is None else labels
+    lay = _layers(x, probs, order, known, make_grid(n, shape, d, cols, label_rows=labels))
+    grid = lay.grid
+    label_xy = ([grid.origin(i)[1] + lay.off + grid.w / 2 - 0.5 for i in range(n)] if labels else [],
+                [grid.origin(i)[0] + grid.h + grid.pad_y / 2 - 0.5 for i in range(n)] if labels else [])
+    tag = _figure_tag(x, probs, order, known, plan.steps, show_order, speed_ms, cols, labels, height)
+    names = [f"{tag}-{i}" for i in range(plan.n_frames)]
+    built = [_frame(s, x, probs, order, known, lay, label_xy, grid.h > 1) for s in plan.steps]
+    fig = go.Figure(_traces(lay, order, show_order, len(label_xy[0]), plan.steps[0]))
+    fig.frames = [go.Frame(name=name, **frame) for name, (frame, _) in zip(names, built)]
+    bottom = grid.size[0] + (grid.pad_y if labels else 0)          # the last row's labels
+    fig.update_layout(_panel_layout(lay, bottom, height),
+                      meta=dict(panel_width=grid.size[1], right_panel_x=lay.off, steps=list(plan.steps)),
+                      updatemenus=[_controls(names, 0, speed_ms)], sliders=[_slider(names, [lb for _, lb in built])])
     return set_frame(fig, start_frame)
 
 
 def set_frame(fig: go.Figure, i: int) -> go.Figure:
-    """Show frame i (negative = from the end) as the figure's initial state (in place)."""
+    """Show frame i (negative = from the end) as the figure's initial state (in place); the Step
+    buttons then move from frame i."""
     i = i % len(fig.frames)
     frame = fig.frames[i]
     fig.data[T_COVER].update(zmin=frame.data[0].zmin, zmax=frame.data[0].zmax)
     fig.data[T_MARKS].update(x=frame.data[1].x, y=frame.data[1].y, text=frame.data[1].text)
     fig.layout.sliders[0].active = i
+    names = [f.name for f in fig.frames]
+    menu = fig.layout.updatemenus[0]
+    menu.buttons = [_step_button(b.label, names, i, -1 if b.label == "◀ Step" else +1)
+                    if b.label in ("◀ Step", "Step ▶") else b for b in menu.buttons]
     return fig
 
 
@@ -299,9 +345,8 @@ def animation_json_size(fig: go.Figure) -> int:
 # ---------------------------------------------------------------------------------------------
 # GIF export
 
-_RGB = {k: np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.uint8)
-        for k, c in {"paper": PAPER, "ink": INK, "unset": UNSET, "gp": GIVEN_PAPER, "gi": GIVEN_INK,
-                     "gap": GAP}.items()}
+_GIF_COLOURS = {"paper": PAPER, "ink": INK, "unset": UNSET, "gp": GIVEN_PAPER, "gi": GIVEN_INK, "gap": GAP}
+_RGB = {k: np.array(hex_to_rgb(c), dtype=np.uint8) for k, c in _GIF_COLOURS.items()}
 
 
 def animation_gif(traj, shape: tuple[int, int] | None, cols: int | None = None, max_frames: int = 40,
@@ -342,7 +387,7 @@ def neighbours_figure(samples: np.ndarray, neighbours: np.ndarray, distances: np
     """Each sample (black) beside its nearest training image (blue), Hamming distance below."""
     samples, neighbours = np.asarray(samples), np.asarray(neighbours)
     n, d = samples.shape
-    h, w = shape if shape is not None else (1, d)
+    h, w = image_hw(shape, d)
     cols = cols or math.ceil(math.sqrt(n))
     pair = Grid(2, h, w, 2, 1, 1)                              # one sample + its neighbour
     ph, pw = pair.size
@@ -378,116 +423,12 @@ def neighbours_figure(samples: np.ndarray, neighbours: np.ndarray, distances: np
     return fig
 
 
-# ---------------------------------------------------------------------------------------------
-# likelihood lens
-
-def model_surprise(model, x: np.ndarray, mask: int | None = None) -> np.ndarray:
-    """(n, D) per-pixel surprise -log p(x_d | x_<d) under mask `mask` (default: active), in nats.
-    Its row sums are -log p(x) (the chain rule)."""
-    import torch
-    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
-    active = model.mask_index
-    try:
-        if mask is not None:
-            model.set_mask(int(mask))
-        with torch.no_grad():
-            clp = model.conditional_log_probs(torch.as_tensor(x, device=model.device))
-    finally:
-        model.set_mask(active)
-    return -clp.double().cpu().numpy()
-
-
-def bernoulli_baseline(train: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    """Independent-pixel model fitted on the training set: p_d = (count_d + alpha) / (N + 2 alpha)
-    (add-alpha smoothing, so no pixel has probability exactly 0 or 1)."""
-    train = np.asarray(train)
-    return (train.sum(0, dtype=np.float64) + alpha) / (len(train) + 2 * alpha)
-
-
-def bernoulli_surprise(p: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """(n, D) surprise -log p(x_d) of each pixel under independent Bernoulli(p_d)."""
-    x = np.atleast_2d(np.asarray(x)) > 0.5
-    return -np.where(x, np.log(p)[None], np.log1p(-p)[None])
-
-
-def bits_per_dim(nats: float, d: int) -> float:
-    return float(nats) / (d * math.log(2))
-
-
-def lens_figure(model_map: np.ndarray, base_map: np.ndarray | None, shape: tuple[int, int] | None,
-                height: int = 360, cap: float | None = None) -> go.Figure:
-    """Heat maps of per-pixel surprise (nats) on one colour scale: MADE | independent pixels
-    (the second panel is left out when there is no baseline)."""
-    maps = [("MADE", np.ravel(model_map))] + ([] if base_map is None else [("Independent pixels", np.ravel(base_map))])
-    both = np.concatenate([m for _, m in maps])
-    hi = cap or max(2.0, float(np.percentile(both, 99.5)))
-    fig = make_subplots(1, len(maps), horizontal_spacing=0.06,
-                        subplot_titles=[f"{name}: Σ = {m.sum():.2f} nats" for name, m in maps])
-    for col, (_, m) in enumerate(maps, 1):
-        fig.add_trace(go.Heatmap(
-            z=as_images(m, shape)[0], zmin=0, zmax=hi, colorscale=SURPRISE_SCALE, showscale=col == len(maps),
-            colorbar=dict(title=dict(text="nats", side="top"), thickness=12, len=0.85),
-            hovertemplate="row %{y}, col %{x}<br>−log p = %{z:.2f} nats<extra></extra>"), 1, col)
-        fig.update_xaxes(visible=False, constrain="domain", row=1, col=col)
-        fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x" if col == 1 else f"x{col}",
-                         constrain="domain", row=1, col=col)
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=40, b=0), font=dict(size=14),
-                      plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
-    return fig
-
-
-def chain_rule_figure(model_map: np.ndarray, base_map: np.ndarray | None, order: np.ndarray,
-                      height: int = 230) -> go.Figure:
-    """Running sum of the surprise along the generation order: each curve ends at -log p(x)."""
-    order = np.asarray(order)
-    steps = np.arange(1, len(order) + 1)
-    fig = go.Figure()
-    curves = [("MADE", np.ravel(model_map), INK)]
-    if base_map is not None:
-        curves.append(("independent pixels", np.ravel(base_map), "#f97316"))
-    for name, m, color in curves:
-        cum = np.cumsum(m[order])
-        fig.add_trace(go.Scatter(x=steps, y=cum, mode="lines", name=f"{name}: {cum[-1]:.1f} nats",
-                                 line=dict(color=color, width=2.5)))
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=10, b=0), font=dict(size=13),
-                      xaxis_title="step t of the order", yaxis_title="Σ surprise so far (nats)",
-                      legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.7)"))
-    return fig
-
-
-def canvas_figure(x: np.ndarray, shape: tuple[int, int] | None, height: int = 330,
-                  known: np.ndarray | None = None) -> go.Figure:
-    """One image with an invisible clickable marker on every pixel (customdata = pixel index):
-    clicking a pixel selects its point (Streamlit turns clicks into selections when the drag mode
-    is not box/lasso select; the axes are fixed, so dragging does nothing). `known` tints given
-    pixels amber."""
-    x = np.ravel(np.asarray(x))
-    d = len(x)
-    h, w = shape if shape is not None else (1, d)
-    z = x.astype(np.float64) + (0 if known is None else 2 * np.ravel(known))
-    scale = [[0, PAPER], [0.25, PAPER], [0.25, INK], [0.5, INK], [0.5, GIVEN_PAPER],       # codes 0..3
-             [0.75, GIVEN_PAPER], [0.75, GIVEN_INK], [1, GIVEN_INK]]
-    fig = go.Figure(go.Heatmap(z=z.reshape(h, w), zmin=-0.5, zmax=3.5, colorscale=scale, showscale=False,
-                               hoverinfo="skip", xgap=0.5, ygap=0.5))
-    idx = np.arange(d)
-    fig.add_trace(go.Scatter(
-        x=idx % w, y=idx // w, customdata=idx, mode="markers",
-        marker=dict(symbol="square", size=max(4, int(0.8 * (height - 20) / h)), color="rgba(0,0,0,0)"),
-        selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)),
-        hovertemplate="pixel (row %{y}, col %{x})<extra></extra>"))
-    fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain", fixedrange=True)
-    fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], constrain="domain", fixedrange=True)
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), plot_bgcolor=GAP,
-                      paper_bgcolor="rgba(0,0,0,0)", showlegend=False)
-    return fig
-
-
 def completion_advice(exact: bool, note: str, known: np.ndarray, orders: list[np.ndarray]) -> str:
     """What the page says about a completion: its trajectory's note, and when it is not exact,
     which of the model's masks (generation orders) would put the known pixels first."""
     if exact:
         return f"{note} Each completion is a true sample of p(missing pixels | given pixels)."
-    from .sample import completion_is_exact
+    from .sampling import completion_is_exact
     better = [k for k, order in enumerate(orders) if completion_is_exact(order, known)]
     if better:
         return f"{note} Mask {better[0]} of this model puts them first: pick it above for an exact completion."
@@ -495,17 +436,9 @@ def completion_advice(exact: bool, note: str, known: np.ndarray, orders: list[np
             "so the app cannot just reorder: what you see is the honest approximate completion.")
 
 
-def data_key(ds) -> str:
-    """A short key naming a dataset's contents, for caches shared by sessions."""
-    from .data import is_embedded_name
-    if is_embedded_name(ds.name):
-        return ds.name                                   # embedded: the name says it all
-    return f"{ds.name}:{ds.train.shape}:{ds.test.shape}:{int(ds.train.sum())}:{int(ds.test.sum())}"
-
-
 def known_region(shape: tuple[int, int] | None, d: int, region: str, seed: int = 0) -> np.ndarray:
     """(D,) bool: the pixels given to a completion ("top half", "left half", "bottom half", "random 50%")."""
-    h, w = shape if shape is not None else (1, d)
+    h, w = image_hw(shape, d)
     rr, cc = np.divmod(np.arange(d), w)
     if region == "top half":
         return rr < (h + 1) // 2 if h > 1 else cc < (w + 1) // 2

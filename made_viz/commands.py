@@ -342,8 +342,8 @@ def sample_grid_image(samples: np.ndarray, shape: tuple[int, int], neighbors: np
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from . import sample
     from .checkpoint import load_checkpoint
+    from .sampling import sample
 
     if not 1 <= args.n <= MAX_SAMPLES:
         raise ValueError(f"--n must be between 1 and {MAX_SAMPLES}, got {args.n}.")

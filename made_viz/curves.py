@@ -13,20 +13,13 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .images import INK, PAPER, UNSET, as_images, tile
+from .images import grid_figure, image_hw, image_layout
+from .metrics import UNITS, to_unit  # noqa: F401  (re-exported: callers use curves.to_unit)
+from .style import FONT
 
-UNITS = ("nats", "bits")
 TRAIN_COLOR = "#2563eb"
 VALID_COLOR = "#dc2626"
 REF_COLORS = ("#6b7280", "#059669", "#9333ea")
-FONT = dict(size=15)
-
-
-def to_unit(nats: float | np.ndarray, d: int, unit: str = "nats"):
-    """nats per example -> the unit shown: "nats" (per example) or "bits" (per dimension)."""
-    if unit not in UNITS:
-        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
-    return nats if unit == "nats" else nats / (d * math.log(2))
 
 
 def axis_end(x: float, epochs: float | None = None) -> float:
@@ -35,6 +28,12 @@ def axis_end(x: float, epochs: float | None = None) -> float:
     target = max(1.25 * x, 1.0)
     nice = min(m * 10 ** e for e in range(0, 8) for m in (1, 2, 5) if m * 10 ** e >= target)
     return max(min(float(nice), float(epochs)) if epochs else float(nice), float(x), 1.0)
+
+
+def epoch_ticks(x_max: float) -> dict:
+    """Ticks on whole epochs: on a short axis (the idle chart's 0..1, the first epochs) one per epoch,
+    where plotly would pick 0.2 or 0.5; longer axes get plotly's own whole-number steps (2, 5, 10, …)."""
+    return dict(tick0=0, dtick=1) if x_max <= 10 else dict(tickformat="d")
 
 
 def unit_label(unit: str) -> str:
@@ -90,7 +89,8 @@ def nll_figure(train_points: Sequence[tuple[float, float]], valid_points: Sequen
                          hovertemplate="epoch %{x:.2f}<br>training %{y:" + fmt + "}<extra></extra>"))
     if len(valid_points):
         vp = np.asarray(valid_points, dtype=float)
-        data.append(dict(type="scatter", x=vp[:, 0], y=to_unit(vp[:, 1], d, unit), name="validation", mode="lines+markers",
+        data.append(dict(type="scatter", x=vp[:, 0], y=to_unit(vp[:, 1], d, unit), name="validation",
+                         mode="lines+markers",
                          line=dict(color=VALID_COLOR, width=2.5), marker=dict(size=7),
                          hovertemplate="epoch %{x:.0f}<br>validation %{y:" + fmt + "}<extra></extra>"))
     for i, ref in enumerate(references):
@@ -107,30 +107,12 @@ def nll_figure(train_points: Sequence[tuple[float, float]], valid_points: Sequen
         pad = 0.08 * (hi - lo) if hi > lo else 0.1 * abs(hi) + 1e-3
         yaxis["range"] = [max(0.0, lo - pad), hi + pad]
     layout = dict(height=height, margin=dict(l=10, r=10, t=10, b=10), font=FONT,
-                  xaxis=dict(title=dict(text="epoch"), range=[0, x_max], showgrid=True, gridcolor="#e5e7eb"),
+                  xaxis=dict(title=dict(text="epoch"), range=[0, x_max], showgrid=True, gridcolor="#e5e7eb",
+                             **epoch_ticks(x_max)),
                   yaxis=yaxis, showlegend=True,
                   legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=13)),
                   plot_bgcolor="white", paper_bgcolor="rgba(0,0,0,0)", uirevision="nll")
     return go.Figure(dict(data=data, layout=layout))
-
-
-def _image_layout(height: int | None, annotations: list | None = None) -> dict:
-    hidden = dict(visible=False, constrain="domain")
-    return dict(height=height, margin=dict(l=0, r=0, t=24 if annotations else 0, b=0),
-                xaxis=dict(hidden), yaxis=dict(hidden, autorange="reversed", scaleanchor="x"),
-                plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)", annotations=annotations or [])
-
-
-def images_figure(x: np.ndarray, shape: tuple[int, int] | None, cols: int | None = None,
-                  height: int | None = None) -> go.Figure:
-    """A grid of binary images (same look as images.grid_figure: ink on paper, NaN = not drawn
-    yet), built in one go so a live panel can redraw it cheaply."""
-    mosaic = tile(as_images(np.asarray(x, dtype=np.float32), shape), cols, pad=1, fill=-1.0)
-    z = np.where(np.isnan(mosaic), 0.5, mosaic)
-    z = np.where(mosaic == -1.0, np.nan, z)  # gaps are transparent
-    trace = dict(type="heatmap", z=z, zmin=0, zmax=1, showscale=False, hoverinfo="skip",
-                 colorscale=[[0.0, PAPER], [0.49, PAPER], [0.5, UNSET], [0.51, INK], [1.0, INK]])
-    return go.Figure(dict(data=[trace], layout=_image_layout(height)))
 
 
 def preview_figure(x: np.ndarray, shape: tuple[int, int] | None, n: int = 24, cols: int = 12,
@@ -139,14 +121,14 @@ def preview_figure(x: np.ndarray, shape: tuple[int, int] | None, n: int = 24, co
     x = np.asarray(x)[:n]
     if shape is None:  # plain vectors: one row each
         cols = 1
-    return images_figure(x, shape, cols=min(cols, len(x)), height=height)
+    return grid_figure(x, shape, cols=min(cols, len(x)), height=height)
 
 
 def conditionals_figure(x: np.ndarray, probs: np.ndarray, shape: tuple[int, int] | None,
                         height: int = 200) -> go.Figure:
     """One image beside the model's p(x_d = 1 | pixels before d) for each of its pixels, on one
     grey scale (white = 0, black = 1). x: (D,) 0/1 values; probs: (D,) probabilities."""
-    h, w = shape if shape is not None else (1, len(x))
+    h, w = image_hw(shape, len(x))
     img = np.asarray(x, dtype=float).reshape(h, w)
     p = np.asarray(probs, dtype=float).reshape(h, w)
     gap = max(1, w // 4)
@@ -155,4 +137,4 @@ def conditionals_figure(x: np.ndarray, probs: np.ndarray, shape: tuple[int, int]
                  hovertemplate="p = %{z:.2f}<extra></extra>")
     notes = [dict(text=t, x=xc, y=-0.5, xref="x", yref="y", yanchor="bottom", showarrow=False, font=dict(size=13))
              for t, xc in (("image", (w - 1) / 2), ("p(pixel = 1 | before)", w + gap + (w - 1) / 2))]
-    return go.Figure(dict(data=[trace], layout=_image_layout(height, notes)))
+    return go.Figure(dict(data=[trace], layout=image_layout(height, annotations=notes)))

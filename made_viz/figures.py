@@ -14,11 +14,26 @@ from __future__ import annotations
 
 from .heatmaps import MAX_CELLS, connectivity_figure, direct_mask_figure, mask_figure
 from .masks import MaskSet
-from .network_figure import (EDGE_BUDGET, FULL_EDGE_LIMIT, aggregated_summary, degree_label_note, degree_labels_shown,
-                             network_figure)
+from .network_figure import (
+    EDGE_BUDGET,
+    FULL_EDGE_LIMIT,
+    aggregated_summary,
+    degree_label_note,
+    degree_labels_shown,
+    network_figure,
+)
 from .plot_parts import DEAD, degree_colors
-from .trace_images import (AFTER, FED, FORBIDDEN, SEEN, SELF, STARVED, dependency_categories, dependency_figure,
-                           dependency_legend)
+from .trace_images import (
+    AFTER,
+    FED,
+    FORBIDDEN,
+    SEEN,
+    SELF,
+    STARVED,
+    dependency_categories,
+    dependency_figure,
+    dependency_legend,
+)
 
 __all__ = ["EDGE_BUDGET", "FULL_EDGE_LIMIT", "MAX_CELLS", "DEAD", "AFTER", "SEEN", "STARVED", "SELF", "FORBIDDEN",
            "FED", "network_figure", "aggregated_summary", "degree_labels_shown", "degree_label_note", "mask_figure",

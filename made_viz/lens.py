@@ -62,11 +62,6 @@ def model_key(model) -> str:
     return f"session-{id(model)}-{total!r}"
 
 
-def step_frame(frame: int, n_frames: int, delta: int) -> int:
-    """The frame one Step away (clamped to the animation); frame -1 means 'the last frame'."""
-    return int(np.clip(frame % n_frames + delta, 0, n_frames - 1))
-
-
 def canvas_click(image: np.ndarray, points, width: int, brush: str) -> np.ndarray:
     """The drawing after clicks on pixels (x, y): "ink" sets 1, "paper" 0, "toggle" flips."""
     image = np.array(image, copy=True)

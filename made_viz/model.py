@@ -189,6 +189,22 @@ def jacobian_dependencies(model: MADE, points: int = 8) -> np.ndarray:
     return (jac.abs().sum(1) > 0).T.cpu().numpy()
 
 
+def model_surprise(model: MADE, x: np.ndarray, mask: int | None = None) -> np.ndarray:
+    """(n, D) per-pixel surprise -log p(x_d | x_<d) under mask `mask` (default: active), in nats,
+    for the Sample page's likelihood lens. Its row sums are -log p(x) (the chain rule). Restores
+    the active mask."""
+    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
+    active = model.mask_index
+    try:
+        if mask is not None:
+            model.set_mask(int(mask))
+        with torch.no_grad():
+            clp = model.conditional_log_probs(torch.as_tensor(x, device=model.device))
+    finally:
+        model.set_mask(active)
+    return -clp.double().cpu().numpy()
+
+
 def dependency_violations(model: MADE) -> list[tuple[int, int]]:
     """Input->output pairs the Jacobian shows but the ordering forbids (input not strictly before)."""
     m0 = model.mask_set().degrees[0]

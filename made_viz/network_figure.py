@@ -18,8 +18,22 @@ from .bundles import Bundles, bundle_by_degree
 from .graph import Trace, unit_reasons
 from .layers import edge_count, fan_in_out, layer_degrees, layer_names, layer_sizes, memo, num_layers
 from .masks import MaskSet
-from .plot_parts import (BAD, DEAD, DEGREE_SCALE, DIRECT, DOWN, EDGE, UP, Spec, curves, degree_colors,
-                         line_trace, scatter, segments, text_color)
+from .plot_parts import (
+    BAD,
+    DEAD,
+    DEGREE_SCALE,
+    DIRECT,
+    DOWN,
+    EDGE,
+    UP,
+    Spec,
+    curves,
+    degree_colors,
+    line_trace,
+    scatter,
+    segments,
+    text_color,
+)
 from .style import FONT, rgba
 
 EDGE_BUDGET = 3000        # above this many edges the network is drawn bundled by degree

@@ -78,12 +78,6 @@ def test_train_stats_are_the_smoothed_pixel_means_and_the_median_test_distance()
     assert stats.median_test_distance == 1.0                                 # distances 1, 1, 0
 
 
-def test_a_step_moves_one_frame_and_stays_inside_the_animation():
-    assert lens.step_frame(-1, 10, -1) == 8       # -1 is "the last frame": one step back is frame 8
-    assert lens.step_frame(-1, 10, 1) == 9
-    assert lens.step_frame(0, 10, -1) == 0 and lens.step_frame(4, 10, 1) == 5
-
-
 def test_canvas_clicks_ink_paper_and_toggle():
     img = np.array([0, 1, 0, 1], dtype=np.uint8)
     clicks = [{"x": 1.2, "y": 0.1}, {"x": 0.0, "y": 1.0}, {"x": 5, "y": 5}]   # pixels 1, 2; one off the canvas

@@ -1,6 +1,5 @@
 """Figures of the Sample page (made_viz.animation): frames, thinning, likelihood lens, GIF, size."""
 import io
-import math
 
 import numpy as np
 import pytest
@@ -8,15 +7,17 @@ import torch
 from PIL import Image
 
 from made_viz import animation as A
+from made_viz import lens, metrics
 from made_viz.config import Config
-from made_viz.model import MADE
-from made_viz.sample import complete, sample
+from made_viz.images import Grid, make_grid
+from made_viz.model import MADE, model_surprise
+from made_viz.sampling import complete, sample
 
 SHAPE = (8, 8)
 
 
 @pytest.fixture(scope="module")
-def model():
+def shared_model():
     torch.set_num_threads(1)
     m = MADE(Config(d=64, shape=SHAPE, hidden=(32,), order="random", num_masks=2, seed=3))
     with torch.no_grad():   # larger weights than at initialisation: confident, varied conditionals
@@ -25,7 +26,18 @@ def model():
     return m.eval()
 
 
-def expected_mosaic(traj, step: int, grid: A.Grid) -> np.ndarray:
+@pytest.fixture
+def model(shared_model):
+    """The module's model, built once; each test must leave it as it found it (active mask, mode,
+    weights), so that no test depends on the order the others ran in."""
+    before = {k: v.clone() for k, v in shared_model.state_dict().items()}
+    yield shared_model
+    assert shared_model.mask_index == 0 and not shared_model.training, "a test changed the shared model"
+    for k, v in shared_model.state_dict().items():
+        assert torch.equal(v, before[k]), f"a test changed the shared model's {k}"
+
+
+def expected_mosaic(traj, step: int, grid: Grid) -> np.ndarray:
     """What the samples panel should show after `step` steps, from the trajectory alone:
     0/1 for drawn pixels, 2/3 for given pixels, NaN for pixels not drawn yet, 5 outside tiles."""
     shown = traj.frames([step])[0]
@@ -78,7 +90,7 @@ def test_each_frame_shows_exactly_the_pixels_drawn_so_far(model, thinned):
     traj = sample(model, n=5, seed=1, mask=1)
     plan = A.frame_plan(traj.order.numpy(), max_frames=10, all_steps=not thinned)
     fig = A.animation_figure(traj, SHAPE, plan=plan)
-    grid = A.make_grid(5, SHAPE, 64, label_rows=True)
+    grid = make_grid(5, SHAPE, 64, label_rows=True)
     assert len(fig.frames) == plan.n_frames
     order = traj.order.numpy()
     for i, step in enumerate(plan.steps):
@@ -102,7 +114,7 @@ def test_frames_of_a_completion_show_the_given_pixels_from_the_start(model):
     traj = complete(model, x, known, seed=2, mask=0)
     plan = A.frame_plan(traj.order.numpy(), traj.known.numpy(), max_frames=12)
     fig = A.animation_figure(traj, SHAPE, plan=plan)
-    grid = A.make_grid(3, SHAPE, 64, label_rows=True)
+    grid = make_grid(3, SHAPE, 64, label_rows=True)
     for i, step in enumerate(plan.steps):
         np.testing.assert_array_equal(A.frame_visible(fig, i), expected_mosaic(traj, step, grid))
     first = A.frame_visible(fig, 0)
@@ -127,7 +139,7 @@ def test_order_overlay_walks_the_generation_order(model):
     traj = sample(model, n=2, seed=0, mask=1)
     fig = A.animation_figure(traj, SHAPE, show_order=True)
     path = fig.data[A.T_PATH]
-    grid = A.make_grid(2, SHAPE, 64, label_rows=True)
+    grid = make_grid(2, SHAPE, 64, label_rows=True)
     first_tile = list(zip(path.y[:64], path.x[:64]))
     assert first_tile == [grid.cell(0, p) for p in model.mask_set(1).order]
     assert len(A.animation_figure(traj, SHAPE).data[A.T_PATH].x) == 0
@@ -156,44 +168,16 @@ def test_animation_payload_for_16_samples_at_d784_is_small():
 # ---------------------------------------------------------------------------------------------
 # likelihood lens
 
-@pytest.mark.parametrize("mask", [0, 1])
-def test_lens_total_is_minus_log_p(model, mask):
-    x = (torch.rand(6, 64, generator=torch.Generator().manual_seed(mask)) < 0.4).float()
-    surprise = A.model_surprise(model, x.numpy(), mask)
-    assert surprise.shape == (6, 64) and (surprise >= 0).all()
-    model.set_mask(mask)
-    with torch.no_grad():
-        nll = -model.log_prob(x).double().numpy()
-    model.set_mask(0)
-    np.testing.assert_allclose(surprise.sum(1), nll, rtol=1e-6)
-    assert model.mask_index == 0                                   # the active mask is restored
-
-
 def test_lens_figure_titles_carry_the_totals(model):
     x = sample(model, n=1, seed=4).x.numpy()
-    m = A.model_surprise(model, x)[0]
-    b = A.bernoulli_surprise(np.full(64, 0.3), x)[0]
-    fig = A.lens_figure(m, b, SHAPE)
+    m = model_surprise(model, x)[0]
+    b = metrics.bernoulli_surprise(np.full(64, 0.3), x)[0]
+    fig = lens.lens_figure(m, b, SHAPE)
     titles = [a.text for a in fig.layout.annotations]
     assert titles == [f"MADE: Σ = {m.sum():.2f} nats", f"Independent pixels: Σ = {b.sum():.2f} nats"]
-    assert len(A.lens_figure(m, None, SHAPE).data) == 1
-    chain = A.chain_rule_figure(m, b, model.mask_set(0).order)
+    assert len(lens.lens_figure(m, None, SHAPE).data) == 1
+    chain = lens.chain_rule_figure(m, b, model.mask_set(0).order)
     assert chain.data[0].y[-1] == pytest.approx(m.sum()) and chain.data[1].y[-1] == pytest.approx(b.sum())
-
-
-def test_bernoulli_baseline_total_is_its_own_log_likelihood():
-    rng = np.random.default_rng(0)
-    train = (rng.random((200, 64)) < np.linspace(0, 0.9, 64)).astype(np.uint8)   # pixel 0 never on
-    p = A.bernoulli_baseline(train)
-    np.testing.assert_allclose(p, (train.sum(0) + 1) / (200 + 2))
-    assert (p > 0).all() and (p < 1).all()                        # smoothed: no infinite surprise
-    x = (rng.random((5, 64)) < 0.5).astype(np.float32)
-    x[:, 0] = 1                                                    # a pixel never seen on in training
-    s = A.bernoulli_surprise(p, x)
-    ll = torch.distributions.Bernoulli(probs=torch.tensor(p)).log_prob(torch.tensor(x, dtype=torch.float64)).sum(1)
-    np.testing.assert_allclose(s.sum(1), -ll.numpy())
-    assert np.isfinite(s).all()
-    assert A.bits_per_dim(64 * math.log(2), 64) == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,12 +188,15 @@ def test_gif_decodes_with_the_expected_frames(model):
     data, plan = A.animation_gif(traj, SHAPE, max_frames=20, scale=3)
     img = Image.open(io.BytesIO(data))
     assert img.format == "GIF" and img.n_frames == plan.n_frames and 10 <= plan.n_frames <= 20
-    grid = A.make_grid(4, SHAPE, 64)
-    assert img.size == (grid.size[1] * 3, grid.size[0] * 3)
+    assert img.size == (17 * 3, 17 * 3)                            # 2 x 2 tiles of 8 x 8, 1-pixel gaps
     img.seek(plan.n_frames - 1)
-    last = np.asarray(img.convert("RGB"))
-    ink = last[::3, ::3][grid.mosaic(traj.x.numpy(), fill=0) == 1]
-    assert (ink == A._RGB["ink"]).all()                            # the finished samples, in ink
+    last = np.asarray(img.convert("RGB"))[::3, ::3]
+    x = traj.x.numpy().reshape(4, 8, 8)
+    for i in range(4):                                             # tile i at row i // 2, column i % 2
+        r0, c0 = 9 * (i // 2), 9 * (i % 2)
+        tile_rgb = last[r0:r0 + 8, c0:c0 + 8]
+        assert (tile_rgb[x[i] == 1] == (0x1f, 0x29, 0x37)).all()   # the finished samples, in ink
+        assert (tile_rgb[x[i] == 0] == (0xff, 0xff, 0xff)).all()   # on white paper
     assert img.info["duration"] == 1500                            # the last frame is held
 
 
@@ -227,7 +214,7 @@ def test_neighbours_figure_labels_the_hamming_distances():
 def test_canvas_has_a_clickable_point_per_pixel():
     x = np.zeros(64)
     x[10] = 1
-    fig = A.canvas_figure(x, SHAPE)
+    fig = lens.canvas_figure(x, SHAPE)
     pts = fig.data[1]
     assert len(pts.x) == 64 and (pts.y[10], pts.x[10]) == (1, 2)
     assert np.asarray(fig.data[0].z)[1, 2] == 1
@@ -243,3 +230,54 @@ def test_known_regions(region, rows, cols):
     assert 16 < r.sum() < 48 and (r == A.known_region(SHAPE, 64, "random 50%", seed=3)).all()
     with pytest.raises(ValueError):
         A.known_region(SHAPE, 64, "middle")
+
+
+# ---------------------------------------------------------------------------------------------
+# the Step buttons (played by the browser: checked here against plotly.js's own rule)
+
+def plotly_first_frame(listed: list, current: str | None) -> str | None:
+    """The frame plotly.animate(listed, {fromcurrent: true}) draws and keeps, as plotly.js 3 does it
+    (src/plot_api/plot_api.js, animate): drop the entries up to the first one named `current` when
+    that one is neither first nor last, then play the rest; an entry that is not a name (an object)
+    is always played. The Step buttons hold their second entry (the first is empty)."""
+    names = [e if isinstance(e, str) else None for e in listed]
+    d = names.index(current) if current is not None and current in names else -1
+    played = [e for i, e in enumerate(names) if e is None or i > d] if 0 < d < len(names) - 1 else names
+    assert played[0] is None, "the first entry drawn must be the empty one"
+    return played[1]
+
+
+@pytest.mark.parametrize("n_frames", [1, 2, 3, 7])
+def test_step_buttons_move_one_frame_from_any_frame(n_frames):
+    """Whatever frame the browser shows (or none yet: the figure's opening frame), "Step ▶" draws
+    the next one and "◀ Step" the previous one, stopping at the ends."""
+    for start in range(n_frames):
+        names = [f"t-{i}" for i in range(n_frames)]
+        for direction in (-1, +1):
+            listed = [A.NOOP_FRAME] + [names[k] for k in A.step_frames(n_frames, start, direction)]
+            for shown in [None] + names:
+                at = start if shown is None else names.index(shown)
+                expected = names[min(max(at + direction, 0), n_frames - 1)]
+                assert plotly_first_frame(listed, shown) == expected, (start, direction, shown)
+
+
+def test_figure_step_buttons_hold_one_frame_and_follow_set_frame(model):
+    traj = sample(model, n=4, seed=0)
+    fig = A.animation_figure(traj, SHAPE)
+    names = [f.name for f in fig.frames]
+    buttons = {b.label: b for b in fig.layout.updatemenus[0].buttons}
+    assert list(buttons) == ["▶ Play", "❚❚ Pause", "◀ Step", "Step ▶", "⟲ Replay"]
+    back, fwd = buttons["◀ Step"].args, buttons["Step ▶"].args
+    assert back[1]["fromcurrent"] and back[1]["mode"] == "immediate"
+    assert [f["duration"] for f in back[1]["frame"]] == [0, A.HOLD_MS]
+    last = len(names) - 1
+    assert plotly_first_frame(back[0], None) == names[last - 1]      # opens on the finished samples
+    assert plotly_first_frame(fwd[0], None) == names[last]
+    A.set_frame(fig, 5)
+    back, fwd = (b.args for b in fig.layout.updatemenus[0].buttons if "Step" in b.label)
+    assert plotly_first_frame(back[0], None) == names[4] and plotly_first_frame(fwd[0], None) == names[6]
+    assert plotly_first_frame(fwd[0], names[40]) == names[41]
+    # the slider's steps jump to the frames by the same names; another figure names its frames apart
+    assert [s.args[0][0] for s in fig.layout.sliders[0].steps] == names
+    other = A.animation_figure(sample(model, n=4, seed=1), SHAPE)
+    assert not set(names) & {f.name for f in other.frames}

@@ -16,7 +16,7 @@ from made_viz.checkpoint import (
 )
 from made_viz.config import Config
 from made_viz.model import MADE
-from made_viz.sample import sample
+from made_viz.sampling import sample
 from made_viz.train import TrainConfig, Trainer
 
 

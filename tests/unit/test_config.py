@@ -1,6 +1,7 @@
 """Config: validation messages a student understands, and lossless round trips."""
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from made_viz import Config, ConfigError
 from made_viz.config import MAX_D, parse_layers

@@ -1,7 +1,8 @@
 """Masks: the autoregressive property over hundreds of random configs, checked by brute force."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from made_viz import Config, build_masks
 from made_viz.masks import input_degrees

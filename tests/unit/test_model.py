@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from made_viz import MADE, Config
-from made_viz.model import all_binary_inputs, dependency_violations, jacobian_dependencies, total_probability
+from made_viz.masks import build_masks
+from made_viz.model import (
+    all_binary_inputs,
+    dependency_violations,
+    jacobian_dependencies,
+    model_surprise,
+    total_probability,
+)
 
 CONFIGS = [
     Config(d=8, hidden=(16,), order="natural"),
@@ -124,3 +131,41 @@ def test_masks_are_buffers_that_travel_with_the_state_dict():
     keys = set(model.state_dict())
     assert "layers.0.mask" in keys and "layers.1.mask" in keys
     assert all(not n.endswith("mask") for n, _ in model.named_parameters())
+
+
+def numpy_surprise(model, cfg, k, x):
+    """-log p(x_d | x_<d) by hand: a numpy forward pass with the masks built by masks.py for mask k
+    (independent of MADE.forward, its masked layers and its binary cross-entropy)."""
+    ms = build_masks(cfg, k)
+    act = {"relu": lambda v: np.maximum(v, 0), "tanh": np.tanh}[cfg.activation]
+    weights = [layer.weight.detach().double().numpy() for layer in model.layers]
+    biases = [layer.bias.detach().double().numpy() for layer in model.layers]
+    h = x.astype(np.float64)
+    for i, (w, b, m) in enumerate(zip(weights, biases, ms.masks)):
+        h = h @ (w * m.T).T + b
+        if i < len(weights) - 1:
+            h = act(h)
+    if model.direct is not None:
+        h = h + x @ (model.direct.weight.detach().double().numpy() * ms.direct.T).T
+    p1 = 1 / (1 + np.exp(-h))
+    return -np.log(np.where(x > 0.5, p1, 1 - p1))
+
+
+@pytest.mark.parametrize("cfg", [Config(d=64, shape=(8, 8), hidden=(32,), order="random", num_masks=2, seed=3),
+                                 Config(d=9, hidden=(12, 10), order="random", direct=True, activation="tanh",
+                                        num_masks=3, seed=5)], ids=str)
+def test_model_surprise_is_each_pixels_minus_log_conditional(cfg):
+    """The likelihood lens: per-pixel surprise under the chosen mask, whose row sums are -log p(x);
+    the model's active mask is left as it was."""
+    model = MADE(cfg).eval()
+    with torch.no_grad():   # larger weights than at initialisation: confident, varied conditionals
+        for p in model.parameters():
+            p.mul_(4)
+    model.set_mask(1)
+    x = (np.random.default_rng(0).random((6, cfg.d)) < 0.4).astype(np.float32)
+    for k in range(cfg.num_masks):
+        surprise = model_surprise(model, x, k)
+        assert surprise.shape == (6, cfg.d) and (surprise >= 0).all()
+        np.testing.assert_allclose(surprise, numpy_surprise(model, cfg, k, x), rtol=1e-4, atol=1e-5)
+        assert model.mask_index == 1                               # the active mask is restored
+    np.testing.assert_allclose(model_surprise(model, x), numpy_surprise(model, cfg, 1, x), rtol=1e-4, atol=1e-5)

@@ -31,7 +31,7 @@ from made_viz.config import Config
 from made_viz.data import DataError
 from made_viz.masks import build_masks
 from made_viz.model import MADE
-from made_viz.sample import sample
+from made_viz.sampling import sample
 from made_viz.train import TrainConfig, Trainer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,6 +13,7 @@ from made_viz import curves
 from made_viz.checkpoint import load_checkpoint
 from made_viz.config import Config
 from made_viz.data import Dataset, load_dataset
+from made_viz.images import grid_figure
 from made_viz.metrics import independent_bernoulli_nll
 from made_viz.session import (
     DIVERGED,
@@ -317,7 +318,7 @@ def test_preview_and_conditionals_figures(bars):
     assert z.shape == (4, 4 + 1 + 4)                      # image | gap | probabilities
     assert np.array_equal(z[:, :4], bars.test[0].reshape(4, 4)) and np.isnan(z[:, 4]).all()
     assert np.allclose(z[:, 5:], 0.25)
-    g = curves.images_figure(np.array([[0, 1, np.nan, 1]]), (2, 2))
+    g = grid_figure(np.array([[0, 1, np.nan, 1]]), (2, 2))
     assert np.array_equal(np.array(g.data[0].z, dtype=float), [[0, 1], [0.5, 1]])   # NaN = not drawn yet
 
 

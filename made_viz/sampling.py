@@ -151,11 +151,11 @@ def _fast(model: MADE, x: torch.Tensor, known: torch.Tensor, u: torch.Tensor, gr
         xs[:, pix] = np.where(kn[:, pix], xs[:, pix], drawn) if any_known else drawn
         # 2) units of degree t are now final: compute each exactly once
         below = xs
-        for l in range(len(weights)):
-            a, b = blocks[l][t], blocks[l][t + 1] if t < d else blocks[l][d]
+        for layer in range(len(weights)):
+            a, b = blocks[layer][t], blocks[layer][t + 1] if t < d else blocks[layer][d]
             if b > a:
-                acts[l][:, a:b] = act(below @ weights[l][:, a:b] + biases[l][a:b])
-            below = acts[l]
+                acts[layer][:, a:b] = act(below @ weights[layer][:, a:b] + biases[layer][a:b])
+            below = acts[layer]
     dev, dt = x.device, x.dtype
     return torch.from_numpy(xs).to(dev, dt), torch.from_numpy(probs).to(dev, dt)
 
@@ -241,20 +241,9 @@ def complete(model: MADE, x: torch.Tensor | np.ndarray, known: torch.Tensor | np
     traj.known = known.clone()
     traj.exact = completion_is_exact(traj.order.cpu().numpy(), known.cpu().numpy())
     if traj.exact:
-        traj.note = "Exact: the known pixels come first in the order, so each drawn pixel is conditioned on all of them."
+        traj.note = ("Exact: the known pixels come first in the order, so each drawn pixel is conditioned on "
+                     "all of them.")
     else:
         traj.note = ("Approximate: some known pixels come after unknown ones in the order, so those unknown "
                      "pixels were drawn without seeing them. Choose an order that puts the known pixels first.")
     return traj
-
-
-# `made_viz.sample` names both this module and the function `sample`. Python binds a package's
-# attribute to a submodule once that submodule is imported, which would shadow the function in
-# `from made_viz import sample`. Making the module itself callable keeps `sample(model, ...)`
-# working whichever of the two a caller ends up holding.
-class _CallableModule(__import__("types").ModuleType):
-    def __call__(self, *args, **kwargs) -> Trajectory:
-        return sample(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -5,7 +5,7 @@ import torch
 
 from made_viz import MADE, Config, sample
 from made_viz.model import all_binary_inputs
-from made_viz.sample import complete, completion_is_exact, order_known_first
+from made_viz.sampling import complete, completion_is_exact, order_known_first
 
 CONFIGS = [
     Config(d=16, hidden=(32,), order="natural"),
@@ -119,3 +119,13 @@ def test_completion_helpers():
     new = order_known_first(np.array([False, True, False, True]), order)
     assert new == (3, 1, 0, 2)
     assert completion_is_exact(np.array(new), np.array([False, True, False, True]))
+
+
+def test_made_viz_sample_is_the_function_after_importing_the_module():
+    """`from made_viz import sample` gives the function even after the sampling module was imported
+    (in a fresh interpreter: the module is made_viz.sampling, so no submodule shadows the name)."""
+    import subprocess
+    import sys
+    code = ("import made_viz.sampling\nimport made_viz\nfrom made_viz import sample\nimport made_viz.sampling as S\n"
+            "assert sample is S.sample and made_viz.sample is S.sample, sample\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
