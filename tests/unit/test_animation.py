@@ -7,7 +7,8 @@ import torch
 from PIL import Image
 
 from made_viz import animation as A
-from made_viz import lens, metrics
+from made_viz import lens_figures as lens
+from made_viz import metrics
 from made_viz.config import Config
 from made_viz.images import Grid, make_grid
 from made_viz.model import MADE, model_surprise
