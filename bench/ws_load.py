@@ -70,7 +70,8 @@ from pathlib import Path
 if __package__ in (None, ""):   # run as a script: python bench/ws_load.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.serving import MemorySampler, Server, machine_busy_s, metrics, self_cpu_s, stats, tree_cpu_s  # noqa: E402
-from bench.st_client import CAPTION_PREFIX, DEFAULT_TIMEOUT, TRIGGERS, Tab, get_root, run_async  # noqa: E402
+from bench.st_client import (CAPTION_PREFIX, DEFAULT_TIMEOUT, TRIGGERS, Tab, get_root, run_async,  # noqa: E402
+                              warm_up)
 
 HIDDEN_LABEL = "Hidden layers"
 NEW_LABELS = ("New seed", "New")
@@ -305,21 +306,6 @@ async def _sample(s: Student, tab: Tab) -> None:
 
 def _buttons(tab: Tab) -> list[str]:
     return sorted({n.proto.label for n in tab.nodes.values() if n.kind in TRIGGERS})
-
-
-async def warm_up(url: str, timeout: float) -> None:
-    """One session visits every page, so imports and caches are not billed to the class."""
-    tab = Tab(url, timeout)
-    await tab.connect()
-    try:
-        await tab.open("architecture")
-        for title in ("Train", "Sample", "Home"):
-            try:
-                await tab.goto(title)
-            except Exception:  # noqa: BLE001 - a missing page is not the warm-up's business
-                pass
-    finally:
-        await tab.close()
 
 
 # ---------------------------------------------------------------------------------------------
