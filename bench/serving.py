@@ -162,8 +162,9 @@ class Server:
     group of its own (stop() ends that group and nothing else). Its output goes to `log_path`."""
 
     def __init__(self, processes: int, session_ttl: int, threads: int, extra_env: dict | None = None,
-                 tries: int = 3):
+                 tries: int = 3, script: Path | None = None):
         self.processes = processes
+        self.script = Path(script or ROOT / "deploy" / "serve_class.sh")
         env = dict(os.environ, MADE_VIZ_THREADS=str(threads), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
                    MADE_VIZ_ADDRESS="127.0.0.1", MADE_VIZ_SESSION_TTL=str(session_ttl), **(extra_env or {}))
         self.log_path = f"/tmp/madeviz-load-{os.getpid()}-{processes}.log"
@@ -188,7 +189,7 @@ class Server:
                 base = free_port()
             env = dict(env, MADE_VIZ_BACKEND_PORT=str(base), PYTHON=sys.executable)
             self.backend_base = base
-            cmd = ["bash", str(ROOT / "deploy" / "serve_class.sh"), str(processes), str(self.port)]
+            cmd = ["bash", str(self.script), str(processes), str(self.port)]
         self.log = open(self.log_path, "w+")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

@@ -133,7 +133,7 @@ def summarise(students: list[SoakStudent], report: dict) -> dict:
 
 
 def run(args) -> dict:
-    server = None if args.url else Server(args.processes, args.session_ttl, 1)
+    server = None if args.url else Server(args.processes, args.session_ttl, 1, script=args.serve_script)
     url = args.url or server.url
     sampler = MemorySampler(server.proc.pid if server else None, period=1.0)
     sampler.start()
@@ -193,6 +193,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--huge-layers", default=",".join(["4096"] * 8),
                     help="what the huge-layers action types (default 8 x 4096; on a server without a memory "
                     "budget each such session holds GBs: use e.g. 4096,4096 on a shared machine)")
+    ap.add_argument("--serve-script", default=None, help="another serve_class.sh to start (default: deploy's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="JSON only on stdout (no table on stderr)")
     ap.add_argument("--out", default=None, help="also write the JSON here")

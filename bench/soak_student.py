@@ -57,6 +57,7 @@ class SoakStudent:
         self.default: tuple[int, ...] | None = None
         self.hidden: tuple[int, ...] | None = None    # what the sidebar must show
         self.rejected_text: str | None = None         # the last Hidden layers text the app refused
+        self.rejected_hw: tuple[int, int] | None = None  # the last Height x Width the app refused
         self.hw: tuple[int, int] = (8, 8)
         self.where = "start"
         self.actions = self.bad_actions = 0
@@ -198,7 +199,7 @@ class SoakStudent:
         h, w = self.rng.choice(SIZES)
         self.tab.put("Height", h)
         await self.run(await self.tab.set_value("Width", w))
-        self.hw = (h, w)
+        self.hw, self.rejected_hw = (h, w), None
 
     async def do_page(self) -> None:
         title = self.rng.choice([p for p in PAGES if p.lower() != self.path])
@@ -257,6 +258,7 @@ class SoakStudent:
     async def do_tiny_image(self) -> None:
         """Height 1 and Width 1 in one message: D = 1 is refused, the architecture stays."""
         self.tab.put("Height", 1)
+        self.rejected_hw = (1, 1)
         await self.run(await self.tab.set_value("Width", 1))
 
     async def do_junk_url(self) -> None:
@@ -327,5 +329,8 @@ class SoakStudent:
                 self.notes.add("a rejected Hidden layers text stays in its box (the caption keeps the old one)")
         hw = (tab.value("Height"), tab.value("Width"))
         if None not in hw and hw != self.hw:
-            self.lost.append(f"after {kind}: Height x Width shows {hw}, expected {self.hw}")
-            self.hw = hw
+            if hw == self.rejected_hw:
+                self.notes.add("a refused Height x Width stays in its boxes (the caption keeps the old one)")
+            else:
+                self.lost.append(f"after {kind}: Height x Width shows {hw}, expected {self.hw}")
+                self.hw = hw

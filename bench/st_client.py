@@ -55,73 +55,14 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from bench.st_widgets import initial_state, state_value
+
 EARLY = ForwardMsg.FINISHED_EARLY_FOR_RERUN
 FINISHED_OK = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
 SIDEBAR = 1                 # RootContainer.SIDEBAR: delta_path[0]
 TRIGGERS = {"button", "download_button", "menu_button", "link_button"}
 CAPTION_PREFIX = "D = "     # the sidebar caption that names the session's architecture
 DEFAULT_TIMEOUT = 120.0
-
-# ---------------------------------------------------------------------------------------------
-# widget values, as the frontend keeps them
-
-def _has(msg, name: str) -> bool:
-    try:
-        return msg.HasField(name)
-    except ValueError:  # a plain proto3 scalar: always "there"
-        return True
-
-
-def _initial_state(kind: str, p, old: WidgetState | None) -> WidgetState | None:
-    """The WidgetState the frontend holds for a widget element that just arrived; None = a widget
-    this client does not model (the server then keeps its own value for it)."""
-    if old is not None and not getattr(p, "set_value", False):
-        return old  # the student's value wins until the app sets one (set_value)
-    ws = WidgetState(id=p.id)
-    sv = getattr(p, "set_value", False)
-    if kind in ("text_input", "text_area", "color_picker"):
-        if sv and _has(p, "value"):
-            ws.string_value = p.value
-        elif _has(p, "default"):
-            ws.string_value = p.default
-    elif kind == "number_input":
-        v = p.value if sv and _has(p, "value") else (p.default if _has(p, "default") else None)
-        if v is not None:
-            if p.data_type == type(p).INT:
-                ws.int_value = int(v)
-            else:
-                ws.double_value = float(v)
-    elif kind in ("selectbox", "radio"):
-        if sv and _has(p, "raw_value"):
-            ws.string_value = p.raw_value
-        elif _has(p, "default") and 0 <= p.default < len(p.options):
-            ws.string_value = p.options[p.default]
-    elif kind == "checkbox":
-        ws.bool_value = p.value if sv else p.default
-    elif kind == "slider":
-        if p.type == type(p).SELECT_SLIDER:
-            vals = list(p.raw_value) if sv else [p.options[int(i)] for i in p.default]
-            ws.string_array_value.data.extend(vals)
-        else:
-            ws.double_array_value.data.extend(list(p.value) if sv else list(p.default))
-    elif kind == "multiselect":
-        vals = list(p.raw_values) if sv else [p.options[i] for i in p.default]
-        ws.string_array_value.data.extend(vals)
-    elif kind == "button_group":
-        vals = list(p.raw_values) if sv else [p.options[i].content for i in p.default]
-        ws.string_array_value.data.extend(vals)
-    else:
-        return None
-    return ws
-
-
-def _state_value(ws: WidgetState):
-    which = ws.WhichOneof("value")
-    if which is None:
-        return None
-    v = getattr(ws, which)
-    return list(v.data) if hasattr(v, "data") else v
-
 
 # ---------------------------------------------------------------------------------------------
 # one browser tab
@@ -371,7 +312,7 @@ class Tab:
             self.progress_text = p.text
             self.on_text(where, p.text)
         if "id" in p.DESCRIPTOR.fields_by_name and p.id and et not in TRIGGERS:
-            ws = _initial_state(et, p, self.states.get(p.id))
+            ws = initial_state(et, p, self.states.get(p.id))
             if ws is not None:
                 self.states[p.id] = ws
         if "label" in p.DESCRIPTOR.fields_by_name and p.label:
@@ -503,14 +444,14 @@ class Tab:
         if n is None:
             return None
         ws = self.states.get(n.proto.id)
-        return _state_value(ws) if ws is not None else None
+        return state_value(ws) if ws is not None else None
 
     def sidebar_values(self) -> dict[str, object]:
         out = {}
         for n in self.nodes.values():
             if n.path[:1] == (SIDEBAR,) and not n.kind.startswith("block:") and n.kind not in TRIGGERS \
                     and "label" in n.proto.DESCRIPTOR.fields_by_name and n.proto.id in self.states:
-                out[n.proto.label] = _state_value(self.states[n.proto.id])
+                out[n.proto.label] = state_value(self.states[n.proto.id])
         return out
 
     def caption(self) -> str:

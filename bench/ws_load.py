@@ -70,8 +70,7 @@ from pathlib import Path
 if __package__ in (None, ""):   # run as a script: python bench/ws_load.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.serving import MemorySampler, Server, machine_busy_s, metrics, self_cpu_s, stats, tree_cpu_s  # noqa: E402
-from bench.st_client import (CAPTION_PREFIX, DEFAULT_TIMEOUT, TRIGGERS, Tab, get_root, run_async,  # noqa: E402
-                              warm_up)
+from bench.st_client import CAPTION_PREFIX, DEFAULT_TIMEOUT, TRIGGERS, Tab, get_root, run_async, warm_up  # noqa: E402
 
 HIDDEN_LABEL = "Hidden layers"
 NEW_LABELS = ("New seed", "New")

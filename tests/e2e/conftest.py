@@ -155,7 +155,7 @@ def shots():
 # ------------------------------------------------------------------------------------------------
 # waiting for Streamlit
 
-def wait_idle(pg, timeout: float = 60_000, started: float = 2_000) -> None:
+def wait_idle(pg, timeout: float = 120_000, started: float = 2_000) -> None:
     """Wait until Streamlit has finished the run that the last action caused: first for the run to
     start (up to `started` ms: an action that reruns nothing lets this pass), then for it to end, then
     for the app to stay idle a moment (a page may st.rerun itself and briefly look idle in between)."""

@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 
 from .conftest import goto, wait_idle
 
-
 # JavaScript: the page coordinates of the node whose customdata starts with (layer, unit, bin)
 _NODE_XY = """
 ([layer, unit, bin]) => {
