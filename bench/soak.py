@@ -154,9 +154,13 @@ def run(args) -> dict:
         if server:
             server.stop()
     report["server_log_exceptions"] = _log_exceptions(server)
+    kill = report.get("kill", {})
     report["ok"] = not (report["exceptions_shown"] or report["state_lost"] or report["saw_another_students_data"]
                         or any(v.get("tracebacks") for v in report["server_log_exceptions"].values()
-                               if isinstance(v, dict)))
+                               if isinstance(v, dict))
+                        or kill.get("of_them_reload_failed") or kill.get("of_them_saw_something")
+                        or kill.get("of_them_reloaded_with_their_architecture_back")
+                        != kill.get("students_on_the_killed_process"))
     return report
 
 
