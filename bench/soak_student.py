@@ -54,7 +54,8 @@ class SoakStudent:
         self.backend: str | None = None
         self.cookie: str | None = None
         self.path = "architecture"
-        self.default: tuple[int, ...] | None = None
+        self.default: tuple[int, ...] | None = None   # the default architecture (the first page's)
+        self.default_hw: tuple[int, int] = (8, 8)
         self.hidden: tuple[int, ...] | None = None    # what the sidebar must show
         self.rejected_text: str | None = None         # the last Hidden layers text the app refused
         self.rejected_hw: tuple[int, int] | None = None  # the last Height x Width the app refused
@@ -112,6 +113,8 @@ class SoakStudent:
         self.path = path
         if self.default is None:
             self.default = caption_hidden(tab.caption())
+            self.default_hw = (tab.value("Height"), tab.value("Width"))
+            self.hidden = self.default
         return time.perf_counter() - t0
 
     def on_text(self, where: str, text: str) -> None:
@@ -138,6 +141,9 @@ class SoakStudent:
                 await self.recover()
             await getattr(self, "do_" + kind)()
             self.latencies.setdefault(kind, []).append(self.waited)
+            self.check(kind)
+        except PermissionError as e:   # a disabled widget: the browser would not let the student type either
+            self.notes.add(f"{kind}: skipped, {str(e).split(' on the ')[0]} (e.g. while training)")
             self.check(kind)
         except Exception as e:  # noqa: BLE001 - recorded; the student goes on (reloads if the tab died)
             msg = f"{kind}: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
@@ -270,7 +276,10 @@ class SoakStudent:
         want = {"default": self.default, "own": self.hidden, None: shown}[expect]
         if shown != want:
             self.lost.append(f"junk link ?{query}: the sidebar shows {shown}, expected {want}")
-        self.hidden, self.hw = shown, (self.tab.value("Height"), self.tab.value("Width"))
+        hw = (self.tab.value("Height"), self.tab.value("Width"))
+        if expect == "default" and hw != self.default_hw:
+            self.lost.append(f"junk link ?{query}: Height x Width shows {hw}, expected the default {self.default_hw}")
+        self.hidden, self.hw = shown, hw
         keys = [k for k, _ in urllib.parse.parse_qsl(self.tab.query)]
         if len(keys) != len(set(keys)):
             self.lost.append(f"junk link ?{query}: the rewritten URL repeats a key: {self.tab.query!r}")
@@ -319,7 +328,8 @@ class SoakStudent:
         if self.hidden is None:
             self.hidden = shown
         if shown != self.hidden:
-            self.lost.append(f"after {kind}: the sidebar caption shows {shown}, expected {self.hidden}")
+            said = f" (the page says: {tab.error_alerts[-1][:120]!r})" if tab.error_alerts else ""
+            self.lost.append(f"after {kind}: the sidebar caption shows {shown}, expected {self.hidden}{said}")
             self.hidden = shown
         box = tab.value("Hidden layers")
         if box is not None and tuple(int(x) for x in re.findall(r"\d+", str(box))) != self.hidden:

@@ -496,6 +496,8 @@ class Tab:
         n = self.widget(label)
         if n is None:
             raise LookupError(f"no widget labelled {label!r} on the {self.page_title()} page")
+        if getattr(n.proto, "disabled", False):   # a student cannot type into it either
+            raise PermissionError(f"the widget {label!r} is disabled on the {self.page_title()} page")
         ws = WidgetState(id=n.proto.id)
         if isinstance(value, bool):
             ws.bool_value = value
