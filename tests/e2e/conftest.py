@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("MADE_VIZ_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
@@ -27,6 +28,8 @@ RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 pytestmark = pytest.mark.e2e
+# Playwright's assertions retry for 5 s by default; a page run on a shared 2-core machine can take longer
+expect.set_options(timeout=30_000)
 
 
 def pytest_configure(config):
