@@ -50,17 +50,16 @@ import asyncio
 import json
 import os
 import re
-import signal
-import socket
-import statistics
-import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from pathlib import Path
+
+if __package__ in (None, ""):   # run as a script: python bench/load_test.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.serving import MemorySampler, Server, cpu_split, metrics, pct  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("MADE_VIZ_CHROMIUM", "/usr/bin/chromium")
@@ -68,7 +67,6 @@ CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", 
                "--disable-quic", "--disable-component-update", "--disable-sync"]
 STEP_TIMEOUT = 90_000  # ms
 SKIPPED = "skipped: page not built"
-BROWSER_NICE = [0]  # set by --browser-nice; applied by MemorySampler to this script's browser processes
 
 
 # JS helpers evaluated in the page
@@ -117,194 +115,7 @@ async def present(locator, timeout_ms: int = 15_000) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# processes and memory
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _children() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            kids.setdefault(ppid, []).append(int(d))
-    return kids
-
-
-def _tree(pid: int) -> list[int]:
-    kids, out, todo = _children(), [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(kids.get(p, []))
-    return out
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a live process (and its reaped children)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def cpu_split(server_pid: int | None) -> dict:
-    """CPU seconds so far of the server's processes and of this script's browsers (chromium and
-    playwright's driver): on one machine they compete for the same cores."""
-    server = set(_tree(server_pid)) if server_pid else set()
-    clients = [p for p in _tree(os.getpid()) if p not in server and p != os.getpid()]
-    return {"server_cpu_s": round(sum(_cpu_s(p) for p in server), 1),
-            "browser_cpu_s": round(sum(_cpu_s(p) for p in clients), 1)}
-
-
-def renice_browsers(server_pid: int | None, level: int) -> None:
-    """Lower the CPU priority of this script's browser processes (chromium sets its renderers' and
-    GPU process's priorities itself, so `nice chromium` is not enough: re-applied every sample).
-    On one machine the N browsers compete with the server for the cores, which students' own
-    machines would not; with this the server gets the cores first."""
-    server = set(_tree(server_pid)) if server_pid else set()
-    for pid in _tree(os.getpid()):
-        if pid == os.getpid() or pid in server:
-            continue
-        try:
-            if os.getpriority(os.PRIO_PROCESS, pid) < level:
-                os.setpriority(os.PRIO_PROCESS, pid, level)
-        except OSError:
-            pass
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-class MemorySampler(threading.Thread):
-    """RSS (MB) of the server's streamlit processes and of nginx, every `period` seconds."""
-
-    def __init__(self, root_pid: int | None, period: float = 0.5):
-        super().__init__(daemon=True)
-        self.root_pid, self.period, self.t0 = root_pid, period, time.time()
-        self.samples: list[dict] = []
-        self.phase = "start"
-        self._stop = threading.Event()
-
-    def measure(self) -> dict:
-        st = ng = 0.0
-        n = 0
-        if self.root_pid:
-            for pid in _tree(self.root_pid):
-                cmd = _cmdline(pid)
-                if "streamlit" in cmd:
-                    st += _rss_mb(pid)
-                    n += 1
-                elif "nginx" in cmd:
-                    ng += _rss_mb(pid)
-        return {"t": round(time.time() - self.t0, 2), "phase": self.phase, "streamlit_mb": round(st, 1),
-                "nginx_mb": round(ng, 1), "processes": n}
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append(self.measure())
-            if BROWSER_NICE[0] > 0:
-                renice_browsers(self.root_pid, BROWSER_NICE[0])
-            self._stop.wait(self.period)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def level(self, seconds: float = 2.0) -> float:
-        """Median streamlit RSS over the next `seconds` (a quiet moment)."""
-        vals = []
-        end = time.time() + seconds
-        while time.time() < end:
-            vals.append(self.measure()["streamlit_mb"])
-            time.sleep(self.period)
-        return round(statistics.median(vals), 1)
-
-
-class Server:
-    """`streamlit run app.py` (processes=1) or deploy/serve_class.sh P PORT (processes>=2)."""
-
-    def __init__(self, processes: int, session_ttl: int, threads: int):
-        self.processes = processes
-        self.port = _free_port()
-        self.backend_base = self.port
-        env = dict(os.environ, MADE_VIZ_THREADS=str(threads), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-                   MADE_VIZ_ADDRESS="127.0.0.1", MADE_VIZ_SESSION_TTL=str(session_ttl))
-        if processes == 1:
-            cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-                   f"--server.port={self.port}", "--server.address=127.0.0.1", "--server.fileWatcherType=none",
-                   f"--server.disconnectedSessionTTL={session_ttl}"]
-        else:
-            base = _free_port()
-            while any(_port_taken(base + i) for i in range(processes)):
-                base = _free_port()
-            env["MADE_VIZ_BACKEND_PORT"] = str(base)
-            self.backend_base = base
-            env["PYTHON"] = sys.executable
-            cmd = ["bash", str(ROOT / "deploy" / "serve_class.sh"), str(processes), str(self.port)]
-        self.log = open(f"/tmp/madeviz-load-{os.getpid()}-{processes}.log", "w+")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self._log_tail()}")
-            try:
-                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=1).status == 200:
-                    if processes == 1 or self._all_backends_up():
-                        return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"server did not start: {self._log_tail()}")
-
-    def _all_backends_up(self) -> bool:
-        self.log.seek(0)
-        return "READY" in self.log.read()
-
-    def _log_tail(self) -> str:
-        self.log.seek(0)
-        return self.log.read()[-2000:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # the group this script started, nothing else
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-
-
-def _port_taken(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
+# nginx's session affinity
 
 
 def affinity_check(url: str, clients: int = 40, requests: int = 5) -> dict:
@@ -577,15 +388,6 @@ async def _student(browser, url: str, s: Student, everyone: list[int], barrier: 
 # ---------------------------------------------------------------------------------------------
 # one run
 
-def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    v = sorted(values)
-    k = (len(v) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
-    return round(v[lo] + (v[hi] - v[lo]) * (k - lo), 3)
-
-
 async def _warm_up(browser, url: str) -> None:
     """One session visits every page, so imports and caches are not billed to the class."""
     ctx = await browser.new_context(viewport={"width": 1280, "height": 720})
@@ -623,31 +425,14 @@ async def _cycle(url: str, n: int, changes: int, train_seconds: float, shots: Pa
     return students, wall
 
 
-def _metrics(urls: list[str]) -> dict:
-    """Streamlit's own counters (/_stcore/metrics), summed over the backends."""
-    out = {"active_sessions": 0, "connects": 0, "disconnects": 0}
-    for u in urls:
-        try:
-            text = urllib.request.urlopen(u + "/_stcore/metrics?families=active_sessions&families=session_events",
-                                          timeout=10).read().decode()
-        except OSError:
-            return {"error": f"no metrics from {u}"}
-        for key, pat in (("active_sessions", r"^active_sessions (\d+)"),
-                         ("connects", r'^session_events_total\{type="connect"\} (\d+)'),
-                         ("disconnects", r'^session_events_total\{type="disconnect"\} (\d+)')):
-            m = re.search(pat, text, re.M)
-            out[key] += int(m.group(1)) if m else 0
-    return out
-
-
 def _summary(students: list[Student], processes: int) -> dict:
     lat = [x for s in students for x in s.latencies]
     cap = [x for s in students for x in s.caption_latencies]
     loads = [s.load_s for s in students if s.load_s]
     out = {
-        "change_to_page_idle_s": {"p50": _pct(lat, .5), "p95": _pct(lat, .95), "max": _pct(lat, 1.0), "n": len(lat)},
-        "change_to_caption_s": {"p50": _pct(cap, .5), "p95": _pct(cap, .95), "max": _pct(cap, 1.0), "n": len(cap)},
-        "page_load_s": {"p50": _pct(loads, .5), "p95": _pct(loads, .95)},
+        "change_to_page_idle_s": {"p50": pct(lat, .5), "p95": pct(lat, .95), "max": pct(lat, 1.0), "n": len(lat)},
+        "change_to_caption_s": {"p50": pct(cap, .5), "p95": pct(cap, .95), "max": pct(cap, 1.0), "n": len(cap)},
+        "page_load_s": {"p50": pct(loads, .5), "p95": pct(loads, .95)},
         "errors": [f"{s.label}: {e}" for s in students for e in s.errors],
         "isolation_violations": [f"{s.label}: {e}" for s in students for e in s.leaks],
         "state_lost": [f"{s.label}: {e}" for s in students for e in s.lost],
@@ -673,7 +458,7 @@ def _summarise(steps: list[dict], key: str) -> dict:
     vals = [d[key] for d in steps if key in d]
     res = {"status": statuses[0] if len(statuses) == 1 else statuses}
     if vals:
-        res[f"{key}_p50"], res[f"{key}_p95"] = _pct(vals, .5), _pct(vals, .95)
+        res[f"{key}_p50"], res[f"{key}_p95"] = pct(vals, .5), pct(vals, .95)
     return res
 
 
@@ -681,7 +466,7 @@ def run_once(args, processes: int) -> dict:
     server = None if args.url else Server(processes, args.session_ttl, args.threads)
     url = args.url or server.url
     backends = [url] if processes == 1 else [f"http://127.0.0.1:{server.backend_base + i}" for i in range(processes)]
-    sampler = MemorySampler(server.proc.pid if server else None)
+    sampler = MemorySampler(server.proc.pid if server else None, renice=args.browser_nice)
     sampler.start()
     n = args.sessions
     result: dict = {"url": url, "sessions": n, "processes": processes, "cycles": [],
@@ -704,7 +489,7 @@ def run_once(args, processes: int) -> dict:
                 await asyncio.sleep(args.settle)
                 level = await asyncio.to_thread(sampler.level)
                 cyc["rss_baseline_mb" if what == "baseline" else "rss_with_sessions_mb"] = level
-                cyc["streamlit_" + ("baseline" if what == "baseline" else "with_sessions")] = _metrics(backends)
+                cyc["streamlit_" + ("baseline" if what == "baseline" else "with_sessions")] = metrics(backends)
                 cyc["cpu_" + ("baseline" if what == "baseline" else "with_sessions")] = cpu_split(server.proc.pid)
                 sampler.phase = f"cycle {c + 1}: {n} sessions active" if what == "baseline" else "closing"
 
@@ -727,7 +512,7 @@ def run_once(args, processes: int) -> dict:
                 time.sleep(args.settle)
                 sampler.phase = "after the TTL"
                 cyc["rss_after_close_and_ttl_mb"] = sampler.level()
-                cyc["streamlit_after_ttl"] = _metrics(backends)
+                cyc["streamlit_after_ttl"] = metrics(backends)
             result["cycles"].append(cyc)
         result.update(_summary(everyone, processes))
         result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -775,7 +560,7 @@ async def _page_costs(url: str, server_pid: int, changes: int = 5) -> dict:
             c0 = cpu_split(server_pid)
             await _change_architecture(page, s)
             c1 = cpu_split(server_pid)
-            out[title] = {"latency_s_p50": _pct(s.latencies, .5), "latency_s_max": _pct(s.latencies, 1.0),
+            out[title] = {"latency_s_p50": pct(s.latencies, .5), "latency_s_max": pct(s.latencies, 1.0),
                           "server_cpu_s_per_change": round((c1["server_cpu_s"] - c0["server_cpu_s"]) / changes, 3),
                           "browser_cpu_s_per_change": round((c1["browser_cpu_s"] - c0["browser_cpu_s"]) / changes, 3)}
         await browser.close()
@@ -850,7 +635,6 @@ def main(argv=None) -> int:
     if args.url and args.compare:
         ap.error("--compare starts its own servers; drop --url")
 
-    BROWSER_NICE[0] = args.browser_nice
     if args.page_costs:
         server = None if args.url else Server(1, args.session_ttl, args.threads)
         try:

@@ -61,16 +61,30 @@ trap 'exit 143' TERM
 UPLOAD_MB=$(sed -n 's/^[[:space:]]*maxUploadSize[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' "$ROOT/.streamlit/config.toml" | head -1)
 UPLOAD_MB=$(( ${UPLOAD_MB:-200} + 1 ))
 
-# 1. the streamlit processes, loopback only; together they train at most one chunk per core
+# 1. the streamlit processes, loopback only; together they train at most one chunk per core.
+# Each runs under a small supervisor: a process that dies (out of memory, killed) is started again on
+# its port, so the other processes' students see nothing and the dead one's students get a fresh
+# session when their browser reconnects (their architecture comes back from the URL).
 SLOTS=${MADE_VIZ_TRAIN_SLOTS:-$(( $(nproc) / N > 0 ? $(nproc) / N : 1 ))}
 SERVERS=""
+supervise() {
+    local p=$1 child=""
+    trap 'trap - TERM INT; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait; exit 0' TERM INT
+    while true; do
+        (cd "$ROOT" && exec env MADE_VIZ_THREADS="${MADE_VIZ_THREADS:-1}" MADE_VIZ_TRAIN_SLOTS="$SLOTS" STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
+            "$PYTHON" -m streamlit run app.py --server.headless=true --server.address=127.0.0.1 \
+            --server.port="$p" --server.fileWatcherType=none \
+            --server.disconnectedSessionTTL="${MADE_VIZ_SESSION_TTL:-120}" \
+            >> "$PREFIX/streamlit-$p.log" 2>&1) &
+        child=$!
+        wait "$child" && status=0 || status=$?
+        echo "$(date '+%F %T') streamlit on port $p exited (status $status); starting it again" | tee -a "$PREFIX/restarts.log" >&2
+        sleep 1
+    done
+}
 for i in $(seq 0 $((N - 1))); do
     p=$((BASE + i))
-    (cd "$ROOT" && exec env MADE_VIZ_THREADS="${MADE_VIZ_THREADS:-1}" MADE_VIZ_TRAIN_SLOTS="$SLOTS" STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
-        "$PYTHON" -m streamlit run app.py --server.headless=true --server.address=127.0.0.1 \
-        --server.port="$p" --server.fileWatcherType=none \
-        --server.disconnectedSessionTTL="${MADE_VIZ_SESSION_TTL:-120}" \
-        > "$PREFIX/streamlit-$p.log" 2>&1) &
+    supervise "$p" &
     PIDS+=($!)
     SERVERS+="        server 127.0.0.1:$p max_fails=0;"$'\n'
 done
@@ -82,7 +96,7 @@ for i in $(seq 0 $((N - 1))); do
 import sys, urllib.request
 sys.exit(0 if urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/_stcore/health", timeout=1).status == 200 else 1)
 EOF
-        kill -0 "${PIDS[$i]}" 2>/dev/null || { echo "streamlit on port $p died:" >&2; tail -20 "$PREFIX/streamlit-$p.log" >&2; exit 1; }
+        [ -s "$PREFIX/restarts.log" ] && grep -q "port $p exited" "$PREFIX/restarts.log" && { echo "streamlit on port $p died:" >&2; tail -20 "$PREFIX/streamlit-$p.log" >&2; exit 1; }
         [ "$t" -eq 600 ] && { echo "streamlit on port $p did not start in 60 s" >&2; exit 1; }
         sleep 0.1
     done
@@ -111,4 +125,4 @@ shown=$ADDRESS; [ "$ADDRESS" = 0.0.0.0 ] && shown=$(hostname -I 2>/dev/null | aw
 echo "MADE Explorer for the class: http://$shown:$PORT  ($N streamlit process(es) on ports $BASE-$((BASE + N - 1)); Ctrl-C stops all)" >&2
 echo "READY $PREFIX"   # machine-readable line for bench/load_test.py
 wait -n "${PIDS[@]}" || true
-echo "a process stopped; shutting down the rest" >&2
+echo "nginx or a supervisor stopped; shutting down the rest" >&2

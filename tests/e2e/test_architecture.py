@@ -2,8 +2,11 @@
 them, the break-it switch, and screenshots at 1280x720 for the projector."""
 from __future__ import annotations
 
-from .conftest import goto, wait_idle
+import re
 
+from playwright.sync_api import expect
+
+from .conftest import goto, wait_idle
 
 # JavaScript: the page coordinates of the node whose customdata starts with (layer, unit, bin)
 _NODE_XY = """
@@ -27,7 +30,7 @@ def open_architecture(page, app_url):
     goto(page, app_url)  # the app's entry point first (it registers the pages), then the page
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Architecture").click()
     wait_idle(page)
-    page.get_by_role("heading", name="Architecture", level=1).wait_for()
+    expect(page.get_by_role("heading", name="Architecture", level=1)).to_be_visible()
 
 
 def pick_preset(page, title: str):
@@ -38,10 +41,12 @@ def pick_preset(page, title: str):
 
 
 def wait_network(page):
+    """Wait until the network plot has its units and plotly has laid out its axes (the node coordinates
+    below are computed from that layout)."""
     page.wait_for_function(
         "() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => (gd.data || [])"
-        ".some(t => t.name === 'units' || t.name === 'bundles'))", timeout=30_000)
-    page.wait_for_timeout(500)
+        ".some(t => t.name === 'units' || t.name === 'bundles') && gd._fullLayout && gd._fullLayout.xaxis"
+        " && gd._fullLayout.xaxis._offset !== undefined && gd.querySelector('.main-svg'))", timeout=30_000)
 
 
 def click_node(page, layer: int, unit: int, b: int = -1):
@@ -49,7 +54,7 @@ def click_node(page, layer: int, unit: int, b: int = -1):
     xy = page.evaluate(_NODE_XY, [layer, unit, b])
     assert xy is not None, f"node {(layer, unit, b)} not found in the network plot"
     page.mouse.move(xy[0], xy[1])
-    page.wait_for_timeout(300)
+    page.locator(".hoverlayer .hovertext").first.wait_for(state="attached", timeout=5_000)  # plotly saw the hover
     page.mouse.click(xy[0], xy[1])
     wait_idle(page)
     wait_network(page)
@@ -60,33 +65,33 @@ def test_seed_click_to_trace_and_break_it(page, app_url, shots):
     pick_preset(page, "Seed example: D=3 (paper, Fig. 1)")
     wait_network(page)
     main = page.get_by_test_id("stMain")
-    assert main.get_by_text("autoregressive: verified by the Jacobian").is_visible()
+    expect(main.get_by_text("autoregressive: verified by the Jacobian")).to_be_visible()
     page.screenshot(path=str(shots / "architecture_seed.png"))
 
     # click hidden unit 0 (degree 1): it sees x1 and feeds the outputs of x2 and x0
     click_node(page, 1, 0)
-    main.get_by_text("Tracing hidden 1, unit 0 (degree 1)").wait_for()
+    expect(main.get_by_text("Tracing hidden 1, unit 0 (degree 1)")).to_be_visible()
     # click output x0 (last in the order): it depends on exactly x1 and x2
     click_node(page, 2, 0)
-    main.get_by_text("Tracing output x0 (position 3 in the order)").wait_for()
-    assert main.get_by_text("Exactly the pixels before it in the order").is_visible()
+    expect(main.get_by_text("Tracing output x0 (position 3 in the order)")).to_be_visible()
+    expect(main.get_by_text("Exactly the pixels before it in the order")).to_be_visible()
     # the selectbox fallback follows the click
-    assert page.get_by_role("combobox", name="Trace unit…").input_value().startswith("output x0 (position 3")
+    expect(page.get_by_role("combobox", name="Trace unit…")).to_have_value(re.compile(r"^output x0 \(position 3"))
 
     # break it: ">=" in the output rule
     main.get_by_text("Output rule ≥").click()
     wait_idle(page)
     wait_network(page)
-    main.get_by_text("NOT autoregressive").wait_for()
-    badge = main.get_by_test_id("stAlertContentError").first.inner_text()
-    assert "depends on input" in badge and "which is not before it" in badge
+    expect(main.get_by_text("NOT autoregressive")).to_be_visible()
+    badge = main.get_by_test_id("stAlertContentError").first
+    expect(badge).to_contain_text(re.compile(r"depends on input.*which is not before it", re.S))
     page.screenshot(path=str(shots / "architecture_broken.png"))
     main.get_by_role("tab", name="Check").click()
-    main.get_by_text("not a probability distribution").first.wait_for()
+    expect(main.get_by_text("not a probability distribution").first).to_be_visible()
     # and repair it
     main.get_by_text("Output rule ≥").click()
     wait_idle(page)
-    main.get_by_text("autoregressive: verified by the Jacobian").wait_for()
+    expect(main.get_by_text("autoregressive: verified by the Jacobian")).to_be_visible()
 
 
 def test_digits_bundles_and_masks(page, app_url, shots):
@@ -94,13 +99,12 @@ def test_digits_bundles_and_masks(page, app_url, shots):
     pick_preset(page, "8x8 digits, two hidden layers")
     wait_network(page)
     main = page.get_by_test_id("stMain")
-    assert main.get_by_text("too many to draw one by one").is_visible()
+    expect(main.get_by_text("too many to draw one by one")).to_be_visible()
     click_node(page, 3, -1, 8)  # the bundle of outputs late in the order
-    main.get_by_text("Tracing a bundle of").wait_for()
+    expect(main.get_by_text("Tracing a bundle of")).to_be_visible()
     page.screenshot(path=str(shots / "architecture_digits.png"))
     main.get_by_role("tab", name="Masks").click()
-    page.wait_for_timeout(800)
-    assert main.get_by_text("Connectivity: number of paths input → output").is_visible()
+    expect(main.get_by_text("Connectivity: number of paths input → output")).to_be_visible()
     page.screenshot(path=str(shots / "architecture_digits_masks.png"))
 
 
@@ -109,10 +113,10 @@ def test_mnist_is_aggregated_and_stays_responsive(page, app_url, shots):
     pick_preset(page, "MNIST 28x28, one layer of 500")
     wait_network(page)
     main = page.get_by_test_id("stMain")
-    assert main.get_by_text("392,000 edges between").is_visible()
+    expect(main.get_by_text("392,000 edges between")).to_be_visible()
     size = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
         .map(gd => JSON.stringify({data: gd.data, layout: gd.layout}).length).reduce((a, b) => a + b, 0)""")
     assert size < 2_000_000
     page.screenshot(path=str(shots / "architecture_mnist_aggregated.png"))
     click_node(page, 1, -1, 0)  # the hidden bundle with the lowest degrees
-    main.get_by_text("Tracing a bundle of").wait_for()
+    expect(main.get_by_text("Tracing a bundle of")).to_be_visible()

@@ -28,12 +28,35 @@ def _button(page, label: str):
     return page.locator(".updatemenu-button").filter(has_text=label).first
 
 
+def _drawn(page, timeout: float = 30_000) -> None:
+    """Wait until plotly has drawn every chart on the page and no animation is in flight."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].every(gd => gd._fullLayout && gd._transitionData"
+        " && !gd._transitionData._animationRaf && !(gd._transitionData._frameQueue || []).length)", timeout=timeout)
+
+
+def _pause_mid_way(page, frames: int, tries: int = 3) -> int:
+    """Play from the end (starts over), Pause half-way; returns the paused frame. On a slow or a fast machine
+    the animation may reach its end before the Pause lands: then play again and pause earlier."""
+    at_least = frames // 2
+    for _ in range(tries):
+        _button(page, "Play").click()
+        page.wait_for_function(f"() => {ACTIVE} >= {at_least}", timeout=120_000)
+        _button(page, "Pause").click()
+        _drawn(page)
+        mid = page.evaluate(f"() => {ACTIVE}")
+        if mid < frames - 1:
+            return mid
+        at_least = 1
+    raise AssertionError(f"the animation always ran to its end before Pause ({tries} tries)")
+
+
 def test_sample_animation_neighbours_and_lens(page, app_url, shots):
     goto(page, app_url)                      # a first visit to the root registers the pages
     goto(page, app_url + "/sample")
-    assert page.get_by_role("heading", name="Sample").is_visible()
+    expect(page.get_by_role("heading", name="Sample")).to_be_visible()
     page.wait_for_selector(FIG + " .main-svg", timeout=60_000)
-    page.wait_for_timeout(1000)
+    _drawn(page)
 
     # the page says how many frames the browser will play; the figure holds exactly that many
     said = int(re.search(r"(\d+) frames", page.get_by_text(re.compile(r"showing (every|all)")).first.inner_text())[1])
@@ -41,17 +64,14 @@ def test_sample_animation_neighbours_and_lens(page, app_url, shots):
     assert frames == said and 2 <= frames <= 200
     assert page.evaluate(f"() => {ACTIVE}") == frames - 1          # it opens on the finished samples
 
-    _button(page, "Play").click()                       # from the end, Play starts over
-    page.wait_for_function(f"() => {ACTIVE} >= {frames // 2}", timeout=120_000)
-    _button(page, "Pause").click()
-    page.wait_for_timeout(1500)                         # the paused frame is fully drawn
-    mid = page.evaluate(f"() => {ACTIVE}")
+    mid = _pause_mid_way(page, frames)                  # from the end, Play starts over
     assert 0 < mid < frames - 1
+    assert page.evaluate(f"() => {ACTIVE}") == mid, "the animation went on after Pause"
     page.screenshot(path=str(shots / "sample_mid.png"))
 
     _button(page, "Play").click()                       # resume from the paused frame to the end
     page.wait_for_function(f"() => {ACTIVE} === {frames - 1}", timeout=240_000)
-    page.wait_for_timeout(1000)
+    _drawn(page)
     page.screenshot(path=str(shots / "sample_end.png"))
 
     # export: the GIF is made on the server when the button is pressed
@@ -61,18 +81,18 @@ def test_sample_animation_neighbours_and_lens(page, app_url, shots):
     assert gif.format == "GIF" and 10 <= gif.n_frames <= 40
 
     page.get_by_role("tab", name="Copying?").click()
-    page.get_by_text("Median distance to the training set").wait_for()
-    page.wait_for_timeout(1500)
+    expect(page.get_by_text("Median distance to the training set")).to_be_visible()
+    _drawn(page)
     page.screenshot(path=str(shots / "sample_nn.png"))
 
     page.get_by_role("tab", name="Likelihood lens").click()
     lens = page.get_by_role("tabpanel", name="Likelihood lens")
     total = lens.locator("[data-testid='stMetricValue']").first
-    total.wait_for()
+    expect(total).to_be_visible()
     wait_idle(page)
-    page.wait_for_timeout(1500)
+    _drawn(page)
     page.screenshot(path=str(shots / "sample_lens.png"))
-    assert total.inner_text().endswith(" nats")
+    expect(total).to_have_text(re.compile(r" nats$"))
 
     # draw: a click on a pixel of the canvas toggles it, and the model's total changes
     lens.locator("[data-testid='stSelectbox']").first.click()

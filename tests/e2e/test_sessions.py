@@ -12,14 +12,12 @@ CAPTION = '[data-testid="stSidebar"] [data-testid="stCaptionContainer"]'
 
 
 @pytest.fixture
-def two_pages(browser):
-    contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(2)]
-    pages = [c.new_page() for c in contexts]
+def two_pages(new_context):
+    """Two browser contexts (pytest-playwright's: 1280x720, traced, closed afterwards)."""
+    pages = [new_context().new_page() for _ in range(2)]
     for p in pages:
         p.set_default_timeout(30_000)
-    yield pages
-    for c in contexts:
-        c.close()
+    return pages
 
 
 def caption(page) -> str:

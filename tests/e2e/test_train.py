@@ -39,7 +39,6 @@ def to_top(page) -> None:
                         document.querySelector('[data-testid="stAppViewContainer"]')]) { if (el) el.scrollTo(0, 0); }
       window.scrollTo(0, 0);
     }""")
-    page.wait_for_timeout(300)
 
 
 def test_train_start_watch_stop_download(page, app_url, shots):

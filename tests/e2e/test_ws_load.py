@@ -4,17 +4,13 @@ neither sees the other's. A second app that shares its state between sessions on
 caught, so the isolation check is known to be able to fail."""
 from __future__ import annotations
 
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bench"))
-import ws_load  # noqa: E402
+from bench import ws_load
 
-from .conftest import serve  # noqa: E402
+from .conftest import serve
 
 pytestmark = pytest.mark.e2e
 
