@@ -49,7 +49,7 @@ def bench(query: dict, reruns: int) -> dict:
     for k, v in query.items():
         at.query_params[k] = v
     t = time.perf_counter()
-    at.switch_page("app_pages/architecture.py").run()
+    at.switch_page("made_viz/app_pages/architecture.py").run()
     first = time.perf_counter() - t
     assert not at.exception, [e.value for e in at.exception]
     plain = []

@@ -49,7 +49,7 @@ def rerun_ms(model: MADE, reruns: int) -> float:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     at.session_state[ui.MODEL] = model
     at.session_state[ui.DATASET] = "mnist"
-    at.switch_page("app_pages/sample.py").run()
+    at.switch_page("made_viz/app_pages/sample.py").run()
     if at.exception:
         raise RuntimeError(at.exception[0].value)
     times = []

@@ -95,7 +95,7 @@ def fragment(cfg: Config, ds, tcfg: TrainConfig, seconds: float) -> dict:
 def apptest(data: str, hidden: str, seconds: float) -> dict:
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.switch_page("app_pages/train.py").run()
+    at.switch_page("made_viz/app_pages/train.py").run()
     at.selectbox(key="t_builtin").set_value(data).run()
     if "t_use_d" in [b.key for b in at.button]:
         at.button(key="t_use_d").click().run()

@@ -12,7 +12,7 @@ from made_viz.config import Config
 from made_viz.ui import CFG, DEFAULT_PRESET, PRESETS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGE = "app_pages/architecture.py"
+PAGE = "made_viz/app_pages/architecture.py"
 SEED_QUERY = {"d": "3", "shape": "1x3", "hidden": "4", "order": "1,2,0", "degrees": "even"}
 
 

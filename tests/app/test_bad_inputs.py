@@ -411,7 +411,7 @@ def test_bad_command_line_gives_one_error_line_and_status_2(case, capsys):
 # ---------------------------------------------------------------------------------------------
 # every page, not just Home
 
-@pytest.mark.parametrize("page", ["app_pages/architecture.py", "app_pages/train.py", "app_pages/sample.py"])
+@pytest.mark.parametrize("page", ["made_viz/app_pages/architecture.py", "made_viz/app_pages/train.py", "made_viz/app_pages/sample.py"])
 def test_every_page_survives_a_bad_link_and_bad_sidebar_text(page):
     at = run_app({"hidden": "-1", "order": "9,9"})
     assert any("link's architecture is not valid" in m for m in messages(at))
@@ -425,7 +425,7 @@ def test_every_page_survives_a_bad_link_and_bad_sidebar_text(page):
     assert at.session_state[CFG] == before and at.title
 
 
-@pytest.mark.parametrize("page", ["app_pages/architecture.py", "app_pages/train.py", "app_pages/sample.py"])
+@pytest.mark.parametrize("page", ["made_viz/app_pages/architecture.py", "made_viz/app_pages/train.py", "made_viz/app_pages/sample.py"])
 def test_sidebar_controls_keep_the_architecture_across_a_page_switch(page):
     """No state is lost by moving to another page: the sidebar still shows the session's
     architecture, and the next valid edit builds on it (not on blank controls)."""

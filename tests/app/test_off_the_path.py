@@ -20,7 +20,7 @@ from made_viz.model import MADE
 from made_viz.ui import CFG, DEFAULT_PRESET, PRESETS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-ARCH, TRAIN, SAMPLE = "app_pages/architecture.py", "app_pages/train.py", "app_pages/sample.py"
+ARCH, TRAIN, SAMPLE = "made_viz/app_pages/architecture.py", "made_viz/app_pages/train.py", "made_viz/app_pages/sample.py"
 DEFAULT = PRESETS[DEFAULT_PRESET].cfg
 
 

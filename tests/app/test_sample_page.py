@@ -52,7 +52,7 @@ def _open(model=None, dataset="digits8") -> AppTest:
     if model is not None:
         at.session_state[ui.MODEL] = model
         at.session_state[ui.DATASET] = dataset
-    at.switch_page("app_pages/sample.py").run()
+    at.switch_page("made_viz/app_pages/sample.py").run()
     assert not at.exception, at.exception
     return at
 

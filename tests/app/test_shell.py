@@ -88,7 +88,7 @@ def test_a_tampered_link_falls_back_to_defaults_with_a_message(query):
 def test_switching_pages_keeps_the_sidebar_showing_the_architecture():
     at = run_app()
     at.text_input(key="w_hidden").set_value("12, 6").run()
-    for page in ("app_pages/architecture.py", "app_pages/train.py", "app_pages/sample.py", "app_pages/home.py"):
+    for page in ("made_viz/app_pages/architecture.py", "made_viz/app_pages/train.py", "made_viz/app_pages/sample.py", "made_viz/app_pages/home.py"):
         at.switch_page(page).run()
         assert not at.exception, page
         assert at.number_input(key="w_height").value == 8, page

@@ -20,7 +20,7 @@ from made_viz import ui
 from made_viz.pretrained import list_pretrained, pretrained_dir
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGE = "app_pages/train.py"
+PAGE = "made_viz/app_pages/train.py"
 RUN = "train_run"
 
 
@@ -275,7 +275,7 @@ def test_switching_pages_keeps_the_run_and_unit_toggle_redraws_in_bits():
     run = run_obj(at)
     at.run()
     steps = run.step
-    at.switch_page("app_pages/home.py").run()
+    at.switch_page("made_viz/app_pages/home.py").run()
     assert not at.exception and run_obj(at) is run and run.state == "running"
     at.run()
     assert run.step == steps                         # away from the Train page nothing trains

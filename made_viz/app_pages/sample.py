@@ -7,7 +7,8 @@ it (plotly frames). Figures come from made_viz.animation, the numbers from made_
 import numpy as np
 import streamlit as st
 
-from app_pages.sample_panels import (
+from made_viz.app_pages import page_path
+from made_viz.app_pages.sample_panels import (
     NO_BAR,
     Ctx,
     clamp,
@@ -144,7 +145,7 @@ def pick_model() -> Ctx | None:
     if not options:
         st.title("Sample")
         st.info(NO_MODEL, icon=":material/model_training:")
-        st.page_link("app_pages/train.py", label="Train a model", icon=":material/trending_down:")
+        st.page_link(page_path("train"), label="Train a model", icon=":material/trending_down:")
         return None
     titles = {i.name: f"Pre-trained: {i.title}" for i in infos} | {"session": "Your model from the Train page"}
     head, top1, top2 = st.columns([1.3, 3, 2], vertical_alignment="bottom")

@@ -2,17 +2,18 @@
 import streamlit as st
 
 from made_viz import ui
+from made_viz.app_pages import page_path
 from made_viz.config import Config
 
 STEPS = [  # (heading, what the page shows, page, link label, icon)
     ("1 · Architecture", ("See the masked network with every unit's **degree**, the mask matrices, and trace which "
      "inputs reach which outputs. Break the masks on purpose and watch the probabilities stop summing to 1."),
-     "app_pages/architecture.py", "Open the architecture explorer", ":material/account_tree:"),
+     page_path("architecture"), "Open the architecture explorer", ":material/account_tree:"),
     ("2 · Train", ("Train the network you drew on handwritten digits or generated patterns and watch the negative "
-     "log-likelihood fall towards what the data allow."), "app_pages/train.py", "Train a MADE",
+     "log-likelihood fall towards what the data allow."), page_path("train"), "Train a MADE",
      ":material/trending_down:"),
     ("3 · Sample", ("Watch a trained MADE draw images pixel by pixel, compare each sample with its nearest training "
-     "image, and complete half-drawn digits."), "app_pages/sample.py", "Sample pixel by pixel", ":material/brush:"),
+     "image, and complete half-drawn digits."), page_path("sample"), "Sample pixel by pixel", ":material/brush:"),
 ]
 
 

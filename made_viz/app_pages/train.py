@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from app_pages.train_panels import (
+from made_viz.app_pages.train_panels import (
     DATA_OBJ,
     FULL,
     NO_CHART_BAR,

@@ -4,7 +4,7 @@ Widgets and layout only, read top to bottom as the header and three tabs; the ca
 app_pages/architecture_work.py, the graph and the figures come from made_viz.graph/figures."""
 import streamlit as st
 
-from app_pages.architecture_work import (
+from made_viz.app_pages.architecture_work import (
     NO_BAR,
     Ctx,
     conn_fig,
