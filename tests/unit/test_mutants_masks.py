@@ -53,8 +53,8 @@ def test_summary_lines_name_the_counts_and_the_first_starved_conditional():
     assert diag.summary() == [
         "2 hidden unit(s) receive no input at all: they are constants.",
         "1 hidden unit(s) reach no output: their weights are wasted.",
-        "2 conditional(s) see fewer inputs than the order allows (e.g. pixel 5, position 2, sees 0 of 1): "
-        "some degrees have no hidden unit.",
+        ("2 conditional(s) see fewer inputs than the order allows (e.g. pixel 5, position 2, sees 0 of 1): "
+         "some degrees have no hidden unit."),
     ]
     assert Diagnostics([], [], [], [(1, [2])]).summary() == []
 
