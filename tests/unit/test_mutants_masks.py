@@ -3,6 +3,7 @@ diagnosis of dead units, starved conditionals and missing degrees, its summary l
 build_all_masks. Each test pins whole values (lists, texts), not a property a wrong diagnosis
 could also have."""
 import numpy as np
+import pytest
 
 from made_viz import Config, build_masks
 from made_viz.masks import Diagnostics, MaskSet, build_all_masks, diagnose, generation_order
@@ -99,3 +100,18 @@ def test_generation_order_defaults_to_mask_0():
     cfg = Config(d=7, hidden=(8,), order="random", num_masks=3, seed=9)
     assert np.array_equal(generation_order(cfg), build_masks(cfg, 0).order)
     assert not np.array_equal(generation_order(cfg), build_masks(cfg, 1).order)
+
+
+def test_named_and_explicit_orders_are_exact():
+    assert generation_order(Config(d=4, hidden=(4,), order="natural")).tolist() == [0, 1, 2, 3]
+    assert generation_order(Config(d=4, hidden=(4,), order="reverse")).tolist() == [3, 2, 1, 0]
+    explicit = generation_order(Config(d=4, hidden=(4,), order=[2, 0, 3, 1]))
+    assert explicit.tolist() == [2, 0, 3, 1] and explicit.dtype == np.int64
+
+
+def test_mask_index_k_equal_to_k_masks_is_out_of_range():
+    for num_masks in (1, 3):
+        cfg = Config(d=4, hidden=(4,), num_masks=num_masks)
+        build_masks(cfg, num_masks - 1)
+        with pytest.raises(ValueError, match="out of range"):
+            build_masks(cfg, num_masks)
