@@ -15,6 +15,7 @@ import gzip
 import io
 import os
 import pickle
+import random
 import re
 import threading
 import zipfile
@@ -33,6 +34,8 @@ from made_viz.masks import build_masks
 from made_viz.model import MADE
 from made_viz.sampling import sample
 from made_viz.train import TrainConfig, Trainer
+
+from .legacy_checkpoint import legacy_payload
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = Config(d=16, shape=(4, 4), hidden=(32,), num_masks=2, order="random", seed=5)
@@ -68,8 +71,10 @@ def _torch_zip_with_pickle(pickle_bytes: bytes) -> bytes:
 
 
 def _payloads(marker: Path) -> dict[str, bytes]:
+    """Pickle-based attacks: they target the version-1 checkpoint format (a torch zip), which the
+    loader still reads; checkpoints are written as safetensors now, which hold no pickle at all."""
     evil = MakesMarker(marker)
-    good = torch.load(io.BytesIO(checkpoint_bytes(MADE(SMALL))), weights_only=True)
+    good = legacy_payload(MADE(SMALL))
     return {
         "torch.save of the object": _torch_save(evil),
         "inside a checkpoint-shaped dict": _torch_save({**good, "extra": evil}),
@@ -131,7 +136,7 @@ def test_a_real_checkpoint_still_loads():
 def test_server_upload_limit_is_set_and_below_the_loader_limit():
     text = (ROOT / ".streamlit" / "config.toml").read_text()
     server = text.split("[server]", 1)[1].split("\n[", 1)[0]          # the [server] table
-    m = re.search(r"^\s*maxUploadSize\s*=\s*(\d+)", server, re.M)
+    m = re.search(r"^\s*maxUploadSize\s*=\s*(\d+)", server, re.MULTILINE)
     assert m, "set [server] maxUploadSize in .streamlit/config.toml (Streamlit's default is 200 MB)"
     mb = int(m.group(1))
     assert 1 <= mb <= 200, "a classroom server needs a modest upload limit (MB)"
@@ -295,14 +300,14 @@ def test_models_built_concurrently_get_their_seeds_weights():
     """Streamlit runs each session in its own thread: eight students pressing 'Train' together
     must each get exactly the initial weights their seed gives when alone."""
     cfgs = [Config(d=64, shape=(8, 8), hidden=(256, 256), seed=s) for s in range(8)]
-    alone = {c.seed: MADE(c).layers[0].weight.detach().clone() for c in cfgs}
+    alone = {c.seed: _initial_weights(c) for c in cfgs}
     wrong: list[int] = []
     start = threading.Barrier(len(cfgs))
 
     def build(c):
         start.wait()
         for _ in range(15):
-            if not torch.equal(MADE(c).layers[0].weight, alone[c.seed]):
+            if not _same_weights(_initial_weights(c), alone[c.seed]):
                 wrong.append(c.seed)
                 return
 
@@ -312,3 +317,39 @@ def test_models_built_concurrently_get_their_seeds_weights():
     for t in threads:
         t.join()
     assert not wrong, f"seeds {sorted(wrong)} got other initial weights while other sessions built models"
+
+
+def _initial_weights(cfg: Config) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in MADE(cfg).state_dict().items()}
+
+
+def _same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _global_random_states() -> tuple:
+    return torch.get_rng_state(), np.random.get_state(), random.getstate()
+
+
+def test_initial_weights_neither_draw_from_nor_change_the_global_random_state():
+    """The weights come from a private generator seeded with cfg.seed alone. A build that draws
+    from torch's global generator gives other weights after another session's torch.manual_seed;
+    a build that seeds the global generator with cfg.seed gives the same weights but changes
+    everybody else's random stream. Both are caught here (the threaded test above may miss them:
+    threads rarely interleave inside a small build)."""
+    cfg = Config(d=16, shape=(4, 4), hidden=(32, 32), num_masks=2, direct=True, seed=5)
+    torch.manual_seed(1)
+    first = _initial_weights(cfg)
+    torch.manual_seed(2)
+    torch.rand(7)
+    assert _same_weights(first, _initial_weights(cfg)), "the global random state changed the initial weights"
+    for global_seed in (0, cfg.seed, 12345):
+        torch.manual_seed(global_seed)
+        np.random.seed(global_seed)
+        random.seed(global_seed)
+        t, n, p = _global_random_states()
+        MADE(cfg)
+        t2, n2, p2 = _global_random_states()
+        assert torch.equal(t, t2), "building a model drew from or reseeded torch's global generator"
+        assert all(np.array_equal(a, b) for a, b in zip(n, n2)) and p == p2, "building a model used a global RNG"
+    assert not _same_weights(first, _initial_weights(cfg.replace(seed=6))), "the seed must change the weights"
