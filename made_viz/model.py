@@ -32,6 +32,18 @@ class MaskedLinear(nn.Linear):
         super().__init__(in_features, out_features, bias)
         self.register_buffer("mask", torch.ones(out_features, in_features))
 
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """nn.Linear's default initialisation (uniform in ±1/sqrt(fan_in), the bound of
+        kaiming_uniform_(a=sqrt(5))), weight first, then bias, drawn from `generator` (default: a
+        private one seeded 0). Never from torch's global generator, which nn.Linear's own
+        initialisation would advance on every model a student builds."""
+        gen = torch.Generator().manual_seed(0) if generator is None else generator
+        bound = 1.0 / math.sqrt(self.in_features)
+        with torch.no_grad():
+            self.weight.copy_(torch.empty_like(self.weight, device="cpu").uniform_(-bound, bound, generator=gen))
+            if self.bias is not None:
+                self.bias.copy_(torch.empty_like(self.bias, device="cpu").uniform_(-bound, bound, generator=gen))
+
     def set_mask(self, mask: np.ndarray) -> None:
         """`mask` as built by masks.py: bool (fan_in, fan_out)."""
         self.mask.copy_(torch.as_tensor(np.ascontiguousarray(mask.T), dtype=self.mask.dtype))
@@ -83,12 +95,8 @@ class MADE(nn.Module):
         cfg.seed: the same config gives the same network, and building models in several
         threads at once (one server, many students) never mixes their random streams."""
         gen = torch.Generator().manual_seed(self.cfg.seed)
-        with torch.no_grad():
-            for layer in [*self.layers, *([self.direct] if self.direct is not None else [])]:
-                bound = 1.0 / math.sqrt(layer.in_features)  # = kaiming_uniform_(a=sqrt(5)) bound
-                layer.weight.copy_(torch.empty_like(layer.weight, device="cpu").uniform_(-bound, bound, generator=gen))
-                if layer.bias is not None:
-                    layer.bias.copy_(torch.empty_like(layer.bias, device="cpu").uniform_(-bound, bound, generator=gen))
+        for layer in [*self.layers, *([self.direct] if self.direct is not None else [])]:
+            layer.reset_parameters(gen)
 
     def set_mask(self, k: int) -> None:
         """Make mask k (0 <= k < K) the active one. Cheap: copies masks converted once per k."""

@@ -305,11 +305,10 @@ def _good_checkpoint(cfg: Config | None = None) -> bytes:
 
 
 def _tampered(change) -> bytes:
-    payload = torch.load(io.BytesIO(_good_checkpoint()), weights_only=True)
+    from made_viz.checkpoint import pack, unpack
+    payload = unpack(_good_checkpoint())
     change(payload)
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    return buf.getvalue()
+    return pack(payload)
 
 
 def _torch_save(obj) -> bytes:

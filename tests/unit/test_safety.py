@@ -26,10 +26,10 @@ import pytest
 import torch
 
 from made_viz import data as D
-from made_viz import session
 from made_viz.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
 from made_viz.config import Config
 from made_viz.data import DataError
+from made_viz.data import folder as data_folder
 from made_viz.masks import build_masks
 from made_viz.model import MADE
 from made_viz.sampling import sample
@@ -202,21 +202,21 @@ def data_root(tmp_path, monkeypatch):
     (root / "link-out.npy").symlink_to(outside / "secret.npy")
     (root / "link-dir").symlink_to(outside, target_is_directory=True)
     (root / "link-in.npy").symlink_to(root / "digits.npy")
-    monkeypatch.setenv(session.DATA_DIR_ENV, str(root))
+    monkeypatch.setenv(data_folder.DATA_DIR_ENV, str(root))
     return root
 
 
 def test_data_dir_comes_from_the_environment(data_root, monkeypatch):
-    assert session.DATA_DIR_ENV == "MADE_VIZ_DATA_DIR"
-    assert session.data_dir() == data_root
-    monkeypatch.setenv(session.DATA_DIR_ENV, str(data_root / "missing"))
-    assert session.data_dir() is None
-    monkeypatch.delenv(session.DATA_DIR_ENV)
-    assert session.data_dir() is None
+    assert data_folder.DATA_DIR_ENV == "MADE_VIZ_DATA_DIR"
+    assert data_folder.data_dir() == data_root
+    monkeypatch.setenv(data_folder.DATA_DIR_ENV, str(data_root / "missing"))
+    assert data_folder.data_dir() is None
+    monkeypatch.delenv(data_folder.DATA_DIR_ENV)
+    assert data_folder.data_dir() is None
 
 
 def test_only_data_files_inside_the_folder_are_listed(data_root):
-    assert session.list_data_files(session.data_dir()) == ["digits.npy", "link-in.npy"]
+    assert data_folder.list_data_files(data_folder.data_dir()) == ["digits.npy", "link-in.npy"]
 
 
 @pytest.mark.parametrize("name", [
@@ -228,12 +228,12 @@ def test_paths_outside_the_data_folder_are_refused(data_root, name):
     if name == "ABSOLUTE":
         name = str(data_root / "digits.npy")  # even an absolute path to a file inside: names only
     with pytest.raises(DataError, match="data folder"):
-        session.resolve_data_file(session.data_dir(), name)
+        data_folder.resolve_data_file(data_folder.data_dir(), name)
 
 
 def test_a_listed_file_resolves_and_loads(data_root):
-    root = session.data_dir()
-    ds = D.load_dataset(str(session.resolve_data_file(root, "digits.npy")))
+    root = data_folder.data_dir()
+    ds = D.load_dataset(str(data_folder.resolve_data_file(root, "digits.npy")))
     assert ds.d == 16
 
 
@@ -245,9 +245,9 @@ def test_an_idx_folder_cannot_smuggle_in_a_file_from_outside(data_root, tmp_path
     images = np.zeros((3, 4, 4), np.uint8)
     secret.write_bytes(b"\x00\x00\x08\x03" + np.array([3, 4, 4], ">u4").tobytes() + images.tobytes())
     (folder / "train-images-idx3-ubyte").symlink_to(secret)
-    root = session.data_dir()
+    root = data_folder.data_dir()
     try:
-        path = session.resolve_data_file(root, "mnist")
+        path = data_folder.resolve_data_file(root, "mnist")
     except DataError:
         return  # refused outright: fine
     with pytest.raises(DataError):
