@@ -19,7 +19,7 @@ from .style import FONT
 
 TRAIN_COLOR = "#2563eb"
 VALID_COLOR = "#dc2626"
-REF_COLORS = ("#6b7280", "#059669", "#9333ea")
+REF_COLORS = ("#6b7280", "#059669", "#9333ea", "#d97706", "#0891b2")
 
 
 def axis_end(x: float, epochs: float | None = None) -> float:
