@@ -146,9 +146,9 @@ def test_reference_lines_keep_units_on_the_curves():
     for unit, scale in (("nats", 1.0), ("bits", 1 / (784 * math.log(2)))):
         fig = curves.nll_figure([], [], 784, unit=unit, references=curves.reference_lines(150.0) + refs)
         ys = {t.name.split(":")[0]: t.y[0] for t in fig.data}
-        assert ys == pytest.approx({"independent pixels": 150.0 * scale, "reference impl. (1 x 500)": 93.44 * scale,
-                                    "paper, 1 hidden layer": 88.40 * scale,
-                                    "paper best (2 layers, 32 masks)": 86.64 * scale})
+        assert ys == pytest.approx({"independent pixels": 150.0 * scale, "reference, 1 x 500": 93.44 * scale,
+                                    "paper, 1 layer": 88.40 * scale,
+                                    "paper best": 86.64 * scale})
         assert len({t.line.color for t in fig.data}) == 4       # four lines, four colours
 
 
@@ -158,3 +158,11 @@ def test_the_file_is_reread_when_it_changes(tmp_path):
     assert paper.load_results(p).measured.points == ()
     write(tmp_path, measured_raw())
     assert [q.masks for q in paper.load_results(p).measured.points] == [1, 2, 8]
+
+
+def test_many_lines_share_the_legend_two_per_row():
+    refs = curves.reference_lines(150.0) + paper.reference_lines(paper.load_results(), load_dataset("mnist"))
+    few = curves.nll_figure([(0.5, 200.0)], [(1, 180.0)], 784, references=refs[:1])
+    many = curves.nll_figure([(0.5, 200.0)], [(1, 180.0)], 784, references=refs)
+    assert few.layout.legend.entrywidth is None
+    assert many.layout.legend.entrywidth == 0.5 and many.layout.legend.entrywidthmode == "fraction"
