@@ -3,7 +3,7 @@ tick), the test NLL, and saving and loading models. Imported by app_pages/train.
 top to bottom as the page's list of panels; split off to keep each file one screenful of ideas."""
 import streamlit as st
 
-from made_viz import curves, images, ui
+from made_viz import curves, images, paper, ui
 from made_viz import session as ses
 from made_viz.checkpoint import CheckpointError, load_checkpoint
 from made_viz.data import EMBEDDED, is_embedded_name, load_dataset
@@ -94,7 +94,8 @@ def live() -> None:
     ss[CUT] = run.active and not first
     st.progress(run.progress()["fraction"], text=status_line(run))
     fig = curves.nll_figure(run.train_points(), run.valid_points(), run.cfg.d, unit=ss.get("t_unit") or "nats",
-                            references=run.references(), epochs=run.progress()["epochs"], height=290)
+                            references=run.references() + published_lines(run), epochs=run.progress()["epochs"],
+                            height=290)
     st.plotly_chart(fig, key="t_curve", config=NO_CHART_BAR)
     st.segmented_control("Unit", ["nats", "bits"], key="t_unit", default="nats", label_visibility="collapsed",
                          format_func={"nats": "nats per example", "bits": "bits per dimension"}.get)
@@ -103,6 +104,24 @@ def live() -> None:
     if ss[CUT]:
         train_chunk(run, tick, full)
     ss[CUT] = False
+
+
+def published_results() -> tuple[paper.PaperResults | None, str | None]:
+    """The committed published/precomputed results, or None and the sentence saying why not."""
+    try:
+        return paper.load_results(), None
+    except paper.ResultsError as e:
+        return None, f"{e} The published figures are not shown."
+
+
+def published_lines(run: ses.TrainingRun) -> list[curves.Reference]:
+    """The reference's and the paper's test NLLs as lines, for the shipped binarized MNIST only."""
+    if not paper.applies_to(run.dataset):
+        return []
+    results, error = published_results()
+    if error:
+        st.warning(error)
+    return [] if results is None else paper.reference_lines(results, run.dataset)
 
 
 def status_line(run: ses.TrainingRun) -> str:
@@ -167,9 +186,27 @@ def evaluation_panel(run: ses.TrainingRun) -> None:
         m[2].metric("Independent pixels", f"{refs.get('independent pixels', float('nan')):.2f} nats")
         if "exact entropy (floor)" in refs:
             m[3].metric("Exact entropy (floor)", f"{refs['exact entropy (floor)']:.2f} nats")
-        st.latex(r"p(\mathbf{x}) = \frac{1}{K}\sum_{k=1}^{K} p_k(\mathbf{x})")
-        st.markdown(ENSEMBLE_NOTE if ev["K"] > 1 else "With K = 1 the ensemble is the single mask: set **Masks K** > 1 "
-                    "in the sidebar to train several orderings at once and compare.")
+        left, right = st.columns([2, 3], gap="large")
+        left.latex(r"p(\mathbf{x}) = \frac{1}{K}\sum_{k=1}^{K} p_k(\mathbf{x})")
+        left.markdown(ENSEMBLE_NOTE if ev["K"] > 1 else "With K = 1 the ensemble is the single mask: set **Masks K** "
+                      "> 1 in the sidebar to train several orderings at once and compare.")
+        with right:
+            masks_panel(run, ev)
+
+
+def masks_panel(run: ses.TrainingRun, ev: dict) -> None:
+    """What more masks buy: the paper's Figure 2 from the committed results, with the student's own
+    K and figures marked when they trained on the same data (the shipped binarized MNIST)."""
+    st.markdown("**What more masks buy** (binarized MNIST, one hidden layer of 500)")
+    results, error = published_results()
+    if error:
+        st.warning(error)
+        return
+    mine = paper.applies_to(run.dataset)
+    you = paper.MaskPoint(ev["K"], ev["nll_1"], ev["nll_ensemble"] if ev["K"] > 1 else None) if mine else None
+    st.plotly_chart(paper.masks_figure(results, you, height=260), key="t_masks", config=NO_CHART_BAR)
+    st.caption(paper.provenance(results) + (f" You: {ses.describe_cfg(run.cfg)}." if mine else
+                                            " Train on MNIST to see your own model here."))
 
 
 ENSEMBLE_NOTE = ("Each mask is its own autoregressive model (same weights, different ordering or connections). "
