@@ -88,7 +88,7 @@ def _start(script, cwd, env) -> tuple[subprocess.Popen, str | None]:
     while time.time() < deadline:
         out += proc.stdout.read() or b""
         if proc.poll() is not None:
-            if b"already in use" in out:
+            if b"already in use" in out or b"is not available" in out:
                 return proc, None
             raise RuntimeError("streamlit exited: " + out.decode(errors="replace")[-2000:])
         m = _PORT_LINE.search(out)
