@@ -4,6 +4,7 @@
     made-viz eval digits.pt digits8 --ensemble 8
     made-viz sample digits.pt --n 16 --out grid.png
     made-viz bench                      # bench/bench_train.py and bench/bench_sample.py (source checkout)
+    made-viz app [--port P] [--class]   # start the app (python -m made_viz is the same)
 
 Every user mistake (unknown data set, unreadable file, impossible architecture, bad number,
 damaged checkpoint) ends with one line `made-viz: error: <message>` on stderr and exit status 2;
@@ -20,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .commands import PROG, THREADS_ALL_CORES_ABOVE, cmd_bench, cmd_eval, cmd_sample, cmd_train
+from .commands import PROG, THREADS_ALL_CORES_ABOVE, cmd_app, cmd_bench, cmd_eval, cmd_sample, cmd_train
 from .config import ACTIVATIONS, DEGREE_MODES, ORDERS, ConfigError
 from .recipe import DEFAULTS, LR_SCHEDULES
 
@@ -43,8 +44,9 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------------------------------------
 # parser
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Train, evaluate and sample MADE models (Germain et al. 2015).")
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description=(
+        "Train, evaluate and sample MADE models (Germain et al. 2015), and start the MADE Explorer app."))
     p.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -78,7 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="fewer repeats")
     b.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the benchmark's choice)")
     b.set_defaults(func=cmd_bench)
+    _app_parser(sub)
     return p
+
+
+def _app_parser(sub) -> None:
+    a = sub.add_parser("app", help="start the MADE Explorer app (python -m made_viz is the same)", description=(
+        "Start the app from the installed package. Alone it listens on this machine only and prints the URL "
+        "to open; with --class it listens on every address and prints the one students type. The server "
+        "warms up (imports, one run of every page) before it accepts anyone, so the first class burst is "
+        "as fast as a later one."))
+    a.add_argument("--port", type=int, default=None, metavar="P", help="port to listen on (default 8501)")
+    a.add_argument("--class", dest="class_mode", action="store_true",
+                   help="serve a class: listen on every address and print this machine's address")
+    a.set_defaults(func=cmd_app)
 
 
 def _train_parser(sub) -> None:
@@ -133,6 +148,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
+def _app_alias_parser(parser: argparse.ArgumentParser, prog: str) -> argparse.ArgumentParser:
+    """The top parser with `app`'s help under the alias's name (the arguments are the same)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub.choices["app"].prog = prog
+    return parser
+
+
 def _version() -> str:
     from . import __version__
     return __version__
@@ -141,19 +163,22 @@ def _version() -> str:
 # ---------------------------------------------------------------------------------------------
 # entry point
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (never raises for a user mistake)."""
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Run the command line; returns the exit status (never raises for a user mistake). `prog` names the
+    command in --help (`python -m made_viz` runs `app`); errors always start with `made-viz: error:`."""
     from .checkpoint import CheckpointError
     from .data import DataError
     from .train import TrainingDiverged
 
     parser = build_parser()
+    if prog != PROG:   # python -m made_viz: its --help shows the app's options under its own name
+        parser = _app_alias_parser(parser, prog)
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(argv)
         args.argv = argv
         if getattr(args, "func", None) is None:
-            raise UsageError(f"choose a command: train, eval, sample or bench (see {PROG} --help).")
+            raise UsageError(f"choose a command: train, eval, sample, bench or app (see {PROG} --help).")
         if getattr(args, "threads", None) is not None:   # checked now; set again by each command
             from .train import set_torch_threads
             set_torch_threads(args.threads)
