@@ -56,19 +56,21 @@ def run_pages(pages: tuple[str, ...] = WARM_PAGES, script: str | None = None) ->
     """Run the app's entry script once and then each page, in this process, as a student's session would.
 
     Raises RuntimeError if a page shows an exception: a server that cannot draw its own pages should
-    say so at start, not in front of the class."""
+    say so at start, not in front of the class (with the real message: students' servers redact it)."""
     from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1.util import patch_config_options
 
     from .app_pages import page_path
     from .launch import app_script
 
     main = script or str(app_script())
     at = AppTest.from_file(main, default_timeout=RUN_TIMEOUT_S)
-    at.run()
-    _check(at, pages[0] if pages else "home")
-    for name in pages[1:]:
-        at.switch_page(page_path(name)).run()
-        _check(at, name)
+    with patch_config_options({"client.showErrorDetails": "full"}):
+        at.run()
+        _check(at, pages[0] if pages else "home")
+        for name in pages[1:]:
+            at.switch_page(page_path(name)).run()
+            _check(at, name)
 
 
 def _check(at, name: str) -> None:
