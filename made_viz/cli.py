@@ -101,15 +101,17 @@ def _train_parser(sub) -> None:
         "Train a MADE by maximum likelihood (Adam). A data set with its own validation split uses it; "
         "otherwise --valid-fraction of the training data is held out."))
     t.add_argument("data", metavar="DATA", help="embedded data set (digits8, mnist, bars4, shapes8) or a file/folder")
-    t.add_argument("--hidden", default="500", help="hidden layer sizes, e.g. 500 or 500,500 (default 500)")
+    t.add_argument("--hidden", default="500", metavar="SIZES",
+                   help="hidden layer sizes, e.g. 500 or 500,500 (default 500)")
     t.add_argument("--order", default="natural", help=f"{'|'.join(ORDERS)} or an explicit permutation 3,0,1,...")
     t.add_argument("--degrees", default="random", choices=DEGREE_MODES,
                    help="hidden degrees (default random, as in the paper)")
     t.add_argument("--masks", type=int, default=1, metavar="K",
-                   help="number of masks for order/connectivity-agnostic training")
-    t.add_argument("--activation", default="relu", choices=ACTIVATIONS)
+                   help="number of masks for order/connectivity-agnostic training (default 1)")
+    t.add_argument("--activation", default="relu", choices=ACTIVATIONS, help="(default relu)")
     t.add_argument("--direct", action="store_true", help="direct input-to-output connections")
-    t.add_argument("--seed", type=int, default=0, help="seed of the masks, the initial weights and the shuffling")
+    t.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="seed of the masks, the initial weights and the shuffling")
     t.add_argument("--binarize", default="threshold", choices=("threshold", "sample"), help="for grey-level files")
     t.add_argument("--out", default=None, metavar="CKPT", help="write the trained model to this checkpoint file")
     _recipe_flags(t)
@@ -120,30 +122,31 @@ def _train_parser(sub) -> None:
 def _recipe_flags(t: argparse.ArgumentParser) -> None:
     """The training recipe; every default is `recipe.DEFAULTS` (one place to change them)."""
     d = DEFAULTS
-    t.add_argument("--epochs", type=int, default=d.epochs, help=f"(default {d.epochs})")
-    t.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default {d.batch_size})")
-    t.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate at the start (default {d.lr:g})")
+    t.add_argument("--epochs", type=int, default=d.epochs, metavar="N", help=f"(default {d.epochs})")
+    t.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N", help=f"(default {d.batch_size})")
+    t.add_argument("--lr", type=float, default=d.lr, metavar="RATE",
+                   help=f"Adam learning rate at the start (default {d.lr:g})")
     t.add_argument("--lr-schedule", default=d.lr_schedule, choices=LR_SCHEDULES, help=(
         f"none; step: divide the rate by 10 every --lr-step-epochs epochs; cosine: from --lr down to 0 over "
         f"--epochs (default {d.lr_schedule})"))
     t.add_argument("--lr-step-epochs", type=int, default=d.lr_step_epochs, metavar="N",
                    help=f"epochs between the step schedule's divisions (default {d.lr_step_epochs})")
-    t.add_argument("--weight-decay", type=float, default=d.weight_decay,
+    t.add_argument("--weight-decay", type=float, default=d.weight_decay, metavar="L2",
                    help=f"Adam's L2 penalty on the weights (not AdamW's; default {d.weight_decay:g})")
-    t.add_argument("--patience", type=int, default=d.patience, help=(
+    t.add_argument("--patience", type=int, default=d.patience, metavar="N", help=(
         "early stopping after this many epochs without a better validation NLL (default: off)"
         if d.patience is None else f"early stopping after this many epochs without improvement (default {d.patience})"))
     t.add_argument("--keep-last", action="store_true",
                    help="keep the last weights rather than those of the best validation epoch")
-    t.add_argument("--valid-fraction", type=float, default=d.valid_fraction, help=(
+    t.add_argument("--valid-fraction", type=float, default=d.valid_fraction, metavar="F", help=(
         f"share of the training data held out for validation when the data set has no validation split "
         f"(default {d.valid_fraction:g})"))
-    t.add_argument("--resample-every", type=int, default=d.resample_every,
+    t.add_argument("--resample-every", type=int, default=d.resample_every, metavar="N",
                    help=f"minibatches between mask switches (K > 1; default {d.resample_every})")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    p.add_argument("--threads", type=int, default=None, metavar="N", help=THREADS_HELP)
     p.add_argument("--json", action="store_true", help="end stdout with one JSON object")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
