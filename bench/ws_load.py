@@ -356,8 +356,7 @@ class MadeVizServer(Server):
     listens) instead of `streamlit run app.py`; same process group, log and health wait as Server."""
 
     def __init__(self, session_ttl: int, threads: int):
-        super().__init__(1, session_ttl, threads,
-                         extra_env={"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(session_ttl)})
+        super().__init__(1, session_ttl, threads)   # MADE_VIZ_SESSION_TTL (set by Server) reaches the launcher
 
     def _start(self, processes: int, session_ttl: int, env: dict) -> None:
         self.port = self.backend_base = free_port()

@@ -10,6 +10,7 @@ the server accepts its first student, so the first class burst does not queue be
 """
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from importlib.resources import files
@@ -45,12 +46,21 @@ def lan_address() -> str:
         s.close()
 
 
-def flags(port: int, class_mode: bool) -> dict:
-    """Streamlit flag options for one server: localhost only, or every address for a class."""
+SESSION_TTL_ENV = "MADE_VIZ_SESSION_TTL"   # as in deploy/serve_class.sh: seconds a closed tab's session is kept
+
+
+def flags(port: int, class_mode: bool, env: dict | None = None) -> dict:
+    """Streamlit flag options for one server: localhost only, or every address for a class; $MADE_VIZ_SESSION_TTL
+    sets server.disconnectedSessionTTL (Streamlit's own STREAMLIT_* variables reach only `streamlit run`)."""
     out = dict(SETTINGS)
     out["server.port"] = int(port)
     out["server.address"] = "0.0.0.0" if class_mode else "127.0.0.1"
     out["server.fileWatcherType"] = "none"
+    ttl = (os.environ if env is None else env).get(SESSION_TTL_ENV, "").strip()
+    if ttl:
+        if not ttl.isdigit():
+            raise ValueError(f"{SESSION_TTL_ENV} must be a whole number of seconds, got {ttl!r}.")
+        out["server.disconnectedSessionTTL"] = int(ttl)
     return out
 
 

@@ -41,6 +41,13 @@ def test_app_script_ships_in_the_package():
     assert script.is_file() and script.parent == Path(launch.__file__).parent
 
 
+def test_session_ttl_comes_from_the_same_variable_as_serve_class_sh():
+    assert "server.disconnectedSessionTTL" not in launch.flags(8600, False, env={})
+    assert launch.flags(8600, False, env={"MADE_VIZ_SESSION_TTL": "30"})["server.disconnectedSessionTTL"] == 30
+    with pytest.raises(ValueError, match="MADE_VIZ_SESSION_TTL must be a whole number"):
+        launch.flags(8600, False, env={"MADE_VIZ_SESSION_TTL": "soon"})
+
+
 def test_the_ready_line_names_localhost_alone_and_this_machines_address_for_a_class(monkeypatch):
     assert launch.ready_line(8600, class_mode=False) == (
         "MADE Explorer is ready. Open http://localhost:8600 in a browser (Ctrl-C stops it).")
