@@ -15,8 +15,9 @@ What it leaves behind is what the server then shares with every session:
   (`test_warm.py` checks it);
 - plotly's lazily built validators and the JSON encoder's first use, the embedded data sets' arrays.
 
-`st.cache_data` entries are not carried over (AppTest uses a storage of its own), which is why the cached
-figures are `cache_resource`. At the end the warmed objects join the garbage collector's frozen
+`st.cache_data`'s registry is process-wide too, but its entries live in the storage of the runtime that made
+them (AppTest's in-memory one), so only `cache_resource` is relied on here (the pages cache their figures
+there). At the end the warmed objects join the garbage collector's frozen
 generation (`gc.freeze`, as `ui.prepare_process` does for the imports), so later collections skip them.
 """
 from __future__ import annotations
