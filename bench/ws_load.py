@@ -8,6 +8,10 @@
     python bench/ws_load.py --think 5 --jitter 5   # students who pause (default: everyone clicks at once)
     python bench/ws_load.py --epochs 500           # train for all of --train-seconds (the default 50 epochs may
                                                    # end first when few sessions share the cores)
+    python bench/ws_load.py --sessions 30 --cold   # the very first burst on a freshly started server: no
+                                                   # warm-up session; open Architecture and change it, then stop
+    python bench/ws_load.py --sessions 30 --cold --server made-viz   # the same on `python -m made_viz app`
+                                                   # (the launcher that warms the process before it listens)
 
 What it measures: the SERVER. Each simulated student is one websocket to /_stcore/stream that sends
 the BackMsg protobufs the browser's frontend would send (rerun_script with a ClientState: the page,
@@ -62,6 +66,7 @@ import json
 import os
 import random
 import re
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -69,7 +74,17 @@ from pathlib import Path
 
 if __package__ in (None, ""):   # run as a script: python bench/ws_load.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.serving import MemorySampler, Server, machine_busy_s, metrics, self_cpu_s, stats, tree_cpu_s  # noqa: E402
+from bench.serving import (  # noqa: E402
+    ROOT,
+    MemorySampler,
+    Server,
+    free_port,
+    machine_busy_s,
+    metrics,
+    self_cpu_s,
+    stats,
+    tree_cpu_s,
+)
 from bench.st_client import CAPTION_PREFIX, DEFAULT_TIMEOUT, TRIGGERS, Tab, get_root, run_async, warm_up  # noqa: E402
 
 HIDDEN_LABEL = "Hidden layers"
@@ -220,6 +235,8 @@ async def run_student(s: Student, url: str, args, gates: list[Gate]) -> None:
         passed = 2
         s.where = "after every session changed its architecture"
         s.check_own(s.where, s.own)
+        if args.architecture_only:   # the burst --cold measures; Train and Sample have their own runs
+            return
 
         # 3. train
         await _train(s, tab, args)
@@ -334,10 +351,45 @@ async def _class(url: str, args) -> tuple[list[Student], float]:
     return students, wall
 
 
+class MadeVizServer(Server):
+    """One `python -m made_viz app` process (the installed app's launcher, which warms the process before it
+    listens) instead of `streamlit run app.py`; same process group, log and health wait as Server."""
+
+    def __init__(self, session_ttl: int, threads: int):
+        super().__init__(1, session_ttl, threads)   # MADE_VIZ_SESSION_TTL (set by Server) reaches the launcher
+
+    def _start(self, processes: int, session_ttl: int, env: dict) -> None:
+        self.port = self.backend_base = free_port()
+        self.log_path = f"/tmp/madeviz-load-{os.getpid()}-made-viz.log"
+        self.log = open(self.log_path, "w+")
+        cmd = [sys.executable, "-m", "made_viz", "--port", str(self.port)]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 300   # the warm-up runs every page once before the server listens
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_tail()}")
+            self.log.seek(0)
+            if "MADE Explorer is ready" in self.log.read():
+                return
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"server did not start: {self.log_tail()}")
+
+
+def start_server(args) -> Server:
+    """The server the class uses: `streamlit run app.py` (or serve_class.sh), or the made-viz launcher."""
+    if args.server == "made-viz":
+        return MadeVizServer(args.session_ttl, args.threads)
+    return Server(args.processes, args.session_ttl, args.threads)
+
+
 def run(args) -> dict:
     """Start (or use) a server, run the class once, return the report (a dict)."""
     QUIET[0] = args.json
-    server = None if args.url else Server(args.processes, args.session_ttl, args.threads)
+    server = None if args.url else start_server(args)
+    t_started = time.perf_counter()
     url = args.url or server.url
     pid = server.proc.pid if server else args.server_pid
     backends = server.backends if server else [url]
@@ -367,10 +419,13 @@ def run(args) -> dict:
                 res["rss_with_sessions_mb"] = await asyncio.to_thread(sampler.level, 1.5)
         args.on_open = on_open
         log(f"{args.sessions} sessions on {url} ({args.processes} process(es)), {args.changes} change(s) each")
+        t0_class = time.perf_counter()
         students, wall = run_async(_class(url, args))
         c1, m1, s1 = server_cpu(), machine_busy_s(), self_cpu_s()
         res["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         res["wall_s"] = round(wall, 2)
+        if server:
+            res["class_started_s_after_server_ready"] = round(t0_class - t_started, 2)
         client_cpu = s1 - s0
         res["client"] = {"cpu_s": round(client_cpu, 1),
                          "mb_received": round(sum(s.tab.bytes_in for s in students if s.tab) / 1e6, 2),
@@ -445,6 +500,8 @@ def summarise(students: list[Student], args) -> dict:
     if per:
         out["sessions_per_backend"] = per
     p95 = out["latency_s"]["change"]["p95"]
+    if args.cold:   # the first page load is the cold burst's own figure
+        p95 = max(p95 or 0.0, out["latency_s"]["page_load"]["p95"] or float("inf"))
     out["ok"] = (not out["errors"] and not out["isolation_violations"] and not out["state_lost"]
                  and p95 is not None and p95 <= args.p95_target)
     return out
@@ -499,6 +556,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                     "Start (default: the page's own value; training may then end before --train-seconds)")
     ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for one run")
     ap.add_argument("--no-warmup", dest="warmup", action="store_false", help="skip the warm-up session")
+    ap.add_argument("--cold", action="store_true", help=(
+        "the first burst on a freshly started server: no warm-up session, every session opens Architecture "
+        "and changes it at once, then the class ends (no Train/Sample); p95 target on the page load too"))
+    ap.add_argument("--architecture-only", action="store_true", help=(
+        "end the class after the Architecture burst (implied by --cold; without it: the same burst on a "
+        "server warmed by the warm-up session)"))
+    ap.add_argument("--server", choices=("streamlit", "made-viz"), default="streamlit", help=(
+        "how the started server runs: `streamlit run app.py` (default) or `python -m made_viz app`, which "
+        "warms the process before it listens (one process only)"))
     ap.add_argument("--session-ttl", type=int, default=10, help="server.disconnectedSessionTTL of the started server")
     ap.add_argument("--threads", type=int, default=1, help="MADE_VIZ_THREADS of the started server")
     ap.add_argument("--p95-target", type=float, default=2.0, help="change latency p95 limit (default 2 s)")
@@ -507,6 +573,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if min(args.sessions, args.processes, args.changes) < 1:
         ap.error("--sessions, --processes and --changes must be >= 1")
+    if args.cold and args.url:
+        ap.error("--cold starts its own fresh server (a running one at --url may be warm already)")
+    if args.server == "made-viz" and (args.processes != 1 or args.url):
+        ap.error("--server made-viz starts one process (no --processes, no --url)")
+    if args.cold:
+        args.warmup, args.architecture_only = False, True
     if args.sessions > 98:
         ap.error("at most 98 sessions (their hidden sizes must stay distinct)")
     args.on_open = None

@@ -4,6 +4,7 @@
     made-viz eval digits.pt digits8 --ensemble 8
     made-viz sample digits.pt --n 16 --out grid.png
     made-viz bench                      # bench/bench_train.py and bench/bench_sample.py (source checkout)
+    made-viz app [--port P] [--class]   # start the app (python -m made_viz is the same)
 
 Every user mistake (unknown data set, unreadable file, impossible architecture, bad number,
 damaged checkpoint) ends with one line `made-viz: error: <message>` on stderr and exit status 2;
@@ -20,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .commands import PROG, THREADS_ALL_CORES_ABOVE, cmd_bench, cmd_eval, cmd_sample, cmd_train
+from .commands import PROG, THREADS_ALL_CORES_ABOVE, cmd_app, cmd_bench, cmd_eval, cmd_sample, cmd_train
 from .config import ACTIVATIONS, DEGREE_MODES, ORDERS, ConfigError
 from .recipe import DEFAULTS, LR_SCHEDULES
 
@@ -43,8 +44,9 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------------------------------------
 # parser
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Train, evaluate and sample MADE models (Germain et al. 2015).")
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description=(
+        "Train, evaluate and sample MADE models (Germain et al. 2015), and start the MADE Explorer app."))
     p.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -78,7 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="fewer repeats")
     b.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the benchmark's choice)")
     b.set_defaults(func=cmd_bench)
+    _app_parser(sub)
     return p
+
+
+def _app_parser(sub) -> None:
+    a = sub.add_parser("app", help="start the MADE Explorer app (python -m made_viz is the same)", description=(
+        "Start the app from the installed package. Alone it listens on this machine only and prints the URL "
+        "to open; with --class it listens on every address and prints the one students type. The server "
+        "warms up (imports, one run of every page) before it accepts anyone, so the first class burst is "
+        "as fast as a later one."))
+    a.add_argument("--port", type=int, default=None, metavar="P", help="port to listen on (default 8501)")
+    a.add_argument("--class", dest="class_mode", action="store_true",
+                   help="serve a class: listen on every address and print this machine's address")
+    a.set_defaults(func=cmd_app)
 
 
 def _train_parser(sub) -> None:
@@ -86,15 +101,17 @@ def _train_parser(sub) -> None:
         "Train a MADE by maximum likelihood (Adam). A data set with its own validation split uses it; "
         "otherwise --valid-fraction of the training data is held out."))
     t.add_argument("data", metavar="DATA", help="embedded data set (digits8, mnist, bars4, shapes8) or a file/folder")
-    t.add_argument("--hidden", default="500", help="hidden layer sizes, e.g. 500 or 500,500 (default 500)")
+    t.add_argument("--hidden", default="500", metavar="SIZES",
+                   help="hidden layer sizes, e.g. 500 or 500,500 (default 500)")
     t.add_argument("--order", default="natural", help=f"{'|'.join(ORDERS)} or an explicit permutation 3,0,1,...")
     t.add_argument("--degrees", default="random", choices=DEGREE_MODES,
                    help="hidden degrees (default random, as in the paper)")
     t.add_argument("--masks", type=int, default=1, metavar="K",
-                   help="number of masks for order/connectivity-agnostic training")
-    t.add_argument("--activation", default="relu", choices=ACTIVATIONS)
+                   help="number of masks for order/connectivity-agnostic training (default 1)")
+    t.add_argument("--activation", default="relu", choices=ACTIVATIONS, help="(default relu)")
     t.add_argument("--direct", action="store_true", help="direct input-to-output connections")
-    t.add_argument("--seed", type=int, default=0, help="seed of the masks, the initial weights and the shuffling")
+    t.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="seed of the masks, the initial weights and the shuffling")
     t.add_argument("--binarize", default="threshold", choices=("threshold", "sample"), help="for grey-level files")
     t.add_argument("--out", default=None, metavar="CKPT", help="write the trained model to this checkpoint file")
     _recipe_flags(t)
@@ -105,32 +122,40 @@ def _train_parser(sub) -> None:
 def _recipe_flags(t: argparse.ArgumentParser) -> None:
     """The training recipe; every default is `recipe.DEFAULTS` (one place to change them)."""
     d = DEFAULTS
-    t.add_argument("--epochs", type=int, default=d.epochs, help=f"(default {d.epochs})")
-    t.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default {d.batch_size})")
-    t.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate at the start (default {d.lr:g})")
+    t.add_argument("--epochs", type=int, default=d.epochs, metavar="N", help=f"(default {d.epochs})")
+    t.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N", help=f"(default {d.batch_size})")
+    t.add_argument("--lr", type=float, default=d.lr, metavar="RATE",
+                   help=f"Adam learning rate at the start (default {d.lr:g})")
     t.add_argument("--lr-schedule", default=d.lr_schedule, choices=LR_SCHEDULES, help=(
         f"none; step: divide the rate by 10 every --lr-step-epochs epochs; cosine: from --lr down to 0 over "
         f"--epochs (default {d.lr_schedule})"))
     t.add_argument("--lr-step-epochs", type=int, default=d.lr_step_epochs, metavar="N",
                    help=f"epochs between the step schedule's divisions (default {d.lr_step_epochs})")
-    t.add_argument("--weight-decay", type=float, default=d.weight_decay,
+    t.add_argument("--weight-decay", type=float, default=d.weight_decay, metavar="L2",
                    help=f"Adam's L2 penalty on the weights (not AdamW's; default {d.weight_decay:g})")
-    t.add_argument("--patience", type=int, default=d.patience, help=(
+    t.add_argument("--patience", type=int, default=d.patience, metavar="N", help=(
         "early stopping after this many epochs without a better validation NLL (default: off)"
         if d.patience is None else f"early stopping after this many epochs without improvement (default {d.patience})"))
     t.add_argument("--keep-last", action="store_true",
                    help="keep the last weights rather than those of the best validation epoch")
-    t.add_argument("--valid-fraction", type=float, default=d.valid_fraction, help=(
+    t.add_argument("--valid-fraction", type=float, default=d.valid_fraction, metavar="F", help=(
         f"share of the training data held out for validation when the data set has no validation split "
         f"(default {d.valid_fraction:g})"))
-    t.add_argument("--resample-every", type=int, default=d.resample_every,
+    t.add_argument("--resample-every", type=int, default=d.resample_every, metavar="N",
                    help=f"minibatches between mask switches (K > 1; default {d.resample_every})")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    p.add_argument("--threads", type=int, default=None, metavar="N", help=THREADS_HELP)
     p.add_argument("--json", action="store_true", help="end stdout with one JSON object")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+def _app_alias_parser(parser: argparse.ArgumentParser, prog: str) -> argparse.ArgumentParser:
+    """The top parser with `app`'s help under the alias's name (the arguments are the same)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub.choices["app"].prog = prog
+    return parser
 
 
 def _version() -> str:
@@ -141,19 +166,22 @@ def _version() -> str:
 # ---------------------------------------------------------------------------------------------
 # entry point
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (never raises for a user mistake)."""
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Run the command line; returns the exit status (never raises for a user mistake). `prog` names the
+    command in --help (`python -m made_viz` runs `app`); errors always start with `made-viz: error:`."""
     from .checkpoint import CheckpointError
     from .data import DataError
     from .train import TrainingDiverged
 
     parser = build_parser()
+    if prog != PROG:   # python -m made_viz: its --help shows the app's options under its own name
+        parser = _app_alias_parser(parser, prog)
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(argv)
         args.argv = argv
         if getattr(args, "func", None) is None:
-            raise UsageError(f"choose a command: train, eval, sample or bench (see {PROG} --help).")
+            raise UsageError(f"choose a command: train, eval, sample, bench or app (see {PROG} --help).")
         if getattr(args, "threads", None) is not None:   # checked now; set again by each command
             from .train import set_torch_threads
             set_torch_threads(args.threads)

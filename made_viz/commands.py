@@ -408,3 +408,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         module = runpy.run_path(str(script), run_name="made_viz_bench")
         status = max(status, int(module["main"](extra) or 0))
     return status
+
+
+# ---------------------------------------------------------------------------------------------
+# app
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Start the app from the installed package (`made_viz.launch`): warm up, print the URL, serve until Ctrl-C."""
+    from . import launch
+    launch.serve(port=launch.DEFAULT_PORT if args.port is None else args.port, class_mode=args.class_mode)
+    return 0

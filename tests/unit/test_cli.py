@@ -186,6 +186,9 @@ BAD = {
     "eval bad ckpt": ["eval", "BADCKPT", "bars4"],
     "sample bad ckpt": ["sample", "BADCKPT"],
     "sample n 0": ["sample", "BADCKPT", "--n", "0"],
+    "app port 0": ["app", "--port", "0"],
+    "app port text": ["app", "--port", "eighty"],
+    "app unknown option": ["app", "--public"],
 }
 
 
@@ -271,3 +274,45 @@ def test_python_dash_m_subprocess(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [bad.stderr.strip()] and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("made-viz: error: number of masks")
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """What `made-viz app` asks the launcher for (no server starts)."""
+    from made_viz import launch
+    calls = []
+    monkeypatch.setattr(launch, "serve", lambda port, class_mode: calls.append((port, class_mode)))
+    return calls
+
+
+def test_app_parses_its_port_and_class_mode(served):
+    assert run_main(["app"])[0] == 0
+    assert run_main(["app", "--port", "8600"])[0] == 0
+    assert run_main(["app", "--class", "--port", "9000"])[0] == 0
+    assert served == [(8501, False), (8600, False), (9000, True)]
+
+
+def test_python_dash_m_made_viz_is_the_app_command(served, monkeypatch):
+    import runpy
+    monkeypatch.setattr(sys, "argv", ["made_viz", "--class", "--port", "8702"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_module("made_viz", run_name="__main__")
+    assert done.value.code == 0 and served == [(8702, True)]
+
+
+def test_python_dash_m_made_viz_help_shows_the_apps_options(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-m", "made_viz", "--help"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m made_viz [-h] [--port P] [--class]")
+    bad = subprocess.run([sys.executable, "-m", "made_viz", "--port", "0"], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, timeout=120)
+    assert bad.returncode == 2 and bad.stderr == "made-viz: error: --port must be between 1 and 65535, got 0.\n"
+
+
+def test_top_help_lists_every_command():
+    code, out, _ = run_main(["--help"])
+    assert code == 0
+    for command in ("train", "eval", "sample", "bench", "app"):
+        assert f"    {command} " in out
