@@ -215,7 +215,8 @@ def explain_see(q: SeeQuestion, missed: list[int], extra: list[int], right: bool
         m = int(ms.degrees[q.layer][q.unit])
         rule = (f"Unit {q.unit} of hidden layer {q.layer} has degree m = {m}: it may see only inputs of position ≤ {m}, "
                 f"and only those a path reaches. Here that is {int(truth.sum())} pixel(s).")
-    lines = [("Right! " if right else "") + rule]
+    head = "Right! " if right else f"Not quite: {len(missed)} pixel(s) missed and {len(extra)} extra. "
+    lines = [head + rule]
     forbidden = np.nonzero(truth & ~allowed)[0].tolist()
     if forbidden:
         why = ("the output rule is ≥ instead of >, so an output may use hidden units of its own degree and "
