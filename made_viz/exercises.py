@@ -15,8 +15,9 @@ Wrong answers always come with sentences that name the pixels, units or tiles an
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -213,8 +214,8 @@ def explain_see(q: SeeQuestion, missed: list[int], extra: list[int], right: bool
                 f"reaches. Here that is {int(truth.sum())} pixel(s).")
     else:
         m = int(ms.degrees[q.layer][q.unit])
-        rule = (f"Unit {q.unit} of hidden layer {q.layer} has degree m = {m}: it may see only inputs of position ≤ {m}, "
-                f"and only those a path reaches. Here that is {int(truth.sum())} pixel(s).")
+        rule = (f"Unit {q.unit} of hidden layer {q.layer} has degree m = {m}: it may see only inputs of position "
+                f"≤ {m}, and only those a path reaches. Here that is {int(truth.sum())} pixel(s).")
     head = "Right! " if right else f"Not quite: {len(missed)} pixel(s) missed and {len(extra)} extra. "
     lines = [head + rule]
     forbidden = np.nonzero(truth & ~allowed)[0].tolist()
@@ -254,8 +255,10 @@ def explain_see(q: SeeQuestion, missed: list[int], extra: list[int], right: bool
 
 # categories of the reveal figure: colour AND marker differ, so they read in grey print and for colour-blind eyes
 NOT_SEEN, RIGHT, MISSED, EXTRA = 0, 1, 2, 3
-REVEAL_STYLE = {RIGHT: ("right", "#15803d", "circle"), MISSED: ("missed", "#ea580c", "x-thin-open"),
-                EXTRA: ("extra", "#7c3aed", "triangle-up-open")}
+# category: (name, marker colour, marker, cell tint)
+REVEAL_STYLE = {RIGHT: ("right", "#15803d", "circle", "#bbf7d0"),
+                MISSED: ("missed", "#c2410c", "x-thin-open", "#fed7aa"),
+                EXTRA: ("extra", "#6d28d9", "triangle-up-open", "#ddd6fe")}
 
 
 def reveal_categories(truth: np.ndarray, guess: np.ndarray) -> np.ndarray:
@@ -270,16 +273,16 @@ def reveal_figure(cats: np.ndarray, positions: np.ndarray, shape: tuple[int, int
     d = len(cats)
     h, w = (1, d) if shape is None else shape
     rows, cols = np.divmod(np.arange(d), w)
-    colours = ["#f3f4f6"] + [REVEAL_STYLE[c][1] for c in (RIGHT, MISSED, EXTRA)]
+    colours = ["#f3f4f6"] + [REVEAL_STYLE[c][3] for c in (RIGHT, MISSED, EXTRA)]
     scale = [[v, colours[int(k)]] for k in range(4) for v in (k / 4, (k + 1) / 4)]
     fig = go.Figure(go.Heatmap(z=(cats.astype(float) + 0.5).reshape(h, w) / 4, zmin=0, zmax=1, colorscale=scale,
                                showscale=False, xgap=1, ygap=1, customdata=positions.reshape(h, w),
                                hovertemplate="position %{customdata}<extra></extra>"))
     size = max(8, int(0.55 * (height - 40) / h))
-    for cat, (name, colour, symbol) in REVEAL_STYLE.items():
+    for cat, (name, colour, symbol, _) in REVEAL_STYLE.items():
         on = cats == cat
         fig.add_trace(go.Scatter(x=cols[on], y=rows[on], mode="markers", name=f"{name} ({int(on.sum())})",
-                                 marker=dict(symbol=symbol, size=size, color="white", line=dict(width=3, color="white")),
+                                 marker=dict(symbol=symbol, size=size, color=colour, line=dict(width=3, color=colour)),
                                  hoverinfo="skip"))
     if d <= 100:
         fig.add_trace(go.Scatter(x=cols, y=rows, mode="text", text=[str(p) for p in positions], showlegend=False,

@@ -51,13 +51,17 @@ def answered(qid: tuple, right: bool) -> None:
 
 
 def header() -> str:
-    st.title("Exercises: guess first, then reveal")
+    """Title and exercise picker on one line, so the question and its grid fit a 1280x720 projector screen."""
+    st.html("<style>[data-testid=stMainBlockContainer]{padding-top:3rem}</style>")
+    c_title, c_pick = st.columns([1, 2.2], vertical_alignment="center")
+    c_title.title("Exercises")
+    with c_pick:
+        ex = st.segmented_control("Exercise", list(X.EXERCISES), key="x_ex", format_func=X.EXERCISES.get,
+                                  required=True, label_visibility="collapsed") or "see"
     if msg := ss.x_link.message:
         st.warning(msg, icon=":material/link_off:")
-    ex = st.segmented_control("Exercise", list(X.EXERCISES), key="x_ex", format_func=X.EXERCISES.get,
-                              required=True) or "see"
-    st.caption(f"Question set {ss.x_seed}: the link `?exercise={ex}&seed={ss.x_seed}` gives the whole class "
-               "the same questions.")
+    st.caption(f"Guess first, then reveal. Question set {ss.x_seed}: the link `?exercise={ex}&seed={ss.x_seed}` "
+               "gives the whole class the same questions.")
     return ex
 
 
@@ -83,8 +87,10 @@ def toggle_pixels(key: str, width: int) -> None:
 
 
 def see_exercise(cfg) -> None:
-    variant = st.radio("Ask about", list(X.SEE_VARIANTS), key="x_variant", format_func=X.SEE_VARIANTS.get,
-                       horizontal=True)
+    c_q, c_variant = st.columns([2.2, 1], vertical_alignment="center")
+    with c_variant:
+        variant = st.radio("Ask about", list(X.SEE_VARIANTS), key="x_variant", format_func=X.SEE_VARIANTS.get,
+                           horizontal=True)
     if variant == "hidden" and not cfg.hidden:
         st.info("This network has no hidden layer: add one in the sidebar, or ask about an output.")
         return
@@ -94,14 +100,14 @@ def see_exercise(cfg) -> None:
         ss.x_see_qid, ss.x_guess, ss.x_revealed = qid, np.zeros(cfg.d, dtype=np.int64), False
     ms = q.masks
     what = ("the inputs that reach it" if not q.is_output else "the inputs it depends on")
-    st.subheader(f"Which inputs can {X.unit_name(q)} see?")
+    c_q.subheader(f"Which inputs can {X.unit_name(q)} see?")
     st.markdown(f"Click the pixels you think are {what}, then press **Reveal**."
                 + (" The outlined amber pixel is the output's own pixel." if q.is_output else "")
                 + (f" **This network is broken on purpose** (masking “{q.cfg.masking}”): find the forbidden path."
                    if q.cfg.masking != "made" else ""))
     shape = cfg.shape
     width = shape[1] if shape else cfg.d
-    height = 460 if shape and shape[0] > 1 else 160
+    height = 400 if shape and shape[0] > 1 else 160
     left, right = st.columns([1, 1])
     with left:
         target = np.zeros(cfg.d, dtype=bool)
@@ -119,7 +125,8 @@ def see_exercise(cfg) -> None:
             cats = X.reveal_categories(X.sees(q), ss.x_guess)
             st.plotly_chart(X.reveal_figure(cats, ms.degrees[0], shape, q.unit if q.is_output else None,
                                             height=height), key="x_reveal_fig", config=NO_BAR)
-            st.caption("Green ● right · orange ✕ missed · purple △ extra · numbers: each pixel's order position m⁰.")
+            st.caption("Green ● right · orange ✕ missed · purple △ extra · grey: not seen · numbers: each pixel's "
+                       "order position m⁰.")
     footer("see", ss.x_revealed, result.lines, result.right)
 
 
