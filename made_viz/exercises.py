@@ -278,16 +278,20 @@ def reveal_figure(cats: np.ndarray, positions: np.ndarray, shape: tuple[int, int
     fig = go.Figure(go.Heatmap(z=(cats.astype(float) + 0.5).reshape(h, w) / 4, zmin=0, zmax=1, colorscale=scale,
                                showscale=False, xgap=1, ygap=1, customdata=positions.reshape(h, w),
                                hovertemplate="position %{customdata}<extra></extra>"))
-    size = max(8, int(0.55 * (height - 40) / h))
+    cell = (height - 40) / h
+    size = max(8, int(0.38 * cell))
+    numbered = d <= 100   # then the marker sits top left and the position bottom right, neither hides the other
+    shift = 0.2 if numbered else 0.0
     for cat, (name, colour, symbol, _) in REVEAL_STYLE.items():
         on = cats == cat
-        fig.add_trace(go.Scatter(x=cols[on], y=rows[on], mode="markers", name=f"{name} ({int(on.sum())})",
+        fig.add_trace(go.Scatter(x=cols[on] - shift, y=rows[on] - shift, mode="markers",
+                                 name=f"{name} ({int(on.sum())})",
                                  marker=dict(symbol=symbol, size=size, color=colour, line=dict(width=3, color=colour)),
                                  hoverinfo="skip"))
-    if d <= 100:
-        fig.add_trace(go.Scatter(x=cols, y=rows, mode="text", text=[str(p) for p in positions], showlegend=False,
-                                 textfont=dict(size=max(10, size // 3), color="#111827"), hoverinfo="skip",
-                                 textposition="bottom right"))
+    if numbered:
+        fig.add_trace(go.Scatter(x=cols + 0.18, y=rows + 0.2, mode="text", text=[str(p) for p in positions],
+                                 showlegend=False, textfont=dict(size=max(11, int(0.3 * cell)), color="#111827"),
+                                 hoverinfo="skip"))
     if target is not None:
         fig.add_shape(type="rect", x0=target % w - 0.5, x1=target % w + 0.5, y0=target // w - 0.5,
                       y1=target // w + 0.5, line=dict(color="#111827", width=4, dash="dot"))
