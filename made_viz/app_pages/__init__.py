@@ -19,6 +19,7 @@ PAGES = {
     "architecture": ("Architecture", ":material/account_tree:"),
     "train": ("Train", ":material/trending_down:"),
     "sample": ("Sample", ":material/brush:"),
+    "exercises": ("Exercises", ":material/quiz:"),
 }
 
 
