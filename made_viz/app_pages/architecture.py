@@ -136,7 +136,10 @@ def network_tab(c: Ctx) -> None:
         st.caption(("Blue: reaches the traced unit · orange (dashed): reached from it · red: a forbidden path. "
                     if in_browser or tr is not None or not c.cfg.is_autoregressive else "")
                    + (f"Grey: {n_grey} unit(s) with no input or no output (hover for why). " if n_grey else "")
-                   + (F.aggregated_summary(c.ms) if aggregated else degree_caption(c.ms)))
+                   + (F.aggregated_summary(c.ms) if aggregated else degree_caption(c.ms))
+                   + ("" if fits_browser(c.ms) else
+                      f" With more than {F.EDGE_BUDGET:,} edges the network is drawn by the server (a click redraws "
+                      "it); smaller ones trace in your browser at once."))
         count_network_runs()
 
 

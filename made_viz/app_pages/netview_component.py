@@ -237,7 +237,8 @@ export default function (component) {
     const box = root.getBoundingClientRect(), c = u.querySelector('circle').getBoundingClientRect();
     tip.style.display = 'block';
     tip.style.left = `${Math.min(c.right - box.left + 6, box.width - 230)}px`;
-    tip.style.top = `${Math.max(0, c.top - box.top - 10)}px`;
+    const below = c.top - box.top - 10, above = c.top - box.top - tip.offsetHeight - 6;
+    tip.style.top = `${Math.max(0, below + tip.offsetHeight > HEIGHT ? above : below)}px`;  // stays on the drawing
   };
   root.onmouseleave = () => { tip.style.display = 'none'; };
   render();
