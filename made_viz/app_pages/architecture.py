@@ -23,6 +23,8 @@ from made_viz import graph as G
 from made_viz import ui
 from made_viz.budget import EXACT_SUM_MAX_D, JACOBIAN_MAX_D, exact_sum_affordable
 from made_viz.config import Config, config_json
+from made_viz.app_pages.netview_component import network_view, view_data
+from made_viz.netview import fits_browser
 
 
 # --- panels ----------------------------------------------------------------------------------------
@@ -118,19 +120,52 @@ def trace_panel(c: Ctx, target: str, auto: bool):
 def network_tab(c: Ctx) -> None:
     left, right = st.columns([2.15, 1])
     with right:
+        in_browser = browser_view_chosen(c)
         arrange, target, aggregated = trace_controls(c, G.edge_count(c.ms))
         auto = not target and c.pair is not None
         if auto:  # show the forbidden path of the pair the badge names
             target = f"u:{G.num_layers(c.ms) - 1}:{c.pair[1]}"
         tr = trace_panel(c, target, auto)
     with left:
-        st.plotly_chart(network_fig(c.cj, c.k, arrange, target, aggregated), key="net_plot", on_select=on_pick,
-                        selection_mode="points", width="stretch", config=NO_BAR)
+        if in_browser:
+            network_view(view_data(c.cj, c.k, arrange), traced=target[2:] if target.startswith("u:") else "")
+        else:
+            st.plotly_chart(network_fig(c.cj, c.k, arrange, target, aggregated), key="net_plot", on_select=on_pick,
+                            selection_mode="points", width="stretch", config=NO_BAR)
         n_grey = len(G.unit_reasons(c.ms))
         st.caption(("Blue: reaches the traced unit · orange (dashed): reached from it · red: a forbidden path. "
-                    if tr is not None or not c.cfg.is_autoregressive else "")
+                    if in_browser or tr is not None or not c.cfg.is_autoregressive else "")
                    + (f"Grey: {n_grey} unit(s) with no input or no output (hover for why). " if n_grey else "")
-                   + (F.aggregated_summary(c.ms) if aggregated else degree_caption(c.ms)))
+                   + (F.aggregated_summary(c.ms) if aggregated else degree_caption(c.ms))
+                   + ("" if fits_browser(c.ms) else
+                      f" With more than {F.EDGE_BUDGET:,} edges the network is drawn by the server (a click redraws "
+                      "it); smaller ones trace in your browser at once."))
+        count_network_runs()
+
+
+def browser_view_chosen(c: Ctx) -> bool:
+    """The in-browser network (tracing and hover cost no rerun) unless the network is over the edge budget,
+    where the plotly figure bundles it by degree, or the student asks for the classic figure."""
+    if not fits_browser(c.ms):
+        return False
+    st.session_state["w_classic"] = st.session_state.get(CLASSIC, False)  # kept while a big net hides the toggle
+    return not st.toggle("Classic figure", key="w_classic", on_change=keep_classic,
+                         help="The plotly drawing: every click on a unit asks the server to redraw it. The default "
+                              "view traces in your browser, at once.")
+
+
+CLASSIC = "classic_figure"   # the student's choice, outside the widget (whose state goes when it is not drawn)
+
+
+def keep_classic() -> None:
+    st.session_state[CLASSIC] = st.session_state["w_classic"]
+
+
+def count_network_runs() -> None:
+    """How often the server drew this tab, in a hidden element: the browser test checks that a click in
+    the in-browser view adds no run."""
+    n = st.session_state["_network_runs"] = st.session_state.get("_network_runs", 0) + 1
+    st.html(f"<span data-testid='network-runs' data-runs='{n}' style='display:none'></span>")
 
 
 def degree_caption(ms) -> str:

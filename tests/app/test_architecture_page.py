@@ -19,6 +19,7 @@ SEED_QUERY = {"d": "3", "shape": "1x3", "hidden": "4", "order": "1,2,0", "degree
 def open_page(query: dict | None = None) -> AppTest:
     """A fresh session whose first run is the Architecture page (with `query` in the URL)."""
     at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["classic_figure"] = True  # the plotly figure, whose spec these tests read
     for k, v in (query or {}).items():
         at.query_params[k] = v
     at.switch_page(PAGE).run()

@@ -63,6 +63,8 @@ def click_node(page, layer: int, unit: int, b: int = -1):
 def test_seed_click_to_trace_and_break_it(page, app_url, shots):
     open_architecture(page, app_url)
     pick_preset(page, "Seed example: D=3 (paper, Fig. 1)")
+    page.get_by_test_id("stMain").get_by_text("Classic figure").click()  # the plotly figure (clicks rerun)
+    wait_idle(page)
     wait_network(page)
     main = page.get_by_test_id("stMain")
     expect(main.get_by_text("autoregressive: verified by the Jacobian")).to_be_visible()
