@@ -22,6 +22,7 @@ from made_viz.app_pages.sample_panels import (
     pretrained,
     pretrained_model,
     sample_entry,
+    animation_download,
     show_animation,
     train_stats,
 )
@@ -56,17 +57,20 @@ def sample_tab(c: Ctx) -> None:
                             help="The path the sampler walks through the pixels, drawn on every sample.")
     entry = sample_entry(c)
     with right:
-        show_animation(c, entry, speed, all_steps, order)
+        fig = show_animation(c, entry, speed, all_steps, order)
     st.markdown("**What to look for:** the red square is the pixel being drawn and the number under each tile is "
                 "p(x = 1 | earlier pixels) → the value drawn; on the right, orange marks coin flips and dark or white "
                 f"marks sure pixels. Pixels are drawn in mask {c.mask + 1}'s order ({c.order_name}).")
     if greedy:
         st.info(GREEDY)
-    d1, d2 = st.columns(2)
+    d1, d2, d3 = st.columns(3)
     d1.download_button("Download the grid (PNG)", png(entry["traj"].x.numpy(), c.shape, scale=6), "made_samples.png",
                        "image/png", key="spng", icon=":material/image:", width="stretch")
     d2.download_button("Download the animation (GIF)", lambda: A.animation_gif(entry["traj"], c.shape)[0],
                        "made_samples.gif", "image/gif", key="s_gif", icon=":material/movie:", width="stretch")
+    with d3:
+        animation_download(fig, f"{ss.s_n} samples of {c.mkey}, mask {c.mask + 1} ({c.order_name} order), "
+                           f"seed {ss.s_seed}.", "s_html")
 
 
 def copying_tab(c: Ctx) -> None:
@@ -109,7 +113,8 @@ def complete_tab(c: Ctx) -> None:
     mini.image(png(np.stack([xt, np.where(known, xt, np.nan)]), c.shape, cols=2, scale=4 if c.d > 100 else 10),
                caption="The test image · what is given (blue: to fill in)", width="stretch")
     with right:
-        show_animation(c, entry, speed, all_steps, cols=min(n, 4))
+        fig = show_animation(c, entry, speed, all_steps, cols=min(n, 4))
+        animation_download(fig, f"{n} completions of test image {ss.c_image} ({ss.c_region} given).", "c_html")
     traj = entry["traj"]
     orders = [c.model.mask_set(k).order for k in range(c.model.cfg.num_masks)]
     (st.success if traj.exact else st.warning)(A.completion_advice(traj.exact, traj.note, known, orders))

@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from made_viz import animation as A
-from made_viz import data, lens, lens_figures, ui
+from made_viz import data, export, lens, lens_figures, ui
 from made_viz.images import grid_png
 from made_viz.model import MADE
 from made_viz.sampling import complete, sample
@@ -18,7 +18,7 @@ try:
 except ImportError:  # the shipped models are optional
     pretrained = None
 
-NO_BAR = {"displayModeBar": False}
+NO_BAR = export.TOOLBAR   # every figure's toolbar: only the camera, a sharp PNG for slides
 ss = st.session_state
 
 
@@ -114,7 +114,8 @@ def completion_entry(c: Ctx) -> tuple[dict, np.ndarray, np.ndarray]:
     return entry, known, xt
 
 
-def show_animation(c: Ctx, entry: dict, speed: str, all_steps=False, order=False, cols=None) -> None:
+def show_animation(c: Ctx, entry: dict, speed: str, all_steps=False, order=False, cols=None):
+    """Draw the trajectory's animation (built once per settings); return the figure (for the export)."""
     traj = entry["traj"]
     if (fkey := ("fig", all_steps, order, speed)) not in entry:
         known = None if traj.known is None else traj.known.numpy()
@@ -124,6 +125,14 @@ def show_animation(c: Ctx, entry: dict, speed: str, all_steps=False, order=False
     # the browser plays the figure and steps through it (its own Play, Pause, Step and Replay buttons)
     st.plotly_chart(fig, config=NO_BAR)
     st.caption(f"Animation: {plan.describe()}" + (" (tick *All steps* to see every one)." if plan.thinned else "."))
+    return fig
+
+
+def animation_download(fig, what: str, key: str) -> None:
+    """The animation as one offline HTML file (Play, Pause, Step, the slider), built on click."""
+    st.download_button("Download the animation (HTML, works offline)", lambda: export.animation_html(fig, what),
+                       "made_sampling.html", "text/html", key=key, icon=":material/download:", width="stretch",
+                       help="One file with everything inside: open it in any browser, no network needed.")
 
 
 def _apply_drawing(key: str, width: int) -> None:
