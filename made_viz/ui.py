@@ -375,6 +375,8 @@ def room_sidebar() -> None:
                            "(open it again with the » at the top left).")
     st.sidebar.selectbox("Theme", list(THEMES), key=THEME, format_func=THEMES.get,
                          help="Dark for a dim room; high contrast for a washed-out projector.")
+    if projector():   # fold the sidebar away; the » at the top left opens it again
+        st.set_page_config(initial_sidebar_state="collapsed")
     css = room_css(projector(), ss[THEME])
     if css:
         st.html(f"<style>{css}</style>")
@@ -388,8 +390,6 @@ _PROJECTOR_CSS = """
 [data-testid=stMain] h2, [data-testid=stMain] h3 {font-size: 2.4rem !important}
 [data-testid=stMain] .katex {font-size: 1.6em !important}
 [data-testid=stMainBlockContainer] {max-width: 100% !important; padding-left: 2rem; padding-right: 2rem}
-section[data-testid=stSidebar][aria-expanded=true] {min-width: 0 !important; width: 0 !important;
-  transform: translateX(-100%)}
 """
 _DARK_CSS = """
 [data-testid=stApp], [data-testid=stHeader], [data-testid=stBottomBlockContainer] {background: #0e1117 !important}
@@ -398,6 +398,7 @@ _DARK_CSS = """
 [data-testid=stApp] label, [data-testid=stApp] li, [data-testid=stApp] span,
 [data-testid=stCaptionContainer], [data-testid=stMetricValue], [data-testid=stMetricLabel] {color: #e6e6e6 !important}
 section[data-testid=stSidebar] {background: #1a1d24 !important}
+[data-testid=stApp] button:not(.modebar-btn) {background: #262a33 !important; border-color: #5a606c !important}
 [data-testid=stPlotlyChart] {background: #ffffff; border-radius: 6px; padding: 4px}
 [data-testid=stImage] img {background: #ffffff}
 """

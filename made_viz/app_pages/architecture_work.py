@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from made_viz import export
+from made_viz import export, ui
 from made_viz import figures as F
 from made_viz import graph as G
-from made_viz import ui
 from made_viz.budget import jacobian_affordable
 from made_viz.config import Config
 from made_viz.masks import MaskSet, build_masks

@@ -7,10 +7,13 @@ it (plotly frames). Figures come from made_viz.animation, the numbers from made_
 import numpy as np
 import streamlit as st
 
+from made_viz import animation as A
+from made_viz import lens, lens_figures, metrics, ui
 from made_viz.app_pages import page_path
 from made_viz.app_pages.sample_panels import (
     NO_BAR,
     Ctx,
+    animation_download,
     clamp,
     completion_entry,
     lens_fig,
@@ -22,12 +25,9 @@ from made_viz.app_pages.sample_panels import (
     pretrained,
     pretrained_model,
     sample_entry,
-    animation_download,
     show_animation,
     train_stats,
 )
-from made_viz import animation as A
-from made_viz import lens, lens_figures, metrics, ui
 from made_viz.model import model_surprise
 
 NO_MODEL = "No model to sample from yet. Train a model on the Train page, or pick a pre-trained one."
@@ -113,8 +113,7 @@ def complete_tab(c: Ctx) -> None:
     mini.image(png(np.stack([xt, np.where(known, xt, np.nan)]), c.shape, cols=2, scale=4 if c.d > 100 else 10),
                caption="The test image · what is given (blue: to fill in)", width="stretch")
     with right:
-        fig = show_animation(c, entry, speed, all_steps, cols=min(n, 4))
-        animation_download(fig, f"{n} completions of test image {ss.c_image} ({ss.c_region} given).", "c_html")
+        show_animation(c, entry, speed, all_steps, cols=min(n, 4))
     traj = entry["traj"]
     orders = [c.model.mask_set(k).order for k in range(c.model.cfg.num_masks)]
     (st.success if traj.exact else st.warning)(A.completion_advice(traj.exact, traj.note, known, orders))
@@ -139,7 +138,8 @@ def lens_tab(c: Ctx) -> None:
                 "to −log p(x); the independent-pixel model cannot use the pixels already seen, so it is surprised "
                 "all along every stroke. Below, the running sum along the order ends at each total.")
     st.latex(r"-\log p(\mathbf{x}) = \sum_{d=1}^{D} -\log p\big(x_{o(d)} \mid x_{o(1)},\dots,x_{o(d-1)}\big)")
-    st.plotly_chart(lens_figures.chain_rule_figure(view.model_map, view.base_map, c.model.mask_set(c.mask).order), config=NO_BAR)
+    order = c.model.mask_set(c.mask).order
+    st.plotly_chart(lens_figures.chain_rule_figure(view.model_map, view.base_map, order), config=NO_BAR)
 
 
 # --- the page, top to bottom -------------------------------------------------------------------------
