@@ -398,7 +398,7 @@ _DARK_CSS = """
 [data-testid=stApp] label, [data-testid=stApp] li, [data-testid=stApp] span,
 [data-testid=stCaptionContainer], [data-testid=stMetricValue], [data-testid=stMetricLabel] {color: #e6e6e6 !important}
 section[data-testid=stSidebar] {background: #1a1d24 !important}
-[data-testid=stApp] button:not(.modebar-btn) {background: #262a33 !important; border-color: #5a606c !important}
+[data-testid=stApp] button[data-testid^=stBaseButton] {background: #262a33 !important; border-color: #5a606c !important}
 [data-testid=stPlotlyChart] {background: #ffffff; border-radius: 6px; padding: 4px}
 [data-testid=stImage] img {background: #ffffff}
 """
