@@ -15,7 +15,7 @@ import streamlit as st
 
 from . import budget
 from .config import MAX_D, MAX_MASKS, ORDERS, Config, ConfigError, parse_int_list, parse_layers
-from .urlstate import canonical_params, config_from_params
+from .urlstate import canonical_params, config_from_params, view_from_params, view_params
 
 # session_state keys (one place, so pages never guess)
 CFG = "cfg"                  # the session's Config
@@ -26,6 +26,8 @@ DATASET_OBJ = "dataset_obj"  # the chosen Dataset itself (uploads and data-folde
 _REJECTED = "_rejected"      # the message about the last entry the sidebar (or the link) refused
 _ORDER_PENDING = "_order_pending"  # "explicit" picked, its text not typed yet: the Config keeps its order
 _W = "w_"                    # prefix of the sidebar widget keys
+PROJECTOR = "w_projector"    # projector mode on (sidebar toggle, URL ?projector=1)
+THEME = "w_theme"            # "light", "dark" or "contrast" (sidebar select, URL ?theme=)
 MAX_SIDE = 64                # an image is at most 64 x 64 pixels (MAX_D)
 MAX_SEED = 2**32 - 1
 
@@ -142,6 +144,18 @@ def init_session() -> None:
                                        f"instead: {describe(cfg)}.")
     st.session_state[CFG] = cfg
     st.session_state[MASK_SHOWN] = 0
+    init_view(params)
+
+
+def init_view(params: dict) -> None:
+    """The rest of the screen from the link (made_viz.urlstate.VIEW_KEYS): the pages' widgets start from
+    these values. A value a key does not allow is said once and the default is kept."""
+    values, refused = view_from_params(params)
+    st.session_state.update(values)
+    if "w_mask_shown" in values:   # students read masks 1..K; the pages index them 0..K-1
+        st.session_state[MASK_SHOWN] = values["w_mask_shown"] - 1
+    if refused and _REJECTED not in st.session_state:
+        st.session_state[_REJECTED] = "Part of this link was not taken: " + "; ".join(refused) + "."
 
 
 def get_config() -> Config:
@@ -164,8 +178,9 @@ def mask_shown() -> int:
 
 
 def sync_url(cfg: Config) -> None:
-    """Mirror the Config into the query string, canonically (only the app's keys, each once)."""
-    want = canonical_params(cfg, PRESETS[DEFAULT_PRESET].cfg)
+    """Mirror the Config and the view into the query string, canonically (only the app's keys, each once):
+    a teacher's link reproduces the screen."""
+    want = canonical_params(cfg, PRESETS[DEFAULT_PRESET].cfg) | view_params(st.session_state)
     have = {k: st.query_params.get_all(k) for k in st.query_params}
     if have != {k: [v] for k, v in want.items()}:
         st.query_params.from_dict(want)
@@ -297,6 +312,7 @@ def architecture_sidebar() -> Config:
         st.sidebar.slider("Mask shown", 1, cfg.num_masks, key=_W + "mask_shown", on_change=_on_mask_shown,
                           help="Masks are numbered 1 to K on every page.")
     st.sidebar.caption(f"D = {cfg.d} · layers {cfg.d} → {' → '.join(map(str, cfg.hidden)) or '(none)'} → {cfg.d}")
+    room_sidebar()
     sync_url(cfg)
     return cfg
 
@@ -335,3 +351,71 @@ def _draw_controls(sb, cfg: Config) -> None:
     c5, c6 = sb.columns([3, 2], vertical_alignment="bottom")
     c5.number_input("Seed", step=1, **on("seed"))
     c6.button("Resample", on_click=_on_resample, help="Draw new masks (next seed).", width="stretch")
+
+
+# ---------------------------------------------------------------------------------------------
+# the room: projector mode and themes (CSS injected into the page; the figures keep their colours)
+
+THEMES = {"light": "Light (default)", "dark": "Dark", "contrast": "High contrast (light)"}
+
+
+def projector() -> bool:
+    """Projector mode: larger type, figures sized for a 1920 x 1080 screen, the sidebar out of the way."""
+    return bool(st.session_state.get(PROJECTOR, False))
+
+
+def room_sidebar() -> None:
+    """The projector toggle and the theme select (both kept in the link), and their CSS."""
+    ss = st.session_state
+    ss[PROJECTOR] = projector()                      # kept across pages (widget values are forgotten)
+    ss[THEME] = ss.get(THEME) if ss.get(THEME) in THEMES else "light"
+    st.sidebar.subheader("The room")
+    st.sidebar.toggle("Projector mode", key=PROJECTOR,
+                      help="Larger type and figures that fill a 1920 x 1080 screen; the sidebar folds away "
+                           "(open it again with the » at the top left).")
+    st.sidebar.selectbox("Theme", list(THEMES), key=THEME, format_func=THEMES.get,
+                         help="Dark for a dim room; high contrast for a washed-out projector.")
+    if projector():   # fold the sidebar away; the » at the top left opens it again
+        st.set_page_config(initial_sidebar_state="collapsed")
+    css = room_css(projector(), ss[THEME])
+    if css:
+        st.html(f"<style>{css}</style>")
+
+
+_PROJECTOR_CSS = """
+[data-testid=stMain] {font-size: 1.45rem}
+[data-testid=stMain] p, [data-testid=stMain] li, [data-testid=stMain] label,
+[data-testid=stMain] [data-testid=stCaptionContainer], [data-testid=stMain] button {font-size: 1.45rem !important}
+[data-testid=stMain] h1 {font-size: 3.6rem !important}
+[data-testid=stMain] h2, [data-testid=stMain] h3 {font-size: 2.4rem !important}
+[data-testid=stMain] .katex {font-size: 1.6em !important}
+[data-testid=stMainBlockContainer] {max-width: 100% !important; padding-left: 2rem; padding-right: 2rem}
+"""
+_DARK_CSS = """
+[data-testid=stApp], [data-testid=stHeader], [data-testid=stBottomBlockContainer] {background: #0e1117 !important}
+[data-testid=stApp] {color: #e6e6e6}
+[data-testid=stApp] h1, [data-testid=stApp] h2, [data-testid=stApp] h3, [data-testid=stApp] p,
+[data-testid=stApp] label, [data-testid=stApp] li, [data-testid=stApp] span,
+[data-testid=stCaptionContainer], [data-testid=stMetricValue], [data-testid=stMetricLabel] {color: #e6e6e6 !important}
+section[data-testid=stSidebar] {background: #1a1d24 !important}
+[data-testid=stApp] button[data-testid^=stBaseButton] {background: #262a33 !important; border-color: #5a606c !important}
+[data-testid=stPlotlyChart] {background: #ffffff; border-radius: 6px; padding: 4px}
+[data-testid=stImage] img {background: #ffffff}
+"""
+_CONTRAST_CSS = """
+[data-testid=stApp], [data-testid=stHeader], section[data-testid=stSidebar] {background: #ffffff !important}
+[data-testid=stApp] h1, [data-testid=stApp] h2, [data-testid=stApp] h3, [data-testid=stApp] p,
+[data-testid=stApp] label, [data-testid=stApp] li, [data-testid=stCaptionContainer] {color: #000000 !important}
+[data-testid=stApp] p, [data-testid=stApp] li, [data-testid=stCaptionContainer] {font-weight: 500}
+[data-testid=stApp] a {color: #0000cc !important; text-decoration: underline !important}
+section[data-testid=stSidebar] {border-right: 3px solid #000000}
+[data-testid=stPlotlyChart], [data-testid=stAlertContainer] {outline: 2px solid #000000}
+"""
+
+
+def room_css(projector_on: bool, theme: str) -> str:
+    """The page's extra CSS for the projector mode and the theme ("" for the default light screen).
+    In the dark theme the figures stay on a white card: their colours carry meaning (dark ink on white
+    paper, red = forbidden), which a recoloured figure would change."""
+    return ((_PROJECTOR_CSS if projector_on else "")
+            + {"dark": _DARK_CSS, "contrast": _CONTRAST_CSS}.get(theme, ""))

@@ -20,7 +20,7 @@ No streamlit here: `made_viz.ui` hands in the parameters and writes the result.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from .config import Config, ConfigError
@@ -81,3 +81,119 @@ def _format(cfg: Config, key: str) -> str:
     if isinstance(value, tuple):
         return ",".join(map(str, value)) if value else "none"
     return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# the view: everything on the screen that is not the architecture
+#
+# One declared table, like TensorFlow Playground's state.ts: each URL key, the session_state key it
+# fills, its type and its default. The same rules as the architecture's: unknown keys are ignored, a
+# repeated key counts once (its last value), and the written URL is canonical: only the keys whose
+# value differs from the default, each once, in the table's order. A value a key does not allow is
+# not taken (the caller says so in one sentence) and the default stays.
+
+@dataclass(frozen=True)
+class ViewKey:
+    """One piece of the view in the URL. `kind` is "bool", "int" (from `lo` to `hi`) or "choice" (the
+    URL's words in `choices`, each naming the value the session holds)."""
+    url: str
+    state: str
+    kind: str
+    default: Any
+    what: str                              # the control's name, for messages
+    lo: int = 0
+    hi: int = 0
+    choices: tuple[tuple[str, Any], ...] = ()
+
+    def parse(self, text: str) -> Any:
+        """The session's value for the URL's text; ValueError (one sentence) if the key does not allow it."""
+        t = text.strip().lower()
+        if self.kind == "bool":
+            if t in ("1", "true", "yes", "on"):
+                return True
+            if t in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"{self.what} is 1 (on) or 0 (off), not “{text}”")
+        if self.kind == "int":
+            try:
+                v = int(t)
+            except ValueError:
+                v = None
+            if v is None or not self.lo <= v <= self.hi:
+                raise ValueError(f"{self.what} must be a whole number from {self.lo} to {self.hi:,}, not “{text}”")
+            return v
+        for word, value in self.choices:
+            if t == word.lower():
+                return value
+        raise ValueError(f"{self.what} is one of {', '.join(w for w, _ in self.choices)}, not “{text}”")
+
+    def format(self, value: Any) -> str | None:
+        """The URL's text for a session value (None: a value this key cannot say, left out of the URL)."""
+        if self.kind == "bool":
+            return "1" if value else "0"
+        if self.kind == "int":
+            return str(int(value)) if isinstance(value, (int, float)) and self.lo <= int(value) <= self.hi else None
+        return next((word for word, v in self.choices if v == value), None)
+
+
+def _same(*words: str) -> tuple[tuple[str, str], ...]:
+    """Choices whose URL word is the value itself."""
+    return tuple((w, w) for w in words)
+
+
+def _labels(*labels: str) -> tuple[tuple[str, str], ...]:
+    """Choices of a tab or a select shown with a label: the URL word is the label in lower case, spaces as '-'."""
+    return tuple((lab.lower().replace(" ", "-").replace("?", ""), lab) for lab in labels)
+
+
+# the session_state keys are the pages' own widget keys (made_viz/app_pages/*.py and made_viz/ui.py)
+VIEW_KEYS: tuple[ViewKey, ...] = (
+    ViewKey("projector", "w_projector", "bool", False, "Projector mode"),
+    ViewKey("theme", "w_theme", "choice", "light", "Theme", choices=_same("light", "dark", "contrast")),
+    ViewKey("mask", "w_mask_shown", "int", 1, "Mask shown", lo=1, hi=64),
+    ViewKey("data", "t_builtin", "choice", "digits8", "Data set",
+            choices=_same("digits8", "mnist", "bars4", "shapes8")),
+    ViewKey("tab", "w_arch_tab", "choice", "Network", "Architecture tab", choices=_labels("Network", "Masks", "Check")),
+    ViewKey("stab", "s_tab", "choice", "Sample", "Sample tab",
+            choices=_labels("Sample", "Copying?", "Complete", "Likelihood lens")),
+    ViewKey("model", "s_model", "choice", None, "Model",
+            choices=(("session", "session"),) + _same("digits8", "mnist", "bars4")),
+    ViewKey("smask", "s_mask", "int", 0, "Sampling mask", lo=0, hi=63),
+    ViewKey("n", "s_n", "choice", 16, "Samples", choices=tuple((str(n), n) for n in (1, 4, 9, 16, 25, 36))),
+    ViewKey("sseed", "s_seed", "int", 0, "Sampling seed", lo=0, hi=2**31 - 1),
+    ViewKey("greedy", "s_greedy", "bool", False, "Greedy"),
+    ViewKey("speed", "s_speed", "choice", "normal", "Speed", choices=_same("slow", "normal", "fast")),
+    ViewKey("all", "s_all", "bool", False, "All steps"),
+    ViewKey("path", "s_order", "bool", False, "Show the order"),
+)
+VIEW_URL_KEYS = tuple(v.url for v in VIEW_KEYS)
+assert not set(VIEW_URL_KEYS) & set(APP_KEYS), "a view key must not shadow an architecture key"
+
+
+def view_from_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The view a link describes: {session_state key: value} for each view key the link gives, and one
+    sentence per value that was not taken. Unknown keys are ignored; a repeated key takes its last value."""
+    values, refused = {}, []
+    for key in VIEW_KEYS:
+        value = params.get(key.url)
+        if isinstance(value, (list, tuple)):
+            value = value[-1] if value else None
+        if value is None:
+            continue
+        try:
+            values[key.state] = key.parse(str(value))
+        except ValueError as e:
+            refused.append(str(e))
+    return values, refused
+
+
+def view_params(state: Mapping[str, Any]) -> dict[str, str]:
+    """The URL's view parameters for the session's `state`: each key whose value is not its default, in
+    the table's order. A key the session does not hold (a page not open) is left out."""
+    out = {}
+    for key in VIEW_KEYS:
+        if key.state not in state or state[key.state] == key.default:
+            continue
+        if (text := key.format(state[key.state])) is not None:
+            out[key.url] = text
+    return out

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from made_viz import export, ui
 from made_viz import figures as F
 from made_viz import graph as G
-from made_viz import ui
 from made_viz.budget import jacobian_affordable
 from made_viz.config import Config
 from made_viz.masks import MaskSet, build_masks
 
-NO_BAR = {"displayModeBar": False}
+# every figure's toolbar: only the camera, a sharp PNG for slides (the name is kept for the call sites)
+NO_BAR = export.TOOLBAR
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,15 @@ def exact_sums(cj: str, k: int) -> tuple[float, float | None]:
     model = MADE(cfg)
     model.set_mask(k)
     return total_probability(model), (total_probability(model, ensemble=True) if cfg.num_masks > 1 else None)
+
+
+def network_download(c: Ctx, arrange: str, target: str, aggregated: bool) -> None:
+    """The network as one offline HTML file (hover and the traced paths as drawn), built on click."""
+    fig = network_fig(c.cj, c.k, arrange, target, aggregated)
+    st.download_button("Download the network (HTML, works offline)",
+                       lambda: export.network_html(fig, ui.describe(c.cfg) + "."), "made_network.html",
+                       "text/html", key="net_html", icon=":material/download:",
+                       help="One file with everything inside: open it in any browser, no network needed.")
 
 
 # --- callbacks ------------------------------------------------------------------------------------

@@ -7,10 +7,13 @@ it (plotly frames). Figures come from made_viz.animation, the numbers from made_
 import numpy as np
 import streamlit as st
 
+from made_viz import animation as A
+from made_viz import lens, lens_figures, metrics, ui
 from made_viz.app_pages import page_path
 from made_viz.app_pages.sample_panels import (
     NO_BAR,
     Ctx,
+    animation_download,
     clamp,
     completion_entry,
     lens_fig,
@@ -25,8 +28,6 @@ from made_viz.app_pages.sample_panels import (
     show_animation,
     train_stats,
 )
-from made_viz import animation as A
-from made_viz import lens, lens_figures, metrics, ui
 from made_viz.model import model_surprise
 
 NO_MODEL = "No model to sample from yet. Train a model on the Train page, or pick a pre-trained one."
@@ -56,17 +57,20 @@ def sample_tab(c: Ctx) -> None:
                             help="The path the sampler walks through the pixels, drawn on every sample.")
     entry = sample_entry(c)
     with right:
-        show_animation(c, entry, speed, all_steps, order)
+        fig = show_animation(c, entry, speed, all_steps, order)
     st.markdown("**What to look for:** the red square is the pixel being drawn and the number under each tile is "
                 "p(x = 1 | earlier pixels) → the value drawn; on the right, orange marks coin flips and dark or white "
                 f"marks sure pixels. Pixels are drawn in mask {c.mask + 1}'s order ({c.order_name}).")
     if greedy:
         st.info(GREEDY)
-    d1, d2 = st.columns(2)
+    d1, d2, d3 = st.columns(3)
     d1.download_button("Download the grid (PNG)", png(entry["traj"].x.numpy(), c.shape, scale=6), "made_samples.png",
                        "image/png", key="spng", icon=":material/image:", width="stretch")
     d2.download_button("Download the animation (GIF)", lambda: A.animation_gif(entry["traj"], c.shape)[0],
                        "made_samples.gif", "image/gif", key="s_gif", icon=":material/movie:", width="stretch")
+    with d3:
+        animation_download(fig, f"{ss.s_n} samples of {c.mkey}, mask {c.mask + 1} ({c.order_name} order), "
+                           f"seed {ss.s_seed}.", "s_html")
 
 
 def copying_tab(c: Ctx) -> None:
@@ -134,7 +138,8 @@ def lens_tab(c: Ctx) -> None:
                 "to −log p(x); the independent-pixel model cannot use the pixels already seen, so it is surprised "
                 "all along every stroke. Below, the running sum along the order ends at each total.")
     st.latex(r"-\log p(\mathbf{x}) = \sum_{d=1}^{D} -\log p\big(x_{o(d)} \mid x_{o(1)},\dots,x_{o(d-1)}\big)")
-    st.plotly_chart(lens_figures.chain_rule_figure(view.model_map, view.base_map, c.model.mask_set(c.mask).order), config=NO_BAR)
+    order = c.model.mask_set(c.mask).order
+    st.plotly_chart(lens_figures.chain_rule_figure(view.model_map, view.base_map, order), config=NO_BAR)
 
 
 # --- the page, top to bottom -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from made_viz import animation as A
-from made_viz import data, lens, lens_figures, ui
+from made_viz import data, export, lens, lens_figures, ui
 from made_viz.images import grid_png
 from made_viz.model import MADE
 from made_viz.sampling import complete, sample
@@ -18,7 +18,7 @@ try:
 except ImportError:  # the shipped models are optional
     pretrained = None
 
-NO_BAR = {"displayModeBar": False}
+NO_BAR = export.TOOLBAR   # every figure's toolbar: only the camera, a sharp PNG for slides
 ss = st.session_state
 
 
@@ -114,16 +114,51 @@ def completion_entry(c: Ctx) -> tuple[dict, np.ndarray, np.ndarray]:
     return entry, known, xt
 
 
-def show_animation(c: Ctx, entry: dict, speed: str, all_steps=False, order=False, cols=None) -> None:
+def show_animation(c: Ctx, entry: dict, speed: str, all_steps=False, order=False, cols=None):
+    """Draw the trajectory's animation (built once per settings); return the figure (for the export)."""
     traj = entry["traj"]
-    if (fkey := ("fig", all_steps, order, speed)) not in entry:
+    big = ui.projector()
+    if (fkey := ("fig", all_steps, order, speed, big)) not in entry:
         known = None if traj.known is None else traj.known.numpy()
         plan = A.frame_plan(traj.order.numpy(), known, all_steps=all_steps)
-        entry[fkey] = (A.animation_figure(traj, c.shape, cols, plan, order, A.SPEEDS[speed]), plan)
+        fig = A.animation_figure(traj, c.shape, cols, plan, order, A.SPEEDS[speed],
+                                 height=PROJECTOR_HEIGHT if big else None)
+        entry[fkey] = (bigger_type(fig, PROJECTOR_TYPE) if big else fig, plan)
     fig, plan = entry[fkey]
     # the browser plays the figure and steps through it (its own Play, Pause, Step and Replay buttons)
     st.plotly_chart(fig, config=NO_BAR)
     st.caption(f"Animation: {plan.describe()}" + (" (tick *All steps* to see every one)." if plan.thinned else "."))
+    return fig
+
+
+def animation_download(fig, what: str, key: str) -> None:
+    """The animation as one offline HTML file (Play, Pause, Step, the slider), built on click."""
+    st.download_button("Download the animation (HTML, works offline)", lambda: export.animation_html(fig, what),
+                       "made_sampling.html", "text/html", key=key, icon=":material/download:", width="stretch",
+                       help="One file with everything inside: open it in any browser, no network needed.")
+
+
+PROJECTOR_HEIGHT = 820   # px: the animation fills a 1920 x 1080 screen below the title row
+PROJECTOR_TYPE = 1.7     # the figure's type, this many times larger (13 px labels -> 22 px)
+
+
+def bigger_type(fig, factor: float):
+    """The figure's text `factor` times larger, in place: the layout's font, the panel titles, the buttons,
+    the step caption and the labels under the tiles (the red current-pixel squares grow with them)."""
+    grow = lambda size: round((size or 14) * factor)  # noqa: E731
+    fig.layout.font.size = grow(fig.layout.font.size)
+    for ann in fig.layout.annotations:
+        ann.font.size = grow(ann.font.size)
+    for menu in fig.layout.updatemenus:
+        menu.font.size = grow(menu.font.size)
+    for slider in fig.layout.sliders:
+        slider.currentvalue.font.size = grow(slider.currentvalue.font.size)
+    fig.layout.margin.b = grow(fig.layout.margin.b)
+    marks = fig.data[A.T_MARKS]
+    marks.textfont.size = grow(marks.textfont.size)
+    if marks.marker.size is not None:
+        marks.marker.size = [grow(v) if v else 0 for v in marks.marker.size]
+    return fig
 
 
 def _apply_drawing(key: str, width: int) -> None:
