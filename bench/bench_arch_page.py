@@ -14,6 +14,7 @@ Library side (no page), also alone with --library-only:
   connectivity_peak_mb      extra memory of the masks' product for D=784, hidden (2048, 2048)
                             (blocked: a block plus the D x H result, never a float copy of a mask).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -106,9 +107,13 @@ def main() -> None:
     out = {} if args.library_only else {name: bench(q, args.reruns) for name, q in CASES.items()}
     out["library"] = bench_library()
     out["targets"] = {"d64_rerun_median_ms": 300, "d784_figure_bytes": 2_000_000, "forbidden_edges_d4096_s": 20}
-    out["ok"] = out["library"]["forbidden_edges_d4096_s"] < 20 and (args.library_only or (
-        out["d64_hidden128x128"]["rerun_median_ms"] <= 300
-        and out["d784_hidden500"]["figure_bytes_all_charts"] < 2_000_000))
+    out["ok"] = out["library"]["forbidden_edges_d4096_s"] < 20 and (
+        args.library_only
+        or (
+            out["d64_hidden128x128"]["rerun_median_ms"] <= 300
+            and out["d784_hidden500"]["figure_bytes_all_charts"] < 2_000_000
+        )
+    )
     print(json.dumps(out, indent=2))
 
 

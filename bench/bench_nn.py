@@ -8,6 +8,7 @@ that both give the same indices and distances, and prints one JSON object. Targe
 
     PYTHONPATH=. python bench/bench_nn.py [--repeats 3] [--threads 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,6 +53,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.threads:
         from threadpoolctl import threadpool_limits
+
         threadpool_limits(args.threads)
     from made_viz.data import load_dataset, nearest_neighbors
 
@@ -62,7 +64,8 @@ def main(argv=None) -> dict:
         fast_s, (idx, dist) = best_time(lambda q=queries: nearest_neighbors(q, ds.train), args.repeats)
         old_s, (old_idx, old_dist) = best_time(lambda q=queries: matmul_neighbors(q, ds.train), args.repeats)
         result[f"queries_{n_queries}"] = {
-            "popcount_s": round(fast_s, 4), "matmul_before_s": round(old_s, 4),
+            "popcount_s": round(fast_s, 4),
+            "matmul_before_s": round(old_s, 4),
             "speedup": round(old_s / fast_s, 2),
             "same_answer": bool(np.array_equal(idx, old_idx) and np.array_equal(dist, old_dist)),
             "median_distance_px": float(np.median(dist)),

@@ -10,6 +10,7 @@ repeats. Prints one JSON object with seconds per call, the speedups (targets >= 
 >= 30x at n = 100) and whether both methods drew identical samples from the same seed (they
 use the same random numbers; a difference can only come from float rounding at p == u).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,15 +54,22 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
 
     model = MADE(Config(d=D, hidden=(HIDDEN,), order="natural", seed=0)).eval()
-    out = {"benchmark": "sample", "d": D, "hidden": HIDDEN, "threads": torch.get_num_threads(),
-           "torch": torch.__version__, "machine": platform.machine(), "repeats": args.repeats}
+    out = {
+        "benchmark": "sample",
+        "d": D,
+        "hidden": HIDDEN,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "repeats": args.repeats,
+    }
     for n in TARGETS:
-        seconds(model, n, "fast")          # warm-up
+        seconds(model, n, "fast")  # warm-up
         seconds(model, n, "reference")
         times = {"fast": [], "reference": []}
         identical, differing = True, 0
         for r in range(args.repeats):
-            for method in (("fast", "reference") if r % 2 == 0 else ("reference", "fast")):
+            for method in ("fast", "reference") if r % 2 == 0 else ("reference", "fast"):
                 dt, _ = seconds(model, n, method, seed=r)
                 times[method].append(dt)
             _, xf = seconds(model, n, "fast", seed=100 + r)
@@ -70,9 +78,14 @@ def main(argv=None) -> int:
             differing += diff
             identical &= diff == 0
         fast, ref = statistics.median(times["fast"]), statistics.median(times["reference"])
-        out[f"n{n}"] = {"fast_s": round(fast, 5), "reference_s": round(ref, 5),
-                        "speedup": round(ref / fast, 2), "target_speedup": TARGETS[n],
-                        "identical_samples": identical, "differing_pixels": differing}
+        out[f"n{n}"] = {
+            "fast_s": round(fast, 5),
+            "reference_s": round(ref, 5),
+            "speedup": round(ref / fast, 2),
+            "target_speedup": TARGETS[n],
+            "identical_samples": identical,
+            "differing_pixels": differing,
+        }
     print(json.dumps(out))
     return 0
 

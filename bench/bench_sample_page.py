@@ -13,6 +13,7 @@ depend on training), 16 samples:
   gif_bytes / gif_s the exported GIF;
   rerun_median_ms   a plain rerun of the page (streamlit.testing) with that model in the session.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,6 +47,7 @@ def rerun_ms(model: MADE, reruns: int) -> float:
     from streamlit.testing.v1 import AppTest
 
     from made_viz import ui
+
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     at.session_state[ui.MODEL] = model
     at.session_state[ui.DATASET] = "mnist"
@@ -68,7 +70,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = MADE(Config(d=784, shape=(28, 28), hidden=(500,), seed=0)).eval()
-    sample(model, n=2, seed=0)                                          # warm-up
+    sample(model, n=2, seed=0)  # warm-up
     fast_s, fast = timed(lambda: sample(model, n=16, seed=0, method="fast"), args.repeats)
     ref_s, ref = timed(lambda: sample(model, n=16, seed=0, method="reference"), args.repeats)
     build_s, fig = timed(lambda: A.animation_figure(fast, (28, 28)), args.repeats)
@@ -76,17 +78,23 @@ def main() -> None:
     build_all_s, fig_all = timed(lambda: A.animation_figure(fast, (28, 28), plan=plan_all), 1)
     gif_s, (gif, gif_plan) = timed(lambda: A.animation_gif(fast, (28, 28)), args.repeats)
     out = {
-        "d": 784, "hidden": [500], "n": 16, "threads": args.threads,
+        "d": 784,
+        "hidden": [500],
+        "n": 16,
+        "threads": args.threads,
         "trajectory_fast_s": round(fast_s, 4),
         "trajectory_reference_s": round(ref_s, 4),
         "speedup": round(ref_s / fast_s, 1),
         "identical": bool(torch.equal(fast.x, ref.x)),
         "figure_build_s": round(build_s, 3),
         "figure_build_all_steps_s": round(build_all_s, 3),
-        "frames": len(fig.frames), "frames_all_steps": len(fig_all.frames),
+        "frames": len(fig.frames),
+        "frames_all_steps": len(fig_all.frames),
         "animation_bytes": A.animation_json_size(fig),
         "animation_bytes_all_steps": A.animation_json_size(fig_all),
-        "gif_frames": gif_plan.n_frames, "gif_bytes": len(gif), "gif_s": round(gif_s, 3),
+        "gif_frames": gif_plan.n_frames,
+        "gif_bytes": len(gif),
+        "gif_s": round(gif_s, 3),
     }
     if not args.no_app:
         out["rerun_median_ms"] = round(rerun_ms(model, 9), 1)

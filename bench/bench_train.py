@@ -15,6 +15,7 @@ Prints one JSON object: examples/s of both, `ratio` = MADE / reference (target >
 `ratio_same_optimizer`, against the reference with the same (fused, when available) Adam as the
 Trainer, to show how much of the gain is the optimizer. Figures, not pass/fail.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,7 +75,7 @@ class ReferenceLoop:
         for _ in range(steps):
             if self.pos >= len(self.x):
                 self.perm, self.pos = torch.randperm(len(self.x), generator=self.gen), 0
-            xb = self.x.index_select(0, self.perm[self.pos:self.pos + BATCH])
+            xb = self.x.index_select(0, self.perm[self.pos : self.pos + BATCH])
             self.pos += BATCH
             loss = F.binary_cross_entropy_with_logits(self.net(xb), xb, reduction="sum") / xb.shape[0]
             self.opt.zero_grad(set_to_none=True)
@@ -127,13 +128,19 @@ def main(argv=None) -> int:
     results = {k: [] for k in contenders}
     names = list(contenders)
     for r in range(args.repeats):
-        for name in (names if r % 2 == 0 else names[::-1]):
+        for name in names if r % 2 == 0 else names[::-1]:
             results[name].append(measure(contenders[name], args.steps))
     med = {k: statistics.median(v) for k, v in results.items()}
     out = {
-        "benchmark": "train", "network": f"{D}-{HIDDEN}-{D}", "batch_size": BATCH, "n": N,
-        "threads": torch.get_num_threads(), "torch": torch.__version__, "machine": platform.machine(),
-        "repeats": args.repeats, "steps_per_measurement": args.steps,
+        "benchmark": "train",
+        "network": f"{D}-{HIDDEN}-{D}",
+        "batch_size": BATCH,
+        "n": N,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "repeats": args.repeats,
+        "steps_per_measurement": args.steps,
         "made_examples_per_s": round(med["made_trainer"], 1),
         "reference_examples_per_s": round(med["reference"], 1),
         "ratio": round(med["made_trainer"] / med["reference"], 3),

@@ -22,6 +22,7 @@ like the app), in one process and interleaved so that machine load affects them 
     python bench/bench_train_page.py                 # 8x8 digits, hidden 128,128
     python bench/bench_train_page.py --data mnist --hidden 500 --seconds 8
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,14 +42,14 @@ from made_viz import curves  # noqa: E402
 from made_viz import session as ses  # noqa: E402
 from made_viz.config import Config, parse_layers  # noqa: E402
 from made_viz.data import load_dataset  # noqa: E402
-from made_viz.images import grid_figure
+from made_viz.images import grid_figure  # noqa: E402
 from made_viz.model import MADE  # noqa: E402
 from made_viz.train import TrainConfig, Trainer  # noqa: E402
 
 
 def headless(cfg: Config, ds, tcfg: TrainConfig, seconds: float) -> dict:
     trainer = Trainer(MADE(cfg), ds.train, tcfg)
-    trainer.step_chunk(max_steps=3)                      # warm-up
+    trainer.step_chunk(max_steps=3)  # warm-up
     s0, t0, c0 = trainer.step, time.perf_counter(), time.process_time()
     while time.perf_counter() - t0 < seconds and not trainer.done:
         trainer.step_chunk(max_seconds=0.5)
@@ -60,24 +61,25 @@ def headless(cfg: Config, ds, tcfg: TrainConfig, seconds: float) -> dict:
 def fragment(cfg: Config, ds, tcfg: TrainConfig, seconds: float) -> dict:
     run = ses.TrainingRun(cfg, ds, tcfg)
     run.start()
-    run.advance(max_steps=3)                             # warm-up
+    run.advance(max_steps=3)  # warm-up
     s0, t0, busy0, c0 = run.step, time.perf_counter(), run.train_seconds, time.process_time()
     ticks, draw_seconds, idle, next_tick, next_peek = 0, 0.0, 0.0, t0, t0
     while True:
         now = time.perf_counter()
         if now - t0 >= seconds or not run.active:
             break
-        if now < next_tick:                              # the browser's timer has not fired yet
+        if now < next_tick:  # the browser's timer has not fired yet
             time.sleep(next_tick - now)
             idle += next_tick - now
         next_tick += ses.TICK_SECONDS * max(1, math.ceil((time.perf_counter() - next_tick) / ses.TICK_SECONDS))
         run.advance(max_seconds=ses.CHUNK_SECONDS)
         d0 = time.perf_counter()
         p = run.progress()
-        fig = curves.nll_figure(run.train_points(), run.valid_points(), cfg.d, references=run.references(),
-                                epochs=p["epochs"], height=290)
+        fig = curves.nll_figure(
+            run.train_points(), run.valid_points(), cfg.d, references=run.references(), epochs=p["epochs"], height=290
+        )
         pio.to_json(fig, validate=False)
-        if d0 >= next_peek:                              # the slower fragment
+        if d0 >= next_peek:  # the slower fragment
             snap = run.snapshot(n=8, max_age=ses.PEEK_SECONDS - 0.5)
             pio.to_json(grid_figure(snap.samples, cfg.shape, cols=8, height=80), validate=False)
             pio.to_json(curves.conditionals_figure(snap.image, snap.probs, cfg.shape, height=110), validate=False)
@@ -86,14 +88,21 @@ def fragment(cfg: Config, ds, tcfg: TrainConfig, seconds: float) -> dict:
         ticks += 1
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     steps = run.step - s0
-    return dict(steps=steps, seconds=wall, cpu_seconds=cpu, idle_seconds=idle, ticks=ticks,
-                draw_ms_per_tick=1000 * draw_seconds / max(ticks, 1),
-                training_share=(run.train_seconds - busy0) / wall,
-                examples_per_s=steps * run.trainer.batch_size / wall)
+    return dict(
+        steps=steps,
+        seconds=wall,
+        cpu_seconds=cpu,
+        idle_seconds=idle,
+        ticks=ticks,
+        draw_ms_per_tick=1000 * draw_seconds / max(ticks, 1),
+        training_share=(run.train_seconds - busy0) / wall,
+        examples_per_s=steps * run.trainer.batch_size / wall,
+    )
 
 
 def apptest(data: str, hidden: str, seconds: float) -> dict:
     from streamlit.testing.v1 import AppTest
+
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.switch_page("made_viz/app_pages/train.py").run()
     at.selectbox(key="t_builtin").set_value(data).run()
@@ -109,21 +118,28 @@ def apptest(data: str, hidden: str, seconds: float) -> dict:
         runs += 1
     wall = time.perf_counter() - t0
     steps = run.step - s0
-    return dict(steps=steps, seconds=wall, script_runs=runs, ms_per_script_run=1000 * wall / max(runs, 1),
-                examples_per_s=steps * run.trainer.batch_size / wall, exception=bool(at.exception))
+    return dict(
+        steps=steps,
+        seconds=wall,
+        script_runs=runs,
+        ms_per_script_run=1000 * wall / max(runs, 1),
+        examples_per_s=steps * run.trainer.batch_size / wall,
+        exception=bool(at.exception),
+    )
 
 
 def stop_latency(cfg, ds, tcfg, trials: int) -> dict:
     """Stop pressed 0.1-0.4 s into a 5-second chunk running in another thread, `trials` times."""
     import random
     import threading
+
     returned, left, after = [], [], []
     rng = random.Random(0)
     for _ in range(trials):
         run = ses.TrainingRun(cfg, ds, tcfg)
         run.start()
         ended = []
-        worker = threading.Thread(target=lambda r=run: (r.advance(max_seconds=5.0), ended.append(time.perf_counter())))
+        worker = threading.Thread(target=lambda r=run: (r.advance(max_seconds=5.0), ended.append(time.perf_counter())))  # noqa: B023
         worker.start()
         time.sleep(rng.uniform(0.1, 0.4))
         t0 = time.perf_counter()
@@ -133,8 +149,14 @@ def stop_latency(cfg, ds, tcfg, trials: int) -> dict:
         worker.join()
         left.append(ended[0] - t0)
         after.append(run.step - frozen)
-    return dict(trials=trials, stop_returned_max_s=max(returned), stop_returned_median_s=sorted(returned)[trials // 2],
-                chunk_left_max_s=max(left), steps_after_stop=sum(after), target_s=0.5)
+    return dict(
+        trials=trials,
+        stop_returned_max_s=max(returned),
+        stop_returned_median_s=sorted(returned)[trials // 2],
+        chunk_left_max_s=max(left),
+        steps_after_stop=sum(after),
+        target_s=0.5,
+    )
 
 
 def main() -> None:
@@ -150,8 +172,13 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     ds = load_dataset(args.data)
-    cfg = Config(d=ds.d, shape=ds.shape, hidden=parse_layers(args.hidden), num_masks=args.masks,
-                 order="random" if args.masks > 1 else "natural")
+    cfg = Config(
+        d=ds.d,
+        shape=ds.shape,
+        hidden=parse_layers(args.hidden),
+        num_masks=args.masks,
+        order="random" if args.masks > 1 else "natural",
+    )
     tcfg = TrainConfig(lr=3e-3, batch_size=args.batch_size, epochs=100_000)
     # interleaved (headless, fragment, headless, fragment, headless) so that load changes hit both
     heads, frags = [headless(cfg, ds, tcfg, args.seconds / 2)], []
@@ -169,12 +196,20 @@ def main() -> None:
     busy = 1 - sum(f["idle_seconds"] for f in frags) / sum(f["seconds"] for f in frags)
     cpu_ratio = cpu_rate(frags) / cpu_rate(heads)
     out = {
-        "bench": "train_page", "data": args.data, "config": cfg.to_dict(), "batch_size": args.batch_size,
-        "threads": torch.get_num_threads(), "tick_s": ses.TICK_SECONDS, "chunk_s": ses.CHUNK_SECONDS,
+        "bench": "train_page",
+        "data": args.data,
+        "config": cfg.to_dict(),
+        "batch_size": args.batch_size,
+        "threads": torch.get_num_threads(),
+        "tick_s": ses.TICK_SECONDS,
+        "chunk_s": ses.CHUNK_SECONDS,
         "headless_examples_per_s": round(head, 1),
         "fragment_examples_per_s": round(frag, 1),
-        "ratio": round(frag / head, 3), "target_ratio": 0.8,
-        "ratio_cpu_based": round(busy * cpu_ratio, 3), "cpu_ratio": round(cpu_ratio, 3), "busy_share": round(busy, 3),
+        "ratio": round(frag / head, 3),
+        "target_ratio": 0.8,
+        "ratio_cpu_based": round(busy * cpu_ratio, 3),
+        "cpu_ratio": round(cpu_ratio, 3),
+        "busy_share": round(busy, 3),
         "fragment_runs": [rnd(f) for f in frags],
         "headless_runs": [rnd(h) for h in heads],
     }

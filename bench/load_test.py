@@ -43,6 +43,7 @@ Prints one JSON object (and a table on stderr; with --compare, 1 and 2 processes
 Exit status 1 if a session saw an error, another session's state or lost its own, or the p95 of
 the change latency exceeded --p95-target (default 2 s).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,14 +58,22 @@ from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-if __package__ in (None, ""):   # run as a script: python bench/load_test.py
+if __package__ in (None, ""):  # run as a script: python bench/load_test.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.serving import MemorySampler, Server, cpu_split, metrics, pct  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("MADE_VIZ_CHROMIUM", "/usr/bin/chromium")
-CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-               "--disable-quic", "--disable-component-update", "--disable-sync"]
+CHROME_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STEP_TIMEOUT = 90_000  # ms
 SKIPPED = "skipped: page not built"
 
@@ -73,7 +82,8 @@ SKIPPED = "skipped: page not built"
 JS_STATE = "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState || ''"
 JS_CAPTION = """() => [...document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')]
                    .map(e => e.innerText).filter(t => t.startsWith('D = ')).join(' | ')"""
-JS_CAPTION_SHOWS = """([h]) => [...document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')]
+JS_CAPTION_SHOWS = """([h]) => [...document.querySelectorAll(
+                              '[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')]
                           .some(e => e.innerText.includes(' → ' + h + ' → '))"""
 JS_SHOWS_HIDDEN = """([h]) => {
   const caps = [...document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')]
@@ -89,8 +99,6 @@ JS_IDLE = """() => {
   return !!app && app.dataset.testScriptState === 'notRunning'
          && !!document.querySelector('[data-testid="stMainBlockContainer"] h1');
 }"""
-
-
 
 
 async def settled(page, quiet_ms: int = 500, timeout_ms: int = STEP_TIMEOUT) -> None:
@@ -132,12 +140,17 @@ def affinity_check(url: str, clients: int = 40, requests: int = 5) -> dict:
         if len(set(seen)) != 1:
             moved += 1
         per_backend[seen[0]] = per_backend.get(seen[0], 0) + 1
-    return {"clients": clients, "requests_each": requests, "clients_that_changed_backend": moved,
-            "first_backend_counts": per_backend}
+    return {
+        "clients": clients,
+        "requests_each": requests,
+        "clients_that_changed_backend": moved,
+        "first_backend_counts": per_backend,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # one student
+
 
 @dataclass
 class Student:
@@ -203,8 +216,10 @@ async def _check_own_state(page, s: Student, everyone: list[int], where: str, wi
         box = page.get_by_role("textbox", name="Hidden layers")
         value = await box.input_value() if await box.count() else None
         if value != str(s.own):
-            s.lost.append(f"{where}: the sidebar's Hidden layers box shows {value!r} while the session's "
-                          f"architecture has hidden {s.own} (widget values lost on a page switch)")
+            s.lost.append(
+                f"{where}: the sidebar's Hidden layers box shows {value!r} while the session's "
+                f"architecture has hidden {s.own} (widget values lost on a page switch)"
+            )
 
 
 async def _change_architecture(page, s: Student) -> None:
@@ -223,7 +238,8 @@ def _button(page, pattern: str):
     """A button of the main area whose textContent matches; it may start with a material icon's name
     ("play_arrowStart"), so anchor patterns at the end only."""
     return page.locator('[data-testid="stMainBlockContainer"] button:not([role="tab"])').filter(
-        has_text=re.compile(pattern, re.I))
+        has_text=re.compile(pattern, re.I)
+    )
 
 
 async def _train(page, s: Student, seconds: float) -> None:
@@ -253,13 +269,18 @@ async def _train(page, s: Student, seconds: float) -> None:
     s.where = "train: evaluation after stop"
     await settled(page)
     # the finished run (its history, evaluation, checkpoint) is described with this session's architecture
-    described = await present(page.locator('[data-testid="stMainBlockContainer"]').get_by_text(
-        re.compile(rf"hidden {s.own}\b")), 20_000)
+    described = await present(
+        page.locator('[data-testid="stMainBlockContainer"]').get_by_text(re.compile(rf"hidden {s.own}\b")), 20_000
+    )
     text = await _page_text(page)
     steps = re.search(r"step\s*(\d+)\s*of\s*(\d+)", text, re.I)
     nll = re.search(r"One mask[^\n]*\n+\s*([0-9.]+)\s*nats", text)
-    s.train = {"status": "ok", "first_progress_s": round(first, 3),
-               "steps": int(steps.group(1)) if steps else None, "test_nll_1": float(nll.group(1)) if nll else None}
+    s.train = {
+        "status": "ok",
+        "first_progress_s": round(first, 3),
+        "steps": int(steps.group(1)) if steps else None,
+        "test_nll_1": float(nll.group(1)) if nll else None,
+    }
     _check_mentions(s, text, described, "train page")
 
 
@@ -301,8 +322,9 @@ async def _sample(page, s: Student) -> None:
         if s.train.get("status") == "ok":
             s.errors.append("sample page: no model although this session trained one")
         return
-    described = await present(page.locator('[data-testid="stMainBlockContainer"]').get_by_text(
-        re.compile(rf"hidden {s.own}\b")), 5_000)
+    described = await present(
+        page.locator('[data-testid="stMainBlockContainer"]').get_by_text(re.compile(rf"hidden {s.own}\b")), 5_000
+    )
     _check_mentions(s, await _page_text(page), described, "sample page")
     new = _button(page, r"^\s*New( seed)?\s*$")
     if not await present(new, 60_000):
@@ -318,8 +340,15 @@ async def _sample(page, s: Student) -> None:
     s.sample = {"status": "ok", "seconds": round(time.perf_counter() - t0, 3), "charts": charts}
 
 
-async def _student(browser, url: str, s: Student, everyone: list[int], barrier: asyncio.Barrier,
-                   train_seconds: float, shots: Path | None) -> None:
+async def _student(
+    browser,
+    url: str,
+    s: Student,
+    everyone: list[int],
+    barrier: asyncio.Barrier,
+    train_seconds: float,
+    shots: Path | None,
+) -> None:
     ctx = await browser.new_context(viewport={"width": 1280, "height": 720})
     page = await ctx.new_page()
     page.set_default_timeout(STEP_TIMEOUT)
@@ -388,6 +417,7 @@ async def _student(browser, url: str, s: Student, everyone: list[int], barrier: 
 # ---------------------------------------------------------------------------------------------
 # one run
 
+
 async def _warm_up(browser, url: str) -> None:
     """One session visits every page, so imports and caches are not billed to the class."""
     ctx = await browser.new_context(viewport={"width": 1280, "height": 720})
@@ -402,10 +432,12 @@ async def _warm_up(browser, url: str) -> None:
     await ctx.close()
 
 
-async def _cycle(url: str, n: int, changes: int, train_seconds: float, shots: Path | None, warm: list[str],
-                 on_idle, cycle: int = 1) -> tuple[list[Student], float]:
+async def _cycle(
+    url: str, n: int, changes: int, train_seconds: float, shots: Path | None, warm: list[str], on_idle, cycle: int = 1
+) -> tuple[list[Student], float]:
     """N students at once in one browser; `on_idle()` is awaited while all N are still open."""
     from playwright.async_api import async_playwright
+
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
         if warm:  # every backend directly (behind nginx a browser reaches only one of them)
@@ -415,8 +447,7 @@ async def _cycle(url: str, n: int, changes: int, train_seconds: float, shots: Pa
         everyone = [s.own for s in students]
         barrier = asyncio.Barrier(n)
         t0 = time.perf_counter()
-        await asyncio.gather(*[_student(browser, url, s, everyone, barrier, train_seconds, shots)
-                               for s in students])
+        await asyncio.gather(*[_student(browser, url, s, everyone, barrier, train_seconds, shots) for s in students])
         wall = time.perf_counter() - t0
         await on_idle("sessions open")
         for s in students:
@@ -430,9 +461,9 @@ def _summary(students: list[Student], processes: int) -> dict:
     cap = [x for s in students for x in s.caption_latencies]
     loads = [s.load_s for s in students if s.load_s]
     out = {
-        "change_to_page_idle_s": {"p50": pct(lat, .5), "p95": pct(lat, .95), "max": pct(lat, 1.0), "n": len(lat)},
-        "change_to_caption_s": {"p50": pct(cap, .5), "p95": pct(cap, .95), "max": pct(cap, 1.0), "n": len(cap)},
-        "page_load_s": {"p50": pct(loads, .5), "p95": pct(loads, .95)},
+        "change_to_page_idle_s": {"p50": pct(lat, 0.5), "p95": pct(lat, 0.95), "max": pct(lat, 1.0), "n": len(lat)},
+        "change_to_caption_s": {"p50": pct(cap, 0.5), "p95": pct(cap, 0.95), "max": pct(cap, 1.0), "n": len(cap)},
+        "page_load_s": {"p50": pct(loads, 0.5), "p95": pct(loads, 0.95)},
         "errors": [f"{s.label}: {e}" for s in students for e in s.errors],
         "isolation_violations": [f"{s.label}: {e}" for s in students for e in s.leaks],
         "state_lost": [f"{s.label}: {e}" for s in students for e in s.lost],
@@ -458,7 +489,7 @@ def _summarise(steps: list[dict], key: str) -> dict:
     vals = [d[key] for d in steps if key in d]
     res = {"status": statuses[0] if len(statuses) == 1 else statuses}
     if vals:
-        res[f"{key}_p50"], res[f"{key}_p95"] = pct(vals, .5), pct(vals, .95)
+        res[f"{key}_p50"], res[f"{key}_p95"] = pct(vals, 0.5), pct(vals, 0.95)
     return res
 
 
@@ -469,8 +500,13 @@ def run_once(args, processes: int) -> dict:
     sampler = MemorySampler(server.proc.pid if server else None, renice=args.browser_nice)
     sampler.start()
     n = args.sessions
-    result: dict = {"url": url, "sessions": n, "processes": processes, "cycles": [],
-                    "load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    result: dict = {
+        "url": url,
+        "sessions": n,
+        "processes": processes,
+        "cycles": [],
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
     try:
         if processes > 1:
             result["affinity_without_browser"] = affinity_check(url)
@@ -491,7 +527,7 @@ def run_once(args, processes: int) -> dict:
                 cyc["rss_baseline_mb" if what == "baseline" else "rss_with_sessions_mb"] = level
                 cyc["streamlit_" + ("baseline" if what == "baseline" else "with_sessions")] = metrics(backends)
                 cyc["cpu_" + ("baseline" if what == "baseline" else "with_sessions")] = cpu_split(server.proc.pid)
-                sampler.phase = f"cycle {c + 1}: {n} sessions active" if what == "baseline" else "closing"
+                sampler.phase = f"cycle {c + 1}: {n} sessions active" if what == "baseline" else "closing"  # noqa: B023
 
             sampler.phase = f"cycle {c + 1}: {n} sessions active"
             print(f"[load]   cycle {c + 1} of {args.cycles}", file=sys.stderr, flush=True)
@@ -499,8 +535,9 @@ def run_once(args, processes: int) -> dict:
             if shots:
                 cshots = shots / f"cycle{c + 1}"
                 cshots.mkdir(exist_ok=True)
-            students, wall = asyncio.run(_cycle(url, n, args.changes, args.train_seconds, cshots,
-                                                backends if c == 0 else [], on_idle, c + 1))
+            students, wall = asyncio.run(
+                _cycle(url, n, args.changes, args.train_seconds, cshots, backends if c == 0 else [], on_idle, c + 1)
+            )
             everyone += students
             cyc["wall_s"] = round(wall, 2)
             if server:
@@ -536,6 +573,7 @@ def run_once(args, processes: int) -> dict:
 
 async def _poke(url: str) -> None:
     from playwright.async_api import async_playwright
+
     async with async_playwright() as p:
         b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
         pg = await b.new_page()
@@ -547,12 +585,17 @@ async def _poke(url: str) -> None:
 async def _page_costs(url: str, server_pid: int, changes: int = 5) -> dict:
     """One session alone: latency and CPU (server, browser) of one architecture change per page."""
     from playwright.async_api import async_playwright
+
     out = {}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
         page = await (await browser.new_context(viewport={"width": 1280, "height": 720})).new_page()
-        for title, path in (("Home", "/"), ("Architecture", "/architecture"), ("Train", "/train"),
-                            ("Sample", "/sample")):
+        for title, path in (
+            ("Home", "/"),
+            ("Architecture", "/architecture"),
+            ("Train", "/train"),
+            ("Sample", "/sample"),
+        ):
             await page.goto(url + path)
             await settled(page)
             await page.wait_for_timeout(1000)
@@ -560,17 +603,21 @@ async def _page_costs(url: str, server_pid: int, changes: int = 5) -> dict:
             c0 = cpu_split(server_pid)
             await _change_architecture(page, s)
             c1 = cpu_split(server_pid)
-            out[title] = {"latency_s_p50": pct(s.latencies, .5), "latency_s_max": pct(s.latencies, 1.0),
-                          "server_cpu_s_per_change": round((c1["server_cpu_s"] - c0["server_cpu_s"]) / changes, 3),
-                          "browser_cpu_s_per_change": round((c1["browser_cpu_s"] - c0["browser_cpu_s"]) / changes, 3)}
+            out[title] = {
+                "latency_s_p50": pct(s.latencies, 0.5),
+                "latency_s_max": pct(s.latencies, 1.0),
+                "server_cpu_s_per_change": round((c1["server_cpu_s"] - c0["server_cpu_s"]) / changes, 3),
+                "browser_cpu_s_per_change": round((c1["browser_cpu_s"] - c0["browser_cpu_s"]) / changes, 3),
+            }
         await browser.close()
     return out
 
 
 def _ok(r: dict, target: float) -> bool:
     p95 = r["change_to_page_idle_s"]["p95"]
-    return (not r["errors"] and not r["isolation_violations"] and not r["state_lost"]
-            and p95 is not None and p95 <= target)
+    return (
+        not r["errors"] and not r["isolation_violations"] and not r["state_lost"] and p95 is not None and p95 <= target
+    )
 
 
 def _cpu_cycle1(r: dict) -> str:
@@ -582,25 +629,38 @@ def _cpu_cycle1(r: dict) -> str:
 
 
 def _table(results: dict[int, dict]) -> str:
-    rows = [("change → page idle p50 / p95 (s)", lambda r: f"{r['change_to_page_idle_s']['p50']} / {r['change_to_page_idle_s']['p95']}"),
-            ("change → caption p50 / p95 (s)", lambda r: f"{r['change_to_caption_s']['p50']} / {r['change_to_caption_s']['p95']}"),
-            ("page load p50 (s)", lambda r: r["page_load_s"]["p50"]),
-            ("train: Start → first step p95 (s)", lambda r: r["train"].get("first_progress_s_p95", r["train"]["status"])),
-            ("sample: New → drawn p95 (s)", lambda r: r["sample"].get("seconds_p95", r["sample"]["status"])),
-            ("errors", lambda r: len(r["errors"])),
-            ("isolation violations", lambda r: len(r["isolation_violations"])),
-            ("state lost (sidebar widgets)", lambda r: len(r["state_lost"])),
-            ("media responses / stale 404", lambda r: f"{r['media_responses']} / {r['media_404']}"),
-            ("RSS baseline (MB)", lambda r: r.get("rss_baseline_mb")),
-            ("RSS with N sessions (MB)", lambda r: r.get("rss_with_sessions_mb")),
-            ("RSS per session (MB)", lambda r: r.get("rss_per_session_mb")),
-            ("RSS peak (MB)", lambda r: r.get("rss_peak_mb")),
-            ("RSS after close + TTL, per cycle (MB)", lambda r: r.get("rss_after_close_and_ttl_mb")),
-            ("sessions open / after TTL", lambda r: f"{r['cycles'][0].get('streamlit_with_sessions', {}).get('active_sessions')}"
-                                                   f" / {r['cycles'][-1].get('streamlit_after_ttl', {}).get('active_sessions')}"),
-            ("wall time per cycle (s)", lambda r: [c["wall_s"] for c in r["cycles"]]),
-            ("CPU s server / browsers (cycle 1)", lambda r: _cpu_cycle1(r)),
-            ("load average before (1/5/15 min)", lambda r: r["load_average_before"])]
+    rows = [
+        (
+            "change → page idle p50 / p95 (s)",
+            lambda r: f"{r['change_to_page_idle_s']['p50']} / {r['change_to_page_idle_s']['p95']}",
+        ),
+        (
+            "change → caption p50 / p95 (s)",
+            lambda r: f"{r['change_to_caption_s']['p50']} / {r['change_to_caption_s']['p95']}",
+        ),
+        ("page load p50 (s)", lambda r: r["page_load_s"]["p50"]),
+        ("train: Start → first step p95 (s)", lambda r: r["train"].get("first_progress_s_p95", r["train"]["status"])),
+        ("sample: New → drawn p95 (s)", lambda r: r["sample"].get("seconds_p95", r["sample"]["status"])),
+        ("errors", lambda r: len(r["errors"])),
+        ("isolation violations", lambda r: len(r["isolation_violations"])),
+        ("state lost (sidebar widgets)", lambda r: len(r["state_lost"])),
+        ("media responses / stale 404", lambda r: f"{r['media_responses']} / {r['media_404']}"),
+        ("RSS baseline (MB)", lambda r: r.get("rss_baseline_mb")),
+        ("RSS with N sessions (MB)", lambda r: r.get("rss_with_sessions_mb")),
+        ("RSS per session (MB)", lambda r: r.get("rss_per_session_mb")),
+        ("RSS peak (MB)", lambda r: r.get("rss_peak_mb")),
+        ("RSS after close + TTL, per cycle (MB)", lambda r: r.get("rss_after_close_and_ttl_mb")),
+        (
+            "sessions open / after TTL",
+            lambda r: (
+                f"{r['cycles'][0].get('streamlit_with_sessions', {}).get('active_sessions')}"
+                f" / {r['cycles'][-1].get('streamlit_after_ttl', {}).get('active_sessions')}"
+            ),
+        ),
+        ("wall time per cycle (s)", lambda r: [c["wall_s"] for c in r["cycles"]]),
+        ("CPU s server / browsers (cycle 1)", lambda r: _cpu_cycle1(r)),
+        ("load average before (1/5/15 min)", lambda r: r["load_average_before"]),
+    ]
     keys = sorted(results)
     head = f"{'':36}" + "".join(f"{str(k) + ' process' + ('es' if k > 1 else ''):>22}" for k in keys)
     lines = [head] + [f"{name:36}" + "".join(f"{str(fn(results[k])):>22}" for k in keys) for name, fn in rows]
@@ -615,17 +675,31 @@ def main(argv=None) -> int:
     ap.add_argument("--url", default=None, help="use a running server instead of starting one (no memory figures)")
     ap.add_argument("--changes", type=int, default=3, help="architecture changes per session (default 3)")
     ap.add_argument("--train-seconds", type=float, default=3.0, help="how long each session trains")
-    ap.add_argument("--cycles", type=int, default=2, help="repeat the class this many times on the same server "
-                    "(memory after each: abandoned sessions must be freed, not accumulate)")
+    ap.add_argument(
+        "--cycles",
+        type=int,
+        default=2,
+        help="repeat the class this many times on the same server "
+        "(memory after each: abandoned sessions must be freed, not accumulate)",
+    )
     ap.add_argument("--session-ttl", type=int, default=10, help="server.disconnectedSessionTTL of the started server")
     ap.add_argument("--threads", type=int, default=1, help="MADE_VIZ_THREADS of the started server")
     ap.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before a memory reading")
     ap.add_argument("--p95-target", type=float, default=2.0)
-    ap.add_argument("--browser-nice", type=int, default=0, help="lower the browsers' CPU priority to this nice "
-                    "level (1-19) so that the server gets the cores first: the browsers stand in for the "
-                    "students' own machines")
-    ap.add_argument("--page-costs", action="store_true", help="only measure one session alone: latency and "
-                    "server/browser CPU seconds of one architecture change on each page")
+    ap.add_argument(
+        "--browser-nice",
+        type=int,
+        default=0,
+        help="lower the browsers' CPU priority to this nice "
+        "level (1-19) so that the server gets the cores first: the browsers stand in for the "
+        "students' own machines",
+    )
+    ap.add_argument(
+        "--page-costs",
+        action="store_true",
+        help="only measure one session alone: latency and "
+        "server/browser CPU seconds of one architecture change on each page",
+    )
     ap.add_argument("--screenshots", default=None, help="folder for one screenshot per session")
     ap.add_argument("--series", action="store_true", help="include the 0.5 s memory series in the JSON")
     ap.add_argument("--out", default=None, help="also write the JSON here")

@@ -4,6 +4,7 @@ the kill rate per module and the surviving mutants. Used by bench/mutation.sh.
 Killed counts mutants the tests failed on, timed out on or crashed on; the rate's denominator is
 every mutant that was tested. "no tests" mutants (no selected test ran the function) count as
 survivors: nothing would notice them."""
+
 from __future__ import annotations
 
 import re

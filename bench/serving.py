@@ -4,6 +4,7 @@ the figures come out the same on Linux and macOS); Streamlit's own session count
 
 Shared by bench/load_test.py (real browsers), bench/ws_load.py (simulated students) and bench/soak.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -92,8 +93,10 @@ def cpu_split(server_pid: int | None) -> dict:
     playwright's driver): on one machine they compete for the same cores."""
     server = {p.pid for p in tree(server_pid)} if server_pid else set()
     clients = [p for p in tree(os.getpid()) if p.pid not in server and p.pid != os.getpid()]
-    return {"server_cpu_s": round(sum(cpu_s(p) for p in tree(server_pid)) if server_pid else 0.0, 1),
-            "browser_cpu_s": round(sum(cpu_s(p) for p in clients), 1)}
+    return {
+        "server_cpu_s": round(sum(cpu_s(p) for p in tree(server_pid)) if server_pid else 0.0, 1),
+        "browser_cpu_s": round(sum(cpu_s(p) for p in clients), 1),
+    }
 
 
 def renice_children(server_pid: int | None, level: int) -> None:
@@ -134,8 +137,13 @@ class MemorySampler(threading.Thread):
                 self.peak_by_pid[p.pid] = max(self.peak_by_pid.get(p.pid, 0.0), round(mb, 1))
             elif "nginx" in cmd:
                 ng += rss_mb(p)
-        return {"t": round(time.time() - self.t0, 2), "phase": self.phase, "streamlit_mb": round(st, 1),
-                "nginx_mb": round(ng, 1), "processes": n}
+        return {
+            "t": round(time.time() - self.t0, 2),
+            "phase": self.phase,
+            "streamlit_mb": round(st, 1),
+            "nginx_mb": round(ng, 1),
+            "processes": n,
+        }
 
     def run(self) -> None:
         while not self._stop.is_set():
@@ -161,14 +169,27 @@ class Server:
     """`streamlit run app.py` (processes=1) or deploy/serve_class.sh P PORT (processes>=2), in a process
     group of its own (stop() ends that group and nothing else). Its output goes to `log_path`."""
 
-    def __init__(self, processes: int, session_ttl: int, threads: int, extra_env: dict | None = None,
-                 tries: int = 3, script: Path | None = None):
+    def __init__(
+        self,
+        processes: int,
+        session_ttl: int,
+        threads: int,
+        extra_env: dict | None = None,
+        tries: int = 3,
+        script: Path | None = None,
+    ):
         self.processes = processes
         self.script = Path(script or ROOT / "deploy" / "serve_class.sh")
-        env = dict(os.environ, MADE_VIZ_THREADS=str(threads), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-                   MADE_VIZ_ADDRESS="127.0.0.1", MADE_VIZ_SESSION_TTL=str(session_ttl), **(extra_env or {}))
+        env = dict(
+            os.environ,
+            MADE_VIZ_THREADS=str(threads),
+            STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+            MADE_VIZ_ADDRESS="127.0.0.1",
+            MADE_VIZ_SESSION_TTL=str(session_ttl),
+            **(extra_env or {}),
+        )
         self.log_path = f"/tmp/madeviz-load-{os.getpid()}-{processes}.log"
-        for attempt in range(tries):   # a port found free can be taken before the server binds it
+        for attempt in range(tries):  # a port found free can be taken before the server binds it
             try:
                 self._start(processes, session_ttl, env)
                 return
@@ -180,9 +201,18 @@ class Server:
         self.port = free_port()
         self.backend_base = self.port
         if processes == 1:
-            cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-                   f"--server.port={self.port}", "--server.address=127.0.0.1", "--server.fileWatcherType=none",
-                   f"--server.disconnectedSessionTTL={session_ttl}"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless=true",
+                f"--server.port={self.port}",
+                "--server.address=127.0.0.1",
+                "--server.fileWatcherType=none",
+                f"--server.disconnectedSessionTTL={session_ttl}",
+            ]
         else:
             base = free_port()
             while any(port_taken(base + i) for i in range(processes + 1)) or base <= self.port <= base + processes:
@@ -191,8 +221,9 @@ class Server:
             self.backend_base = base
             cmd = ["bash", str(self.script), str(processes), str(self.port)]
         self.log = open(self.log_path, "w+")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -244,13 +275,20 @@ def metrics(urls: list[str]) -> dict:
     out = {"active_sessions": 0, "connects": 0, "disconnects": 0}
     for u in urls:
         try:
-            text = urllib.request.urlopen(u + "/_stcore/metrics?families=active_sessions&families=session_events",
-                                          timeout=10).read().decode()
+            text = (
+                urllib.request.urlopen(
+                    u + "/_stcore/metrics?families=active_sessions&families=session_events", timeout=10
+                )
+                .read()
+                .decode()
+            )
         except OSError:
             return {"error": f"no metrics from {u}"}
-        for key, pat in (("active_sessions", r"^active_sessions (\d+)"),
-                         ("connects", r'^session_events_total\{type="connect"\} (\d+)'),
-                         ("disconnects", r'^session_events_total\{type="disconnect"\} (\d+)')):
+        for key, pat in (
+            ("active_sessions", r"^active_sessions (\d+)"),
+            ("connects", r'^session_events_total\{type="connect"\} (\d+)'),
+            ("disconnects", r'^session_events_total\{type="disconnect"\} (\d+)'),
+        ):
             m = re.search(pat, text, re.M)
             out[key] += int(m.group(1)) if m else 0
     return out
@@ -268,4 +306,4 @@ def pct(values: list[float], q: float) -> float | None:
 
 def stats(values: list[float]) -> dict:
     v = [x for x in values if x is not None]
-    return {"p50": pct(v, .5), "p95": pct(v, .95), "max": pct(v, 1.0), "n": len(v)}
+    return {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "max": pct(v, 1.0), "n": len(v)}

@@ -27,6 +27,7 @@ Reported: those lists, the latency of each kind of action (p50/p95/max), peak RS
 students of the dead one lose their websocket (the browser shows Streamlit's "connection error"),
 reload their tab from its URL, and are checked to get their architecture back. Reported per group.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,7 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):   # run as a script: python bench/soak.py
+if __package__ in (None, ""):  # run as a script: python bench/soak.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.serving import MemorySampler, Server, stats, streamlit_processes  # noqa: E402
 from bench.soak_student import SoakStudent  # noqa: E402
@@ -95,8 +96,10 @@ def _log_exceptions(server: Server | None) -> dict:
     for f in files:
         text = f.read_text(errors="replace")
         blocks = text.split("Traceback (most recent call last):")[1:]
-        last = [next((ln for ln in b.strip().splitlines()[::-1] if ln and not ln.startswith(" ")), "?")[:200]
-                for b in blocks]
+        last = [
+            next((ln for ln in b.strip().splitlines()[::-1] if ln and not ln.startswith(" ")), "?")[:200]
+            for b in blocks
+        ]
         out[f.name] = {"tracebacks": len(blocks), "kinds": sorted(set(last))}
     return out
 
@@ -140,10 +143,12 @@ def run(args) -> dict:
     report: dict = {"url": url, "students": args.students, "minutes": args.minutes, "processes": args.processes}
     try:
         for b in server.backends if server else [url]:
-            run_async(warm_up(b, args.timeout))   # imports and caches are not billed to the class
+            run_async(warm_up(b, args.timeout))  # imports and caches are not billed to the class
         t0 = time.perf_counter()
-        log(f"{args.students} students for {args.minutes} min on {url} ({args.processes} process(es))"
-            + (", killing one half-way" if args.kill_one else ""))
+        log(
+            f"{args.students} students for {args.minutes} min on {url} ({args.processes} process(es))"
+            + (", killing one half-way" if args.kill_one else "")
+        )
         students = run_async(_class(url, args, server, report))
         report["wall_s"] = round(time.perf_counter() - t0, 1)
         report.update(summarise(students, report))
@@ -155,26 +160,33 @@ def run(args) -> dict:
             server.stop()
     report["server_log_exceptions"] = _log_exceptions(server)
     kill = report.get("kill", {})
-    report["ok"] = not (report["exceptions_shown"] or report["state_lost"] or report["saw_another_students_data"]
-                        or any(v.get("tracebacks") for v in report["server_log_exceptions"].values()
-                               if isinstance(v, dict))
-                        or kill.get("of_them_reload_failed") or kill.get("of_them_saw_something")
-                        or kill.get("of_them_reloaded_with_their_architecture_back")
-                        != kill.get("students_on_the_killed_process"))
+    report["ok"] = not (
+        report["exceptions_shown"]
+        or report["state_lost"]
+        or report["saw_another_students_data"]
+        or any(v.get("tracebacks") for v in report["server_log_exceptions"].values() if isinstance(v, dict))
+        or kill.get("of_them_reload_failed")
+        or kill.get("of_them_saw_something")
+        or kill.get("of_them_reloaded_with_their_architecture_back") != kill.get("students_on_the_killed_process")
+    )
     return report
 
 
 def table(r: dict) -> str:
-    lines = [f"{r['students']} students, {r['minutes']} min, {r['processes']} process(es): {r['actions']} actions "
-             f"({r['bad_actions']} bad), wall {r['wall_s']} s",
-             f"{'latency (s)':28}{'p50':>8}{'p95':>8}{'max':>8}{'n':>6}"]
+    lines = [
+        f"{r['students']} students, {r['minutes']} min, {r['processes']} process(es): {r['actions']} actions "
+        f"({r['bad_actions']} bad), wall {r['wall_s']} s",
+        f"{'latency (s)':28}{'p50':>8}{'p95':>8}{'max':>8}{'n':>6}",
+    ]
     for k, v in r["latency_s"].items():
         lines.append(f"{k:28}{str(v['p50']):>8}{str(v['p95']):>8}{str(v['max']):>8}{v['n']:>6}")
     logs = r["server_log_exceptions"]
     tb = sum(v.get("tracebacks", 0) for v in logs.values() if isinstance(v, dict))
-    lines.append(f"exceptions shown {len(r['exceptions_shown'])} · tracebacks in server logs {tb} · state lost "
-                 f"{len(r['state_lost'])} · saw another's data {len(r['saw_another_students_data'])} · "
-                 f"client errors {len(r['client_errors'])}")
+    lines.append(
+        f"exceptions shown {len(r['exceptions_shown'])} · tracebacks in server logs {tb} · state lost "
+        f"{len(r['state_lost'])} · saw another's data {len(r['saw_another_students_data'])} · "
+        f"client errors {len(r['client_errors'])}"
+    )
     lines.append(f"peak RSS per process (MB): {r['peak_rss_mb_per_process']}")
     if "kill" in r:
         lines.append(f"kill one: {json.dumps(r['kill'])}")
@@ -194,9 +206,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--stagger", type=float, default=0.5, help="seconds between two students' arrivals")
     ap.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for one run")
     ap.add_argument("--session-ttl", type=int, default=120, help="server.disconnectedSessionTTL (default 120)")
-    ap.add_argument("--huge-layers", default=",".join(["4096"] * 8),
-                    help="what the huge-layers action types (default 8 x 4096; on a server without a memory "
-                    "budget each such session holds GBs: use e.g. 4096,4096 on a shared machine)")
+    ap.add_argument(
+        "--huge-layers",
+        default=",".join(["4096"] * 8),
+        help="what the huge-layers action types (default 8 x 4096; on a server without a memory "
+        "budget each such session holds GBs: use e.g. 4096,4096 on a shared machine)",
+    )
     ap.add_argument("--serve-script", default=None, help="another serve_class.sh to start (default: deploy's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="JSON only on stdout (no table on stderr)")

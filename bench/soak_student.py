@@ -1,5 +1,6 @@
 """One simulated student of bench/soak.py: random good and bad actions on one Streamlit session, and
 after each one a check of what the student sees (exceptions, its own architecture, nobody else's)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,13 +17,35 @@ STATUS = re.compile(r"\b(running|paused|stopped|done|idle|diverged)\b\W*·.*?ste
 PAGES = ("Architecture", "Train", "Sample", "Home")
 SIZES = ((8, 8), (4, 16), (16, 4), (2, 32))
 # the sidebar part of tests/app/test_bad_inputs.py's catalogue: each is refused, the architecture stays
-BAD_HIDDEN = ("0,-3", "abc", "1e9", "64, 1.5", "5000", "9" * 22, ",".join(["8"] * 9), "1," * 500,
-              "<script>alert(1)</script>", "-1", "%00", "NaN", "12, , ,x")
+BAD_HIDDEN = (
+    "0,-3",
+    "abc",
+    "1e9",
+    "64, 1.5",
+    "5000",
+    "9" * 22,
+    ",".join(["8"] * 9),
+    "1," * 500,
+    "<script>alert(1)</script>",
+    "-1",
+    "%00",
+    "NaN",
+    "12, , ,x",
+)
 # junk links: (query, what the student should see: "default", "own" or None = anything but an exception)
-JUNK_URLS = (("utm_source=lms", "default"), ("utm_source=lms&utm_medium=email&fbclid=x1", "default"),
-             ("d=abc", "default"), ("hidden=-1", "default"), ("hidden=abc", "default"), ("shape=7x7", "default"),
-             ("masking=evil", "default"), ("num_masks=1e3", "default"), ("d=64&d=12", None),
-             ("hidden={own}&utm_source=lms", "own"), ("page=../../etc/passwd&hidden={own}", "own"))
+JUNK_URLS = (
+    ("utm_source=lms", "default"),
+    ("utm_source=lms&utm_medium=email&fbclid=x1", "default"),
+    ("d=abc", "default"),
+    ("hidden=-1", "default"),
+    ("hidden=abc", "default"),
+    ("shape=7x7", "default"),
+    ("masking=evil", "default"),
+    ("num_masks=1e3", "default"),
+    ("d=64&d=12", None),
+    ("hidden={own}&utm_source=lms", "own"),
+    ("page=../../etc/passwd&hidden={own}", "own"),
+)
 
 
 def caption_hidden(caption: str) -> tuple[int, ...]:
@@ -54,10 +77,10 @@ class SoakStudent:
         self.backend: str | None = None
         self.cookie: str | None = None
         self.path = "architecture"
-        self.default: tuple[int, ...] | None = None   # the default architecture (the first page's)
+        self.default: tuple[int, ...] | None = None  # the default architecture (the first page's)
         self.default_hw: tuple[int, int] = (8, 8)
-        self.hidden: tuple[int, ...] | None = None    # what the sidebar must show
-        self.rejected_text: str | None = None         # the last Hidden layers text the app refused
+        self.hidden: tuple[int, ...] | None = None  # what the sidebar must show
+        self.rejected_text: str | None = None  # the last Hidden layers text the app refused
         self.rejected_hw: tuple[int, int] | None = None  # the last Height x Width the app refused
         self.hw: tuple[int, int] = (8, 8)
         self.where = "start"
@@ -120,14 +143,18 @@ class SoakStudent:
     def on_text(self, where: str, text: str) -> None:
         bad = sizes_in(text) & self.foreign if text else set()
         if bad and len(self.leaks) < 20:
-            self.leaks.append(f"{self.where}: {where} shows another student's hidden size {sorted(bad)}: "
-                              f"{text[:160]!r}")
+            self.leaks.append(
+                f"{self.where}: {where} shows another student's hidden size {sorted(bad)}: {text[:160]!r}"
+            )
 
     # --- one action ---------------------------------------------------------------------------------
     async def one_action(self) -> None:
         bad = self.rng.random() < self.args.bad
-        kinds = ("bad_hidden", "tiny_image", "junk_url", "stop_start_burst", "huge_layers") if bad else \
-            ("hidden", "hidden", "size", "page", "page", "train", "sample", "reload")
+        kinds = (
+            ("bad_hidden", "tiny_image", "junk_url", "stop_start_burst", "huge_layers")
+            if bad
+            else ("hidden", "hidden", "size", "page", "page", "train", "sample", "reload")
+        )
         kind = self.rng.choice(kinds)
         self.where = kind
         self.actions += 1
@@ -142,7 +169,7 @@ class SoakStudent:
             await getattr(self, "do_" + kind)()
             self.latencies.setdefault(kind, []).append(self.waited)
             self.check(kind)
-        except PermissionError as e:   # a disabled widget: the browser would not let the student type either
+        except PermissionError as e:  # a disabled widget: the browser would not let the student type either
             self.notes.add(f"{kind}: skipped, {str(e).split(' on the ')[0]} (e.g. while training)")
             self.check(kind)
         except Exception as e:  # noqa: BLE001 - recorded; the student goes on (reloads if the tab died)
@@ -159,7 +186,8 @@ class SoakStudent:
             return
         for e in tab.errors:
             (self.exceptions if e.startswith(("exception on the page", "script compilation")) else self.errors).append(
-                f"{self.where}: {e}")
+                f"{self.where}: {e}"
+            )
             if self.killed_at is not None:
                 self.after_kill_trouble.append(f"{self.where}: {e}")
             if "websocket closed" in e:
@@ -230,7 +258,7 @@ class SoakStudent:
         await asyncio.sleep(self.rng.uniform(1, 4))
         t0 = time.perf_counter()
         if not await self.click("Stop"):
-            return   # the run had finished already
+            return  # the run had finished already
         try:
             await self.tab.wait_until(lambda: "stopped" in self.tab.progress_text, "the page saying stopped", 5)
             self.latencies.setdefault("stop_to_says_stopped", []).append(time.perf_counter() - t0)

@@ -43,6 +43,7 @@ Protocol notes (Streamlit 1.67, starlette server), for whoever maintains this:
   the messages itself (there is no HTTP endpoint to fetch them); they age out after
   new_session.config.max_cached_message_age runs without use, as in the frontend.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,17 +60,18 @@ from bench.st_widgets import initial_state, state_value
 
 EARLY = ForwardMsg.FINISHED_EARLY_FOR_RERUN
 FINISHED_OK = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
-SIDEBAR = 1                 # RootContainer.SIDEBAR: delta_path[0]
+SIDEBAR = 1  # RootContainer.SIDEBAR: delta_path[0]
 TRIGGERS = {"button", "download_button", "menu_button", "link_button"}
-CAPTION_PREFIX = "D = "     # the sidebar caption that names the session's architecture
+CAPTION_PREFIX = "D = "  # the sidebar caption that names the session's architecture
 DEFAULT_TIMEOUT = 120.0
 
 # ---------------------------------------------------------------------------------------------
 # one browser tab
 
+
 @dataclass
 class Node:
-    kind: str          # element type ("text_input", ...) or "block:<type>"
+    kind: str  # element type ("text_input", ...) or "block:<type>"
     proto: object
     run_id: str
     fragment_id: str
@@ -114,7 +116,7 @@ class Tab:
         self.max_age = 2
         self.runs: dict[str, Run] = {}
         self.finishes: list[Run] = []
-        self.pages: dict[str, object] = {}        # page_script_hash -> AppPage
+        self.pages: dict[str, object] = {}  # page_script_hash -> AppPage
         self.main_hash = ""
         self.page_hash = ""
         self.query = ""
@@ -123,7 +125,7 @@ class Tab:
         self.record_fragments = False
         self.fragment_runs: list[dict] = []
         self.auto_sent = 0
-        self.captions: list[tuple[float, str]] = []   # sidebar "D = ..." captions, as they arrive
+        self.captions: list[tuple[float, str]] = []  # sidebar "D = ..." captions, as they arrive
         self.progress_text = ""
         self.errors: list[str] = []
         self.error_alerts: list[str] = []
@@ -135,11 +137,19 @@ class Tab:
     # --- connection ---------------------------------------------------------------------------
     async def connect(self) -> float:
         from websockets.asyncio.client import connect
+
         headers = {"Cookie": self.cookie} if self.cookie else None
         t0 = time.perf_counter()
         # no client pings (a browser sends none; under load they could time out and close the tab)
-        self.ws = await connect(self.ws_url, subprotocols=["streamlit"], additional_headers=headers,
-                                max_size=None, open_timeout=self.timeout, ping_interval=None, close_timeout=2)
+        self.ws = await connect(
+            self.ws_url,
+            subprotocols=["streamlit"],
+            additional_headers=headers,
+            max_size=None,
+            open_timeout=self.timeout,
+            ping_interval=None,
+            close_timeout=2,
+        )
         self.backend_ws = self.ws.response.headers.get("X-MadeViz-Backend")
         self._reader = asyncio.create_task(self._read())
         return time.perf_counter() - t0
@@ -168,6 +178,7 @@ class Tab:
 
     async def _read(self) -> None:
         from websockets.exceptions import ConnectionClosed
+
         try:
             async for raw in self.ws:
                 self.bytes_in += len(raw)
@@ -241,7 +252,7 @@ class Tab:
             run = Run(msg.metadata.run.script_run_id, tuple(msg.metadata.run.fragment_ids), now)
             self.runs[run.run_id] = run
             if not run.fragment_ids:
-                self._cancel_timers()      # a full run: the frontend clears every auto-rerun timer
+                self._cancel_timers()  # a full run: the frontend clears every auto-rerun timer
                 self.main_hash = ns.main_script_hash
                 self.max_age = ns.config.max_cached_message_age or self.max_age
                 for p in ns.app_pages:
@@ -284,8 +295,14 @@ class Tab:
         run_id = msg.metadata.run.script_run_id if msg.metadata.HasField("run") else self._current_run_id()
         kind = d.WhichOneof("type")
         if kind == "add_block":
-            self.nodes[path] = Node("block:" + str(d.add_block.WhichOneof("type")), d.add_block, run_id,
-                                    d.fragment_id, msg.metadata.active_script_hash, path)
+            self.nodes[path] = Node(
+                "block:" + str(d.add_block.WhichOneof("type")),
+                d.add_block,
+                run_id,
+                d.fragment_id,
+                msg.metadata.active_script_hash,
+                path,
+            )
             return
         if kind != "new_element":
             return
@@ -337,8 +354,9 @@ class Tab:
             for path, n in list(self.nodes.items()):
                 if n.run_id != run_id and (not run.fragment_ids or n.fragment_id in run.fragment_ids):
                     del self.nodes[path]
-            active = {n.proto.id for n in self.nodes.values()
-                      if "id" in n.proto.DESCRIPTOR.fields_by_name and n.proto.id}
+            active = {
+                n.proto.id for n in self.nodes.values() if "id" in n.proto.DESCRIPTOR.fields_by_name and n.proto.id
+            }
             for wid in list(self.states):
                 if wid not in active:
                     del self.states[wid]
@@ -347,7 +365,7 @@ class Tab:
         """Which auto-rerun requests a run answered (those sent before it started), and, while
         recording, how long each fragment run took and whether it ran to its end: a run that ends
         FINISHED_EARLY_FOR_RERUN was cut short (the next request was already waiting)."""
-        if not run.fragment_ids:   # a full run reran every fragment: it answered their requests too
+        if not run.fragment_ids:  # a full run reran every fragment: it answered their requests too
             if run.status != EARLY:
                 for fid, pending in self.auto_pending.items():
                     self.auto_pending[fid] = [t for t in pending if t > run.started]
@@ -359,9 +377,15 @@ class Tab:
             served = [t for t in pending if t <= run.started]
             self.auto_pending[fid] = [t for t in pending if t > run.started]
             if self.record_fragments:
-                self.fragment_runs.append({"fragment": fid, "run_s": now - run.started,
-                                           "request_to_done_s": now - min(served) if served else None,
-                                           "requests": len(served), "cut_short": run.status == EARLY})
+                self.fragment_runs.append(
+                    {
+                        "fragment": fid,
+                        "run_s": now - run.started,
+                        "request_to_done_s": now - min(served) if served else None,
+                        "requests": len(served),
+                        "cut_short": run.status == EARLY,
+                    }
+                )
 
     def _clear_page(self) -> None:
         """The frontend's clearPageElements: only what the main script drew survives a page switch."""
@@ -395,9 +419,17 @@ class Tab:
                 self.auto_sent += 1
 
     # --- outgoing ------------------------------------------------------------------------------
-    async def rerun(self, *, fragment_id: str = "", page_hash: str | None = None, page_name: str = "",
-                    triggers: tuple = (), auto: bool = False, widget_states: list | None = None,
-                    query: str | None = None) -> float:
+    async def rerun(
+        self,
+        *,
+        fragment_id: str = "",
+        page_hash: str | None = None,
+        page_name: str = "",
+        triggers: tuple = (),
+        auto: bool = False,
+        widget_states: list | None = None,
+        query: str | None = None,
+    ) -> float:
         bm = BackMsg()
         cs = bm.rerun_script
         cs.query_string = self.query if query is None else query
@@ -420,6 +452,7 @@ class Tab:
     async def wait_done(self, sent: float, fragment_id: str = "", what: str = "the end of the run") -> Run:
         """The run that answers a request sent at `sent`: the first run that started after it and
         finished for good (not early for a rerun); a fragment request is also answered by a full run."""
+
         def done():
             for r in self.finishes:
                 if r.status == EARLY or r.started < sent:
@@ -429,14 +462,20 @@ class Tab:
                 if fragment_id and (not r.fragment_ids or fragment_id in r.fragment_ids):
                     return r
             return None
+
         return await self.wait_until(done, what)
 
     # --- the page as the student sees it -------------------------------------------------------
     def widget(self, label: str, kinds: tuple | None = None, sidebar: bool | None = None) -> Node | None:
-        found = [n for n in self.nodes.values()
-                 if not n.kind.startswith("block:") and "label" in n.proto.DESCRIPTOR.fields_by_name
-                 and n.proto.label == label and (kinds is None or n.kind in kinds)
-                 and (sidebar is None or (n.path[:1] == (SIDEBAR,)) == sidebar)]
+        found = [
+            n
+            for n in self.nodes.values()
+            if not n.kind.startswith("block:")
+            and "label" in n.proto.DESCRIPTOR.fields_by_name
+            and n.proto.label == label
+            and (kinds is None or n.kind in kinds)
+            and (sidebar is None or (n.path[:1] == (SIDEBAR,)) == sidebar)
+        ]
         return found[-1] if found else None
 
     def value(self, label: str):
@@ -449,14 +488,22 @@ class Tab:
     def sidebar_values(self) -> dict[str, object]:
         out = {}
         for n in self.nodes.values():
-            if n.path[:1] == (SIDEBAR,) and not n.kind.startswith("block:") and n.kind not in TRIGGERS \
-                    and "label" in n.proto.DESCRIPTOR.fields_by_name and n.proto.id in self.states:
+            if (
+                n.path[:1] == (SIDEBAR,)
+                and not n.kind.startswith("block:")
+                and n.kind not in TRIGGERS
+                and "label" in n.proto.DESCRIPTOR.fields_by_name
+                and n.proto.id in self.states
+            ):
                 out[n.proto.label] = state_value(self.states[n.proto.id])
         return out
 
     def caption(self) -> str:
-        cs = [n.proto.body for n in self.nodes.values()
-              if n.kind == "markdown" and n.path[:1] == (SIDEBAR,) and n.proto.body.startswith(CAPTION_PREFIX)]
+        cs = [
+            n.proto.body
+            for n in self.nodes.values()
+            if n.kind == "markdown" and n.path[:1] == (SIDEBAR,) and n.proto.body.startswith(CAPTION_PREFIX)
+        ]
         return cs[-1] if cs else ""
 
     def page_title(self) -> str:
@@ -484,8 +531,11 @@ class Tab:
             raise LookupError(f"no page {title!r} in the navigation ({[p.page_name for p in self.pages.values()]})")
         self._cancel_timers()
         self._clear_page()
-        kept = [ws for wid, ws in self.states.items()
-                if any(n.proto.id == wid for n in self.nodes.values() if "id" in n.proto.DESCRIPTOR.fields_by_name)]
+        kept = [
+            ws
+            for wid, ws in self.states.items()
+            if any(n.proto.id == wid for n in self.nodes.values() if "id" in n.proto.DESCRIPTOR.fields_by_name)
+        ]
         sent = await self.rerun(page_hash=h, widget_states=kept, query="")
         run = await self.wait_done(sent, what=f"the {title} page")
         run.latency = run.finished - sent
@@ -496,7 +546,7 @@ class Tab:
         n = self.widget(label)
         if n is None:
             raise LookupError(f"no widget labelled {label!r} on the {self.page_title()} page")
-        if getattr(n.proto, "disabled", False):   # a student cannot type into it either
+        if getattr(n.proto, "disabled", False):  # a student cannot type into it either
             raise PermissionError(f"the widget {label!r} is disabled on the {self.page_title()} page")
         ws = WidgetState(id=n.proto.id)
         if isinstance(value, bool):
@@ -522,7 +572,6 @@ class Tab:
         return await self.rerun(fragment_id=n.fragment_id, triggers=(n.proto.id,)), n
 
 
-
 def get_root(url: str, timeout: float) -> tuple[str | None, str | None]:
     """GET / like a browser: the cookies (nginx's madeviz_route) and the backend that answered."""
     with urllib.request.urlopen(url.rstrip("/") + "/", timeout=timeout) as r:
@@ -539,6 +588,7 @@ def run_async(coro):
     except RuntimeError:
         return asyncio.run(coro)
     from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
 

@@ -1,5 +1,6 @@
 """Widget values as Streamlit's frontend keeps them: what a browser would send back for each widget
 element it has received (bench/st_client.py's Tab sends these with every rerun)."""
+
 from __future__ import annotations
 
 from streamlit.proto.WidgetStates_pb2 import WidgetState

@@ -58,6 +58,7 @@ or the p95 of the change latency exceeded --p95-target (default 2 s).
 The protocol itself (BackMsg/ForwardMsg, widget states, the message cache, fragments) is spoken by
 bench/st_client.py; process CPU and memory come from bench/serving.py (psutil).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,7 +73,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):   # run as a script: python bench/ws_load.py
+if __package__ in (None, ""):  # run as a script: python bench/ws_load.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.serving import (  # noqa: E402
     ROOT,
@@ -102,8 +103,10 @@ QUIET = [False]
 # ---------------------------------------------------------------------------------------------
 # one student
 
-SIZE_PATTERNS = [re.compile(r"(?<=→ )(\d+)(?= →)"),                        # sidebar caption
-                 re.compile(r"(?<![-\w])hidden[ =](\d+(?:(?:-|,|%2C|, )\d+)*)(?!\w)")]  # "hidden 30", "hidden=30"
+SIZE_PATTERNS = [
+    re.compile(r"(?<=→ )(\d+)(?= →)"),  # sidebar caption
+    re.compile(r"(?<![-\w])hidden[ =](\d+(?:(?:-|,|%2C|, )\d+)*)(?!\w)"),
+]  # "hidden 30", "hidden=30"
 
 
 def sizes_in(text: str) -> set[int]:
@@ -151,12 +154,13 @@ class Student:
         if not text:
             return
         if self.defaults is None and where == "sidebar markdown" and text.startswith(CAPTION_PREFIX):
-            self.defaults = set(caption_hidden(text))   # the default architecture, before any change
+            self.defaults = set(caption_hidden(text))  # the default architecture, before any change
         foreign = (self.everyone - set(self.sizes)) - (self.defaults or set())
         bad = sizes_in(text) & foreign
         if bad and len(self.leaks) < 20:
-            self.leaks.append(f"{self.where}: {where} shows another session's hidden size {sorted(bad)}: "
-                              f"{text[:160]!r}")
+            self.leaks.append(
+                f"{self.where}: {where} shows another session's hidden size {sorted(bad)}: {text[:160]!r}"
+            )
 
     def check_own(self, where: str, expect: int, box: bool = True) -> None:
         """The sidebar shows this session's architecture (caption, and the Hidden layers box)."""
@@ -235,7 +239,7 @@ async def run_student(s: Student, url: str, args, gates: list[Gate]) -> None:
         passed = 2
         s.where = "after every session changed its architecture"
         s.check_own(s.where, s.own)
-        if args.architecture_only:   # the burst --cold measures; Train and Sample have their own runs
+        if args.architecture_only:  # the burst --cold measures; Train and Sample have their own runs
             return
 
         # 3. train
@@ -294,12 +298,15 @@ async def _train(s: Student, tab: Tab, args) -> None:
         run = await tab.wait_done(sent, n.fragment_id, "the run after Stop")
         s.buttons.setdefault("Stop", []).append(run.finished - sent)
     frs = tab.fragment_runs
-    s.train = {"status": "ok", "steps": int(steps.group(1)) if steps else None,
-               "fragment_requests": tab.auto_sent, "fragment_runs": len(frs),
-               "fragment_runs_cut_short": sum(r["cut_short"] for r in frs),
-               "fragment_run_s": [r["run_s"] for r in frs],
-               "fragment_request_to_done_s": [r["request_to_done_s"] for r in frs
-                                              if r["request_to_done_s"] is not None]}
+    s.train = {
+        "status": "ok",
+        "steps": int(steps.group(1)) if steps else None,
+        "fragment_requests": tab.auto_sent,
+        "fragment_runs": len(frs),
+        "fragment_runs_cut_short": sum(r["cut_short"] for r in frs),
+        "fragment_run_s": [r["run_s"] for r in frs],
+        "fragment_request_to_done_s": [r["request_to_done_s"] for r in frs if r["request_to_done_s"] is not None],
+    }
     s.check_own("on the Train page after training", s.own)
 
 
@@ -327,6 +334,7 @@ def _buttons(tab: Tab) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # the class
 
+
 def sizes_for(i: int, changes: int) -> list[int]:
     """Session i's hidden sizes: 30+i, 130+i, ...: distinct for up to 98 sessions, never 128 (the
     default) nor 129, so that no session's size is also the default every session starts with."""
@@ -345,7 +353,7 @@ async def _class(url: str, args) -> tuple[list[Student], float]:
         await asyncio.gather(*[run_student(s, url, args, gates) for s in students])
         wall = time.perf_counter() - t0
         if args.on_open:
-            await args.on_open()   # all N sessions still connected: memory and counters
+            await args.on_open()  # all N sessions still connected: memory and counters
     finally:
         await asyncio.gather(*[s.tab.close() for s in students if s.tab is not None])
     return students, wall
@@ -356,17 +364,18 @@ class MadeVizServer(Server):
     listens) instead of `streamlit run app.py`; same process group, log and health wait as Server."""
 
     def __init__(self, session_ttl: int, threads: int):
-        super().__init__(1, session_ttl, threads)   # MADE_VIZ_SESSION_TTL (set by Server) reaches the launcher
+        super().__init__(1, session_ttl, threads)  # MADE_VIZ_SESSION_TTL (set by Server) reaches the launcher
 
     def _start(self, processes: int, session_ttl: int, env: dict) -> None:
         self.port = self.backend_base = free_port()
         self.log_path = f"/tmp/madeviz-load-{os.getpid()}-made-viz.log"
         self.log = open(self.log_path, "w+")
         cmd = [sys.executable, "-m", "made_viz", "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.time() + 300   # the warm-up runs every page once before the server listens
+        deadline = time.time() + 300  # the warm-up runs every page once before the server listens
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_tail()}")
@@ -395,8 +404,12 @@ def run(args) -> dict:
     backends = server.backends if server else [url]
     sampler = MemorySampler(pid)
     sampler.start()
-    res: dict = {"url": url, "sessions": args.sessions, "processes": args.processes,
-                 "load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    res: dict = {
+        "url": url,
+        "sessions": args.sessions,
+        "processes": args.processes,
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
 
     def server_cpu() -> float:
         return tree_cpu_s(pid)
@@ -417,6 +430,7 @@ def run(args) -> dict:
             if pid:
                 sampler.phase = "sessions open"
                 res["rss_with_sessions_mb"] = await asyncio.to_thread(sampler.level, 1.5)
+
         args.on_open = on_open
         log(f"{args.sessions} sessions on {url} ({args.processes} process(es)), {args.changes} change(s) each")
         t0_class = time.perf_counter()
@@ -427,18 +441,23 @@ def run(args) -> dict:
         if server:
             res["class_started_s_after_server_ready"] = round(t0_class - t_started, 2)
         client_cpu = s1 - s0
-        res["client"] = {"cpu_s": round(client_cpu, 1),
-                         "mb_received": round(sum(s.tab.bytes_in for s in students if s.tab) / 1e6, 2),
-                         "messages_received": sum(s.tab.msgs_in for s in students if s.tab),
-                         "cache_hits": sum(s.tab.cache_hits for s in students if s.tab)}
+        res["client"] = {
+            "cpu_s": round(client_cpu, 1),
+            "mb_received": round(sum(s.tab.bytes_in for s in students if s.tab) / 1e6, 2),
+            "messages_received": sum(s.tab.msgs_in for s in students if s.tab),
+            "cache_hits": sum(s.tab.cache_hits for s in students if s.tab),
+        }
         if pid:
             cpu = c1 - c0
-            res["server"] = {"cpu_s": round(cpu, 1),
-                             "cpu_share_of_machine": round(cpu / (wall * (os.cpu_count() or 1)), 2),
-                             "rss_baseline_mb": res.pop("rss_baseline_mb", None),
-                             "rss_peak_mb": max((x["streamlit_mb"] for x in sampler.samples
-                                                 if x["phase"] != "idle baseline"), default=None),
-                             "rss_with_sessions_mb": res.pop("rss_with_sessions_mb", None)}
+            res["server"] = {
+                "cpu_s": round(cpu, 1),
+                "cpu_share_of_machine": round(cpu / (wall * (os.cpu_count() or 1)), 2),
+                "rss_baseline_mb": res.pop("rss_baseline_mb", None),
+                "rss_peak_mb": max(
+                    (x["streamlit_mb"] for x in sampler.samples if x["phase"] != "idle baseline"), default=None
+                ),
+                "rss_with_sessions_mb": res.pop("rss_with_sessions_mb", None),
+            }
             sv = res["server"]
             if sv["rss_baseline_mb"] is not None and sv["rss_with_sessions_mb"] is not None:
                 grown = sv["rss_with_sessions_mb"] - sv["rss_baseline_mb"]
@@ -457,6 +476,7 @@ def run(args) -> dict:
 def summarise(students: list[Student], args) -> dict:
     def cat(key: str) -> list[float]:
         return [x for s in students for x in s.latencies.get(key, [])]
+
     buttons: dict[str, list[float]] = {}
     for s in students:
         for k, v in s.buttons.items():
@@ -480,9 +500,12 @@ def summarise(students: list[Student], args) -> dict:
         },
         "train": {
             "status": sorted({s.train.get("status", "not reached") for s in students}),
-            "fragment_requests": req, "fragment_runs": runs, "fragment_runs_cut_short": cut,
-            "fragment_runs_per_s_per_session":
-                round(runs / (len(trained) * args.train_seconds), 2) if trained else None,
+            "fragment_requests": req,
+            "fragment_runs": runs,
+            "fragment_runs_cut_short": cut,
+            "fragment_runs_per_s_per_session": round(runs / (len(trained) * args.train_seconds), 2)
+            if trained
+            else None,
             "steps": stats([t["steps"] for t in trained if t["steps"] is not None]),
         },
         "sample": {"status": sorted({s.sample.get("status", "not reached") for s in students})},
@@ -500,10 +523,15 @@ def summarise(students: list[Student], args) -> dict:
     if per:
         out["sessions_per_backend"] = per
     p95 = out["latency_s"]["change"]["p95"]
-    if args.cold:   # the first page load is the cold burst's own figure
+    if args.cold:  # the first page load is the cold burst's own figure
         p95 = max(p95 or 0.0, out["latency_s"]["page_load"]["p95"] or float("inf"))
-    out["ok"] = (not out["errors"] and not out["isolation_violations"] and not out["state_lost"]
-                 and p95 is not None and p95 <= args.p95_target)
+    out["ok"] = (
+        not out["errors"]
+        and not out["isolation_violations"]
+        and not out["state_lost"]
+        and p95 is not None
+        and p95 <= args.p95_target
+    )
     return out
 
 
@@ -512,31 +540,44 @@ def table(r: dict) -> str:
 
     def row(name, st):
         return f"{name:34}{str(st['p50']):>9}{str(st['p95']):>9}{str(st['max']):>9}{st['n']:>6}"
-    lines = [f"{r['sessions']} sessions, {r['processes']} process(es), wall {r.get('wall_s')} s",
-             f"{'latency (s)':34}{'p50':>9}{'p95':>9}{'max':>9}{'n':>6}",
-             row("first page load (Architecture)", L["page_load"]),
-             row("change on Architecture", L["change"]),
-             row("  change -> sidebar caption", L["change_to_caption"]),
-             row("page switch", L["page_switch"]),
-             row("button press (all)", L["button"])]
+
+    lines = [
+        f"{r['sessions']} sessions, {r['processes']} process(es), wall {r.get('wall_s')} s",
+        f"{'latency (s)':34}{'p50':>9}{'p95':>9}{'max':>9}{'n':>6}",
+        row("first page load (Architecture)", L["page_load"]),
+        row("change on Architecture", L["change"]),
+        row("  change -> sidebar caption", L["change_to_caption"]),
+        row("page switch", L["page_switch"]),
+        row("button press (all)", L["button"]),
+    ]
     lines += [row(f"  {k}", v) for k, v in L["button_by_label"].items()]
-    lines += [row("fragment run (train tick)", L["fragment_run"]),
-              row("  auto-rerun request -> done", L["fragment_request_to_done"])]
+    lines += [
+        row("fragment run (train tick)", L["fragment_run"]),
+        row("  auto-rerun request -> done", L["fragment_request_to_done"]),
+    ]
     t = r["train"]
-    lines.append(f"train: {t['fragment_runs']} fragment runs ({t['fragment_runs_cut_short']} cut short by the next "
-                 f"request) for {t['fragment_requests']} auto-rerun requests ({t['fragment_runs_per_s_per_session']}/s "
-                 f"per session); steps reached p50 {t['steps']['p50']}")
-    lines.append(f"errors {len(r['errors'])} · isolation violations {len(r['isolation_violations'])} · "
-                 f"state lost {len(r['state_lost'])} · error alerts {len(r['error_alerts'])}")
+    lines.append(
+        f"train: {t['fragment_runs']} fragment runs ({t['fragment_runs_cut_short']} cut short by the next "
+        f"request) for {t['fragment_requests']} auto-rerun requests ({t['fragment_runs_per_s_per_session']}/s "
+        f"per session); steps reached p50 {t['steps']['p50']}"
+    )
+    lines.append(
+        f"errors {len(r['errors'])} · isolation violations {len(r['isolation_violations'])} · "
+        f"state lost {len(r['state_lost'])} · error alerts {len(r['error_alerts'])}"
+    )
     sv = r.get("server", {})
     if "cpu_s" in sv:
-        lines.append(f"server: CPU {sv['cpu_s']} s ({sv['cpu_share_of_machine']:.0%} of the machine's cores), "
-                     f"RSS baseline {sv['rss_baseline_mb']} MB, peak {sv['rss_peak_mb']} MB, with sessions "
-                     f"{sv['rss_with_sessions_mb']} MB ({sv.get('rss_per_session_mb')} MB/session)")
+        lines.append(
+            f"server: CPU {sv['cpu_s']} s ({sv['cpu_share_of_machine']:.0%} of the machine's cores), "
+            f"RSS baseline {sv['rss_baseline_mb']} MB, peak {sv['rss_peak_mb']} MB, with sessions "
+            f"{sv['rss_with_sessions_mb']} MB ({sv.get('rss_per_session_mb')} MB/session)"
+        )
         lines.append(f"other processes used {r.get('other_processes_cpu_s')} CPU s meanwhile")
     c = r["client"]
-    lines.append(f"this client: CPU {c['cpu_s']} s, received {c['mb_received']} MB in {c['messages_received']} "
-                 f"messages ({c['cache_hits']} from its message cache)")
+    lines.append(
+        f"this client: CPU {c['cpu_s']} s, received {c['mb_received']} MB in {c['messages_received']} "
+        f"messages ({c['cache_hits']} from its message cache)"
+    )
     lines.append(f"load average before {r['load_average_before']} after {r.get('load_average_after')}")
     lines.append("OK" if r["ok"] else "NOT OK")
     return "\n".join(lines)
@@ -552,19 +593,40 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--think", type=float, default=0.0, help="seconds between a session's changes (default 0)")
     ap.add_argument("--jitter", type=float, default=0.0, help="plus a random 0..J seconds before each change")
     ap.add_argument("--train-seconds", type=float, default=3.0, help="how long each session trains (default 3)")
-    ap.add_argument("--epochs", type=int, default=None, help="type this into the Train page's Epochs box before "
-                    "Start (default: the page's own value; training may then end before --train-seconds)")
+    ap.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="type this into the Train page's Epochs box before "
+        "Start (default: the page's own value; training may then end before --train-seconds)",
+    )
     ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for one run")
     ap.add_argument("--no-warmup", dest="warmup", action="store_false", help="skip the warm-up session")
-    ap.add_argument("--cold", action="store_true", help=(
-        "the first burst on a freshly started server: no warm-up session, every session opens Architecture "
-        "and changes it at once, then the class ends (no Train/Sample); p95 target on the page load too"))
-    ap.add_argument("--architecture-only", action="store_true", help=(
-        "end the class after the Architecture burst (implied by --cold; without it: the same burst on a "
-        "server warmed by the warm-up session)"))
-    ap.add_argument("--server", choices=("streamlit", "made-viz"), default="streamlit", help=(
-        "how the started server runs: `streamlit run app.py` (default) or `python -m made_viz app`, which "
-        "warms the process before it listens (one process only)"))
+    ap.add_argument(
+        "--cold",
+        action="store_true",
+        help=(
+            "the first burst on a freshly started server: no warm-up session, every session opens Architecture "
+            "and changes it at once, then the class ends (no Train/Sample); p95 target on the page load too"
+        ),
+    )
+    ap.add_argument(
+        "--architecture-only",
+        action="store_true",
+        help=(
+            "end the class after the Architecture burst (implied by --cold; without it: the same burst on a "
+            "server warmed by the warm-up session)"
+        ),
+    )
+    ap.add_argument(
+        "--server",
+        choices=("streamlit", "made-viz"),
+        default="streamlit",
+        help=(
+            "how the started server runs: `streamlit run app.py` (default) or `python -m made_viz app`, which "
+            "warms the process before it listens (one process only)"
+        ),
+    )
     ap.add_argument("--session-ttl", type=int, default=10, help="server.disconnectedSessionTTL of the started server")
     ap.add_argument("--threads", type=int, default=1, help="MADE_VIZ_THREADS of the started server")
     ap.add_argument("--p95-target", type=float, default=2.0, help="change latency p95 limit (default 2 s)")
@@ -588,8 +650,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     r = run(args)
-    report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-              "settings": {k: v for k, v in vars(args).items() if k not in ("out", "on_open")}, **r}
+    report = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "settings": {k: v for k, v in vars(args).items() if k not in ("out", "on_open")},
+        **r,
+    }
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:

@@ -4,13 +4,19 @@
 
 Names are imported lazily, so `import made_viz.data` or `made_viz.masks` does not load torch.
 """
+
 from importlib import import_module
 
 _EXPORTS = {
-    "Config": "config", "ConfigError": "config",
-    "MaskSet": "masks", "build_masks": "masks", "build_all_masks": "masks",
+    "Config": "config",
+    "ConfigError": "config",
+    "MaskSet": "masks",
+    "build_masks": "masks",
+    "build_all_masks": "masks",
     "MADE": "model",
-    "Trajectory": "sampling", "sample": "sampling", "complete": "sampling",
+    "Trajectory": "sampling",
+    "sample": "sampling",
+    "complete": "sampling",
 }
 __all__ = list(_EXPORTS)
 __version__ = "0.1.0"

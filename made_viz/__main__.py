@@ -1,4 +1,5 @@
 """`python -m made_viz [--port P] [--class]`: start MADE Explorer, the same as `made-viz app`."""
+
 import sys
 
 from made_viz.cli import main

@@ -14,6 +14,7 @@ The mask computations themselves (`MaskSet.connectivity`, the reach and trace pr
 run in blocks of `masks.BLOCK_CELLS` cells, so beyond the masks their extra memory is a fixed block
 plus a D x H result, whatever the layer sizes.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,7 @@ def read_limit(environ=None) -> int:
     return value
 
 
-MAX_WEIGHTS = read_limit()   # checked once at start, so a bad value stops the server with a message
+MAX_WEIGHTS = read_limit()  # checked once at start, so a bad value stops the server with a message
 
 
 def requested_size(cfg: Config) -> int:
@@ -66,9 +67,9 @@ def check_budget(cfg: Config, limit: int | None = None) -> None:
 # --------------------------------------------------------------------------------------------
 # the Architecture page's exact checks
 
-JACOBIAN_MAX_D = 1024            # above this the check uses the masks' product
-MAX_CHECK_WORK = 1_000_000_000   # multiply-adds of one exact check
-EXACT_SUM_MAX_D = 12             # sum p(x) over all 2^D images
+JACOBIAN_MAX_D = 1024  # above this the check uses the masks' product
+MAX_CHECK_WORK = 1_000_000_000  # multiply-adds of one exact check
+EXACT_SUM_MAX_D = 12  # sum p(x) over all 2^D images
 
 
 def jacobian_affordable(cfg: Config) -> bool:

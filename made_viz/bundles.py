@@ -3,6 +3,7 @@
 The bins are consecutive degrees 1..D, shared by every layer, so a bundle edge joins units whose
 degrees are comparable; the bundle counts always add up to the unit and edge counts they replace.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,12 +36,12 @@ class Bundles:
     def bin_edges(self, m: np.ndarray, layer_from: int, layer_to: int) -> np.ndarray:
         """(bins, bins) int64: number of edges of m (layer_from units x layer_to units) per bin pair."""
         nb = self.num_bins
-        to_bin = np.eye(nb)[self.group[layer_to]]            # (n_to, bins) one-hot
+        to_bin = np.eye(nb)[self.group[layer_to]]  # (n_to, bins) one-hot
         counts = np.zeros((nb, nb))
-        step = max(1, BLOCK_CELLS // max(m.shape[1], 1))      # rows per block: bounded temporaries
+        step = max(1, BLOCK_CELLS // max(m.shape[1], 1))  # rows per block: bounded temporaries
         for a in range(0, m.shape[0], step):
-            per_row = np.asarray(m[a:a + step], dtype=np.float64) @ to_bin   # (rows, bins), exact counts
-            np.add.at(counts, self.group[layer_from][a:a + step], per_row)
+            per_row = np.asarray(m[a : a + step], dtype=np.float64) @ to_bin  # (rows, bins), exact counts
+            np.add.at(counts, self.group[layer_from][a : a + step], per_row)
         return counts.astype(np.int64)
 
     def label(self, b: int) -> str:
@@ -60,4 +61,3 @@ def bundle_by_degree(ms: MaskSet, max_bins: int = 10) -> Bundles:
     group = [(deg - 1) // width for deg in layer_degrees(ms)]
     count = [np.bincount(g, minlength=nb) for g in group]
     return Bundles(width=width, lo=lo, hi=hi, group=group, count=count)
-

@@ -22,6 +22,7 @@ Everything else is checked too (format and version, checksum, configuration, fin
 masks equal to those rebuilt from the configuration). Any problem raises `CheckpointError` with a
 one-line message.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,13 +50,13 @@ from .model import MADE
 from .train import TrainConfig
 
 FORMAT = "made-viz-checkpoint"
-VERSION = 2                              # safetensors (written and read)
-LEGACY_VERSION = 1                       # torch.save zip (read only)
-MAX_BYTES = 512 * 1024 * 1024            # the largest checkpoint file read (the unpacked size for a zip)
-MAX_UNPACKED_BYTES = MAX_BYTES           # the name version 1 used
-MAX_HEADER_BYTES = 8 * 1024 * 1024       # ~20 000 epochs of history; bounds the JSON a file makes us parse
+VERSION = 2  # safetensors (written and read)
+LEGACY_VERSION = 1  # torch.save zip (read only)
+MAX_BYTES = 512 * 1024 * 1024  # the largest checkpoint file read (the unpacked size for a zip)
+MAX_UNPACKED_BYTES = MAX_BYTES  # the name version 1 used
+MAX_HEADER_BYTES = 8 * 1024 * 1024  # ~20 000 epochs of history; bounds the JSON a file makes us parse
 _FIELDS = ("format", "version", "config", "mask_index", "history", "data", "train_cfg", "extra")
-_KEYS = (*_FIELDS, "state_dict")         # a payload: the fields plus the tensors
+_KEYS = (*_FIELDS, "state_dict")  # a payload: the fields plus the tensors
 _CHECKSUM = "sha256"
 _FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
 _MASK_DTYPES = _FLOAT_DTYPES | {"BOOL"}
@@ -82,19 +83,32 @@ class Checkpoint:
 # ---------------------------------------------------------------------------------------------
 # saving
 
-def checkpoint_bytes(model: MADE, history: list | None = None, data: dict | None = None,
-                     train_cfg: TrainConfig | dict | None = None, extra: dict | None = None) -> bytes:
+
+def checkpoint_bytes(
+    model: MADE,
+    history: list | None = None,
+    data: dict | None = None,
+    train_cfg: TrainConfig | dict | None = None,
+    extra: dict | None = None,
+) -> bytes:
     """The checkpoint as bytes (e.g. for `st.download_button`)."""
     blob = pack(_payload(model, history, data, train_cfg, extra))
     if _header_length(blob) > MAX_HEADER_BYTES:
-        raise ValueError(f"the checkpoint's history and notes are too long to save ({_header_length(blob) >> 20} MB "
-                         f"of text; at most {MAX_HEADER_BYTES >> 20} MB).")
+        raise ValueError(
+            f"the checkpoint's history and notes are too long to save ({_header_length(blob) >> 20} MB "
+            f"of text; at most {MAX_HEADER_BYTES >> 20} MB)."
+        )
     return blob
 
 
-def save_checkpoint(path_or_file: str | os.PathLike | BinaryIO, model: MADE, history: list | None = None,
-                    data: dict | None = None, train_cfg: TrainConfig | dict | None = None,
-                    extra: dict | None = None) -> None:
+def save_checkpoint(
+    path_or_file: str | os.PathLike | BinaryIO,
+    model: MADE,
+    history: list | None = None,
+    data: dict | None = None,
+    train_cfg: TrainConfig | dict | None = None,
+    extra: dict | None = None,
+) -> None:
     """Write a checkpoint to a path (atomically: a temporary file, then renamed) or to an open
     binary file. `data` describes the training data (e.g. `Dataset.to_dict()` plus how it was
     loaded); history, data and extra must be JSON-able."""
@@ -123,8 +137,10 @@ def _payload(model: MADE, history, data, train_cfg, extra) -> dict:
     if isinstance(train_cfg, TrainConfig):
         train_cfg = train_cfg.to_dict()
     # masks are 0/1 and rebuilt from the config on load (then compared): store them as bool
-    state = {k: (v.detach().cpu().bool() if k.endswith("mask") else v.detach().cpu().clone()).contiguous()
-             for k, v in model.state_dict().items()}
+    state = {
+        k: (v.detach().cpu().bool() if k.endswith("mask") else v.detach().cpu().clone()).contiguous()
+        for k, v in model.state_dict().items()
+    }
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -193,6 +209,7 @@ def _digest(header: dict, body: bytes) -> str:
 # ---------------------------------------------------------------------------------------------
 # loading
 
+
 def load_checkpoint(path_or_bytes: str | os.PathLike | bytes | bytearray | BinaryIO) -> Checkpoint:
     """Load a checkpoint from a path, bytes (an upload) or an open binary file.
 
@@ -239,6 +256,7 @@ def _read(src) -> bytes:
 
 # --- version 2: safetensors --------------------------------------------------------------------
 
+
 def _is_safetensors(raw: bytes) -> bool:
     """A safetensors file: 8 length bytes, then a JSON object (our writer starts it with `{"`)."""
     return len(raw) >= 10 and raw[8:10] == b'{"'
@@ -255,12 +273,13 @@ def _split(raw: bytes, limit: int | None = MAX_HEADER_BYTES) -> tuple[dict, byte
         raise CheckpointError("damaged checkpoint: the file is truncated or corrupt.")
     n = _header_length(raw)
     if limit is not None and n > limit:
-        raise CheckpointError(f"damaged or crafted checkpoint: its header claims {n} bytes "
-                              f"(at most {MAX_HEADER_BYTES >> 20} MB).")
+        raise CheckpointError(
+            f"damaged or crafted checkpoint: its header claims {n} bytes (at most {MAX_HEADER_BYTES >> 20} MB)."
+        )
     if n > len(raw) - 8:
         raise CheckpointError("damaged checkpoint: the file is truncated or corrupt (shorter than its header says).")
     try:
-        header = json.loads(raw[8:8 + n].decode("utf-8"), object_pairs_hook=_unique_keys)
+        header = json.loads(raw[8 : 8 + n].decode("utf-8"), object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise CheckpointError("damaged checkpoint: its header is not valid JSON.") from None
     if not isinstance(header, dict):
@@ -268,7 +287,7 @@ def _split(raw: bytes, limit: int | None = MAX_HEADER_BYTES) -> tuple[dict, byte
     meta = header.get("__metadata__", {})
     if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
         raise CheckpointError("damaged checkpoint: its metadata is not a table of texts.")
-    return header, raw[8 + n:]
+    return header, raw[8 + n :]
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
@@ -293,8 +312,10 @@ def _load_safetensors(raw: bytes) -> Checkpoint:
     _check_shapes(cfg, {name: e["shape"] for name, e in entries.items()})
     for name, e in entries.items():
         if e["dtype"] not in (_MASK_DTYPES if name.endswith("mask") else _FLOAT_DTYPES):
-            raise CheckpointError(f"invalid checkpoint: {name} has type {e['dtype']}, expected "
-                                  f"{'bool or ' if name.endswith('mask') else ''}floating point.")
+            raise CheckpointError(
+                f"invalid checkpoint: {name} has type {e['dtype']}, expected "
+                f"{'bool or ' if name.endswith('mask') else ''}floating point."
+            )
     state = unpack(raw)["state_dict"]
     return _assemble(cfg, meta, state, _mask_index(meta["mask_index"]), VERSION)
 
@@ -304,9 +325,14 @@ def _entries(header: dict) -> dict[str, dict]:
     with whole numbers (the safetensors library checks the byte ranges against the file)."""
     entries = {k: v for k, v in header.items() if k != "__metadata__"}
     for name, e in entries.items():
-        ok = (isinstance(e, dict) and isinstance(e.get("dtype"), str)
-              and _whole_numbers(e.get("shape")) and _whole_numbers(e.get("data_offsets"))
-              and len(e["data_offsets"]) == 2 and e["data_offsets"][0] <= e["data_offsets"][1])
+        ok = (
+            isinstance(e, dict)
+            and isinstance(e.get("dtype"), str)
+            and _whole_numbers(e.get("shape"))
+            and _whole_numbers(e.get("data_offsets"))
+            and len(e["data_offsets"]) == 2
+            and e["data_offsets"][0] <= e["data_offsets"][1]
+        )
         if not ok:
             raise CheckpointError(f"damaged checkpoint: the header's entry for {str(name)[:40]!r} is malformed.")
     return entries
@@ -324,6 +350,7 @@ def _mask_index(text: str) -> int | str:
 
 # --- version 1: torch zip (read only) ----------------------------------------------------------
 
+
 def _load_legacy(raw: bytes) -> Checkpoint:
     """A version-1 checkpoint: a torch zip, unpickled with weights_only=True (tensors and plain
     values only; anything else is refused and never run)."""
@@ -333,8 +360,9 @@ def _load_legacy(raw: bytes) -> Checkpoint:
             warnings.simplefilter("ignore")
             obj = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
     except pickle.UnpicklingError:
-        raise CheckpointError("refused: the file contains objects other than weights and plain values "
-                              "(nothing in it was run).") from None
+        raise CheckpointError(
+            "refused: the file contains objects other than weights and plain values (nothing in it was run)."
+        ) from None
     except Exception as e:  # noqa: BLE001 - every failure of an untrusted file is the file's fault
         raise CheckpointError(f"damaged checkpoint: {_first_line(e)}") from None
     if not isinstance(obj, dict):
@@ -360,13 +388,15 @@ def _check_zip(raw: bytes) -> None:
     if declared > MAX_BYTES:
         raise CheckpointError(_too_large(declared))
     if bad is not None:
-        raise CheckpointError(f"damaged checkpoint: {bad.rsplit('/', 1)[-1]} fails its checksum "
-                              "(the file was altered or corrupted).")
+        raise CheckpointError(
+            f"damaged checkpoint: {bad.rsplit('/', 1)[-1]} fails its checksum (the file was altered or corrupted)."
+        )
     if not any(n.endswith("/data.pkl") for n in names):
         raise CheckpointError("not a MADE Explorer checkpoint (a zip archive, but not one written by torch.save).")
 
 
 # --- checks shared by both versions ------------------------------------------------------------
+
 
 def _check_fields(fields: dict, keys, version: int) -> None:
     """The format tag, the version this container holds, and every key present."""
@@ -374,9 +404,13 @@ def _check_fields(fields: dict, keys, version: int) -> None:
         raise CheckpointError("not a MADE Explorer checkpoint (no 'made-viz-checkpoint' format tag).")
     found = fields.get("version")
     if str(found) != str(version):
-        shown = found if isinstance(found, (int, str)) and str(found).isascii() and str(found).isdigit() else repr(found)
-        raise CheckpointError(f"checkpoint format version {shown} is not supported (this program reads version "
-                              f"{VERSION} safetensors files and version {LEGACY_VERSION} torch zip files).")
+        shown = (
+            found if isinstance(found, (int, str)) and str(found).isascii() and str(found).isdigit() else repr(found)
+        )
+        raise CheckpointError(
+            f"checkpoint format version {shown} is not supported (this program reads version "
+            f"{VERSION} safetensors files and version {LEGACY_VERSION} torch zip files)."
+        )
     missing = [k for k in keys if k not in fields]
     if missing:
         raise CheckpointError(f"incomplete checkpoint: missing {', '.join(missing)}.")
@@ -388,8 +422,13 @@ def expected_shapes(cfg: Config) -> dict[str, tuple[int, ...]]:
     sizes = [cfg.d, *cfg.hidden, cfg.d]
     shapes: dict[str, tuple[int, ...]] = {}
     for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
-        shapes.update({f"layers.{i}.weight": (fan_out, fan_in), f"layers.{i}.bias": (fan_out,),
-                       f"layers.{i}.mask": (fan_out, fan_in)})
+        shapes.update(
+            {
+                f"layers.{i}.weight": (fan_out, fan_in),
+                f"layers.{i}.bias": (fan_out,),
+                f"layers.{i}.mask": (fan_out, fan_in),
+            }
+        )
     if cfg.direct:
         shapes.update({"direct.weight": (cfg.d, cfg.d), "direct.mask": (cfg.d, cfg.d)})
     return shapes
@@ -407,8 +446,9 @@ def _check_shapes(cfg: Config, shapes: dict[str, Any]) -> None:
         shape = shapes[name]
         if not isinstance(shape, (list, tuple)) or tuple(shape) != ref:
             shown = tuple(shape) if isinstance(shape, (list, tuple)) else shape
-            raise CheckpointError(f"the weights do not match the configuration: {name} has shape "
-                                  f"{shown}, expected {ref}.")
+            raise CheckpointError(
+                f"the weights do not match the configuration: {name} has shape {shown}, expected {ref}."
+            )
 
 
 def _assemble(cfg: Config, fields: dict, state: dict, mask_index: Any, version: int) -> Checkpoint:
@@ -422,8 +462,9 @@ def _assemble(cfg: Config, fields: dict, state: dict, mask_index: Any, version: 
     except ConfigError as e:
         raise CheckpointError(f"invalid training settings in checkpoint: {_first_line(e)}") from None
     model = _load_model(cfg, state, mask_index)
-    return Checkpoint(model=model, config=cfg, history=history or [], data=data, train_cfg=train_cfg,
-                      extra=extra, version=version)
+    return Checkpoint(
+        model=model, config=cfg, history=history or [], data=data, train_cfg=train_cfg, extra=extra, version=version
+    )
 
 
 def _load_config(text: Any) -> Config:
@@ -450,8 +491,9 @@ def _load_json(text: Any, what: str, kind: type) -> Any:
 def _load_model(cfg: Config, state: dict, mask_index: Any) -> MADE:
     """MADE(cfg) with the file's weights, after checking types, finiteness and masks."""
     if isinstance(mask_index, bool) or not isinstance(mask_index, int) or not 0 <= mask_index < cfg.num_masks:
-        raise CheckpointError(f"invalid checkpoint: active mask {mask_index!r} is not one of the "
-                              f"{cfg.num_masks} mask(s).")
+        raise CheckpointError(
+            f"invalid checkpoint: active mask {mask_index!r} is not one of the {cfg.num_masks} mask(s)."
+        )
     for name, t in state.items():
         if not (t.is_floating_point() or (name.endswith("mask") and t.dtype == torch.bool)):
             raise CheckpointError(f"invalid checkpoint: {name} has type {t.dtype}, expected floating point.")
@@ -462,8 +504,10 @@ def _load_model(cfg: Config, state: dict, mask_index: Any) -> MADE:
     expected = model.state_dict()
     for name, ref in expected.items():
         if name.endswith("mask") and not torch.equal(state[name].to(ref.dtype), ref):
-            raise CheckpointError(f"the checkpoint's {name} differs from the mask its configuration builds "
-                                  "(written by an incompatible version?).")
+            raise CheckpointError(
+                f"the checkpoint's {name} differs from the mask its configuration builds "
+                "(written by an incompatible version?)."
+            )
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     model.eval()
     return model
@@ -479,8 +523,12 @@ def describe(ck: Checkpoint) -> str:
     """One line for listings: architecture, data and the last recorded validation NLL."""
     cfg = ck.config
     hidden = "-".join(map(str, cfg.hidden)) or "none"
-    parts = [f"D={cfg.d}", f"hidden {hidden}", f"K={cfg.num_masks}",
-             f"order {cfg.order if isinstance(cfg.order, str) else 'custom'}"]
+    parts = [
+        f"D={cfg.d}",
+        f"hidden {hidden}",
+        f"K={cfg.num_masks}",
+        f"order {cfg.order if isinstance(cfg.order, str) else 'custom'}",
+    ]
     if ck.data and ck.data.get("name"):
         parts.append(f"data {ck.data['name']}")
     last = next((h for h in reversed(ck.history) if isinstance(h, dict) and h.get("valid_nll") is not None), None)

@@ -4,6 +4,7 @@ Each `cmd_*` takes the parsed arguments, prints human lines (and with --json one
 last line of stdout) and returns the exit status; a user mistake raises ValueError (or one of the
 library's errors), which `cli.main` turns into one line on stderr.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,11 +23,12 @@ from .config import ORDERS, Config, parse_int_list, parse_layers
 
 PROG = "made-viz"
 MAX_SAMPLES = 1024
-THREADS_ALL_CORES_ABOVE = 1_000_000   # weights: above this, torch's threads pay for themselves
+THREADS_ALL_CORES_ABOVE = 1_000_000  # weights: above this, torch's threads pay for themselves
 
 
 # ---------------------------------------------------------------------------------------------
 # output and threads
+
 
 def emit(args: argparse.Namespace, lines: list[str], summary: dict) -> None:
     """Human lines, then (with --json) one JSON object as the last line of stdout."""
@@ -60,14 +62,19 @@ def threads_for(n_weights: int, cores: int | None = None) -> int:
 def use_threads(args: argparse.Namespace, model) -> int:
     """--threads if given, else `threads_for` the model's size; sets torch's thread count."""
     from .train import set_torch_threads
-    n = args.threads if getattr(args, "threads", None) is not None else \
-        threads_for(sum(p.numel() for p in model.parameters()))
+
+    n = (
+        args.threads
+        if getattr(args, "threads", None) is not None
+        else threads_for(sum(p.numel() for p in model.parameters()))
+    )
     set_torch_threads(n)
     return n
 
 
 # ---------------------------------------------------------------------------------------------
 # train
+
 
 def parse_order(text: str) -> str | tuple[int, ...]:
     """'natural' | 'reverse' | 'random' | '3,0,1,2' (validated as a permutation by Config)."""
@@ -78,12 +85,14 @@ def parse_order(text: str) -> str | tuple[int, ...]:
 def load_data(source: str, binarize: str = "threshold", seed: int = 0):
     """`data.load_dataset`, with a folder/file name in the error."""
     from .data import load_dataset
+
     return load_dataset(source, binarize=binarize, seed=seed)
 
 
 def data_record(source: str, ds, binarize: str, seed: int) -> dict:
     """What a checkpoint remembers about its data: enough to reload it (`source`)."""
     from .data import is_embedded_name
+
     rec = ds.to_dict()
     rec["source"] = source if is_embedded_name(source) else str(Path(source).resolve())
     rec["binarize"] = binarize
@@ -94,13 +103,29 @@ def data_record(source: str, ds, binarize: str, seed: int) -> dict:
 def train_configs(args: argparse.Namespace):
     """(the Config keywords but D and shape, the TrainConfig) the train command's flags ask for."""
     from .train import TrainConfig
-    cfg_kw = dict(hidden=parse_layers(args.hidden), order=parse_order(args.order), degrees=args.degrees,
-                  num_masks=args.masks, activation=args.activation, direct=args.direct, seed=args.seed)
-    train_cfg = TrainConfig(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
-                            valid_fraction=args.valid_fraction, patience=args.patience,
-                            resample_every=args.resample_every, seed=args.seed, weight_decay=args.weight_decay,
-                            lr_schedule=args.lr_schedule, lr_step_epochs=args.lr_step_epochs,
-                            restore_best=not args.keep_last)
+
+    cfg_kw = dict(
+        hidden=parse_layers(args.hidden),
+        order=parse_order(args.order),
+        degrees=args.degrees,
+        num_masks=args.masks,
+        activation=args.activation,
+        direct=args.direct,
+        seed=args.seed,
+    )
+    train_cfg = TrainConfig(
+        lr=args.lr,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        valid_fraction=args.valid_fraction,
+        patience=args.patience,
+        resample_every=args.resample_every,
+        seed=args.seed,
+        weight_decay=args.weight_decay,
+        lr_schedule=args.lr_schedule,
+        lr_step_epochs=args.lr_step_epochs,
+        restore_best=not args.keep_last,
+    )
     return cfg_kw, train_cfg
 
 
@@ -117,9 +142,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     threads = use_threads(args, model)
     trainer = Trainer(model, ds.train, train_cfg, valid_x=own_validation(ds))
     if not args.quiet:
-        print(f"{PROG}: training on {ds.name}: {trainer.n_train} examples (validation {_n(trainer.valid_x)}), "
-              f"D = {ds.d}, hidden {args.hidden}, K = {cfg.num_masks}, {trainer.total_steps} steps, "
-              f"{threads} thread(s)", file=sys.stderr)
+        print(
+            f"{PROG}: training on {ds.name}: {trainer.n_train} examples (validation {_n(trainer.valid_x)}), "
+            f"D = {ds.d}, hidden {args.hidden}, K = {cfg.num_masks}, {trainer.total_steps} steps, "
+            f"{threads} thread(s)",
+            file=sys.stderr,
+        )
     progress = _Progress(trainer, enabled=not args.quiet)
     t0 = time.perf_counter()
     try:
@@ -129,10 +157,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     summary = train_summary(trainer, ds, time.perf_counter() - t0)
     if args.out is not None:
         from .checkpoint import save_checkpoint
-        save_checkpoint(args.out, model, history=trainer.history,
-                        data=data_record(args.data, ds, args.binarize, args.seed), train_cfg=train_cfg,
-                        extra={"test_nll": summary["test_nll"], "test_nll_ensemble": summary["test_nll_ensemble"],
-                               "command": "made-viz train " + _argv_text(args)})
+
+        save_checkpoint(
+            args.out,
+            model,
+            history=trainer.history,
+            data=data_record(args.data, ds, args.binarize, args.seed),
+            train_cfg=train_cfg,
+            extra={
+                "test_nll": summary["test_nll"],
+                "test_nll_ensemble": summary["test_nll_ensemble"],
+                "command": "made-viz train " + _argv_text(args),
+            },
+        )
         summary["out"] = str(args.out)
     emit(args, train_lines(summary, trainer), summary)
     return 0
@@ -142,6 +179,7 @@ def train_summary(trainer, ds, train_seconds: float) -> dict:
     """The train command's JSON object: the run, and the test NLL with mask 0 and the K-mask ensemble."""
     from .metrics import bits_per_dim, independent_bernoulli_nll
     from .train import evaluate_nll
+
     model, d, k = trainer.model, ds.d, trainer.model.num_masks
     test_nll = evaluate_nll(model, ds.test)
     test_ens = evaluate_nll(model, ds.test, ensemble=k) if k > 1 else None
@@ -150,36 +188,53 @@ def train_summary(trainer, ds, train_seconds: float) -> dict:
     examples = sum(h["examples"] for h in hist)
     train_time = sum(h["examples"] / h["examples_per_s"] for h in hist if h["examples_per_s"] > 0)
     return {
-        "command": "train", "data": ds.name, "d": d, "n_train": trainer.n_train, "n_test": ds.n_test,
-        "config": model.cfg.to_dict(), "train_config": trainer.cfg.to_dict(),
-        "epochs": trainer.epoch, "steps": trainer.step, "stopped_reason": trainer.stopped_reason,
+        "command": "train",
+        "data": ds.name,
+        "d": d,
+        "n_train": trainer.n_train,
+        "n_test": ds.n_test,
+        "config": model.cfg.to_dict(),
+        "train_config": trainer.cfg.to_dict(),
+        "epochs": trainer.epoch,
+        "steps": trainer.step,
+        "stopped_reason": trainer.stopped_reason,
         "train_nll": hist[-1]["train_nll"] if hist else None,
-        "valid_nll": valid_nll, "best_epoch": trainer.best_epoch,
-        "test_nll": test_nll, "test_bpd": bits_per_dim(test_nll, d),
-        "test_nll_ensemble": test_ens, "test_bpd_ensemble": bits_per_dim(test_ens, d),
+        "valid_nll": valid_nll,
+        "best_epoch": trainer.best_epoch,
+        "test_nll": test_nll,
+        "test_bpd": bits_per_dim(test_nll, d),
+        "test_nll_ensemble": test_ens,
+        "test_bpd_ensemble": bits_per_dim(test_ens, d),
         "bernoulli_test_nll": independent_bernoulli_nll(ds.train, ds.test),
         "entropy": ds.entropy,
         "train_examples_per_s": examples / train_time if train_time > 0 else None,
-        "seconds": train_seconds, "out": None,
+        "seconds": train_seconds,
+        "out": None,
     }
 
 
 def train_lines(summary: dict, trainer) -> list[str]:
     """The train command's human-readable result."""
     from .metrics import bits_per_dim
+
     d, test_nll, test_ens = summary["d"], summary["test_nll"], summary["test_nll_ensemble"]
     train_seconds, valid_nll = summary["seconds"], summary["valid_nll"]
     k = trainer.model.num_masks
     best = f" (best epoch {trainer.best_epoch})" if trainer.best_epoch else ""
-    lines = [(f"stopped: {trainer.stopped_reason} after {trainer.epoch} epoch(s), {trainer.step} steps, "
-              f"{train_seconds:.1f} s ({summary['train_examples_per_s'] or 0:.0f} examples/s)"),
-             f"valid NLL {_fmt(valid_nll)} nats{best}",
-             f"test NLL {test_nll:.4f} nats = {bits_per_dim(test_nll, d):.4f} bits/dim (mask 0)"]
+    lines = [
+        (
+            f"stopped: {trainer.stopped_reason} after {trainer.epoch} epoch(s), {trainer.step} steps, "
+            f"{train_seconds:.1f} s ({summary['train_examples_per_s'] or 0:.0f} examples/s)"
+        ),
+        f"valid NLL {_fmt(valid_nll)} nats{best}",
+        f"test NLL {test_nll:.4f} nats = {bits_per_dim(test_nll, d):.4f} bits/dim (mask 0)",
+    ]
     if test_ens is not None:
-        lines.append(f"test NLL {test_ens:.4f} nats = {bits_per_dim(test_ens, d):.4f} bits/dim "
-                     f"(ensemble of {k} masks)")
-    lines.append(f"independent-Bernoulli baseline {summary['bernoulli_test_nll']:.4f} nats"
-                 + (f"; true entropy {summary['entropy']:.4f} nats" if summary["entropy"] is not None else ""))
+        lines.append(f"test NLL {test_ens:.4f} nats = {bits_per_dim(test_ens, d):.4f} bits/dim (ensemble of {k} masks)")
+    lines.append(
+        f"independent-Bernoulli baseline {summary['bernoulli_test_nll']:.4f} nats"
+        + (f"; true entropy {summary['entropy']:.4f} nats" if summary["entropy"] is not None else "")
+    )
     if summary["out"] is not None:
         lines.append(f"wrote {summary['out']}")
     return lines
@@ -227,15 +282,19 @@ class _Progress:
             done = int(self.width * frac)
             loss = next((r["loss"] for r in reversed(records) if r["kind"] == "step"), float("nan"))
             valid = trainer.history[-1]["valid_nll"] if trainer.history else None
-            sys.stderr.write(f"\r[{'#' * done}{'.' * (self.width - done)}] {100 * frac:3.0f}% "
-                             f"epoch {min(trainer.epoch + 1, trainer.cfg.epochs)}/{trainer.cfg.epochs} "
-                             f"loss {loss:8.3f} valid {_fmt(valid)} {time.perf_counter() - self.t0:6.1f}s ")
+            sys.stderr.write(
+                f"\r[{'#' * done}{'.' * (self.width - done)}] {100 * frac:3.0f}% "
+                f"epoch {min(trainer.epoch + 1, trainer.cfg.epochs)}/{trainer.cfg.epochs} "
+                f"loss {loss:8.3f} valid {_fmt(valid)} {time.perf_counter() - self.t0:6.1f}s "
+            )
             _Progress.active = True
         else:
             for r in records:
                 if r["kind"] == "epoch":
-                    sys.stderr.write(f"epoch {r['epoch']}: train NLL {r['train_nll']:.4f}, valid NLL "
-                                     f"{_fmt(r['valid_nll'])} nats, {r['examples_per_s']:.0f} examples/s\n")
+                    sys.stderr.write(
+                        f"epoch {r['epoch']}: train NLL {r['train_nll']:.4f}, valid NLL "
+                        f"{_fmt(r['valid_nll'])} nats, {r['examples_per_s']:.0f} examples/s\n"
+                    )
         sys.stderr.flush()
 
     def close(self) -> None:
@@ -247,6 +306,7 @@ class _Progress:
 
 # ---------------------------------------------------------------------------------------------
 # eval
+
 
 def _checkpoint_data(ck, data_arg: str | None, binarize: str | None, required: bool):
     """The data set named on the command line, else the one recorded in the checkpoint.
@@ -264,8 +324,9 @@ def _checkpoint_data(ck, data_arg: str | None, binarize: str | None, required: b
     except ValueError as e:
         if data_arg is not None or required:
             raise
-        print(f"{PROG}: note: the checkpoint's data set is not available ({e}); no nearest neighbours.",
-              file=sys.stderr)
+        print(
+            f"{PROG}: note: the checkpoint's data set is not available ({e}); no nearest neighbours.", file=sys.stderr
+        )
         return None
     if ds.d != ck.config.d:
         raise ValueError(f"data set {ds.name} has D = {ds.d} pixels but the checkpoint's model has D = {ck.config.d}.")
@@ -287,14 +348,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
     d = ds.d
     nll1 = evaluate_nll(ck.model, ds.test)
     nllk = evaluate_nll(ck.model, ds.test, ensemble=k) if k > 1 else nll1
-    lines = [f"{ds.name}: {ds.n_test} test examples, D = {d}",
-             f"test NLL {nll1:.4f} nats = {bits_per_dim(nll1, d):.4f} bits/dim (1 mask)"]
+    lines = [
+        f"{ds.name}: {ds.n_test} test examples, D = {d}",
+        f"test NLL {nll1:.4f} nats = {bits_per_dim(nll1, d):.4f} bits/dim (1 mask)",
+    ]
     if k > 1:
         lines.append(f"test NLL {nllk:.4f} nats = {bits_per_dim(nllk, d):.4f} bits/dim (ensemble of {k} masks)")
-    summary = {"command": "eval", "data": ds.name, "d": d, "n_test": ds.n_test, "ensemble": k,
-               "test_nll": nll1, "test_bpd": bits_per_dim(nll1, d),
-               "test_nll_ensemble": nllk, "test_bpd_ensemble": bits_per_dim(nllk, d),
-               "config": ck.config.to_dict()}
+    summary = {
+        "command": "eval",
+        "data": ds.name,
+        "d": d,
+        "n_test": ds.n_test,
+        "ensemble": k,
+        "test_nll": nll1,
+        "test_bpd": bits_per_dim(nll1, d),
+        "test_nll_ensemble": nllk,
+        "test_bpd_ensemble": bits_per_dim(nllk, d),
+        "config": ck.config.to_dict(),
+    }
     emit(args, lines, summary)
     return 0
 
@@ -302,20 +373,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 # sample
 
+
 def image_shape(cfg: Config, data: dict | None = None) -> tuple[int, int]:
     """(h, w) to draw D pixels: the config's shape, the data's, a square, else one row."""
     if cfg.shape is not None:
         return tuple(cfg.shape)
     shape = (data or {}).get("shape")
-    if isinstance(shape, (list, tuple)) and len(shape) == 2 and all(isinstance(v, int) for v in shape) \
-            and shape[0] * shape[1] == cfg.d:
+    if (
+        isinstance(shape, (list, tuple))
+        and len(shape) == 2
+        and all(isinstance(v, int) for v in shape)
+        and shape[0] * shape[1] == cfg.d
+    ):
         return int(shape[0]), int(shape[1])
     side = math.isqrt(cfg.d)
     return (side, side) if side * side == cfg.d else (1, cfg.d)
 
 
-def sample_grid_image(samples: np.ndarray, shape: tuple[int, int], neighbors: np.ndarray | None = None,
-                      cols: int | None = None):
+def sample_grid_image(
+    samples: np.ndarray, shape: tuple[int, int], neighbors: np.ndarray | None = None, cols: int | None = None
+):
     """A PIL image: the samples in a grid, each followed by its nearest training image (if given).
     Ink (1) is white on black; cells are separated by grey."""
     from PIL import Image
@@ -337,7 +414,7 @@ def sample_grid_image(samples: np.ndarray, shape: tuple[int, int], neighbors: np
         for j, pic in enumerate(pics):
             img = np.kron(np.asarray(pic, dtype=np.uint8).reshape(h, w) * 255, np.ones((scale, scale), np.uint8))
             xo = x + j * (w * scale + inner)
-            canvas[y:y + cell_h, xo:xo + w * scale] = img
+            canvas[y : y + cell_h, xo : xo + w * scale] = img
     return Image.fromarray(canvas, mode="L")
 
 
@@ -355,8 +432,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     ck = load_checkpoint(args.checkpoint)
     cfg = ck.config
     if args.mask is not None and not 0 <= args.mask < cfg.num_masks:
-        raise ValueError(f"--mask must be between 0 and {cfg.num_masks - 1} "
-                         f"(the checkpoint has {cfg.num_masks} mask(s)).")
+        raise ValueError(
+            f"--mask must be between 0 and {cfg.num_masks - 1} (the checkpoint has {cfg.num_masks} mask(s))."
+        )
     ds = _checkpoint_data(ck, args.data, args.binarize, required=False)
     use_threads(args, ck.model)
     traj = sample(ck.model, n=args.n, seed=args.seed, method=args.method, greedy=args.greedy, mask=args.mask)
@@ -366,26 +444,40 @@ def cmd_sample(args: argparse.Namespace) -> int:
     lines = []
     if ds is not None:
         from .data import nearest_neighbors
+
         idx, dist = nearest_neighbors(x, ds.train, k=1)
         for i in range(len(x)):
-            lines.append(f"sample {i}: nearest training image #{int(idx[i])} of {ds.name}, "
-                         f"Hamming distance {int(dist[i])} of {cfg.d} pixels")
-        lines.append(f"mean Hamming distance {float(np.mean(dist)):.2f}; exact copies of training images: "
-                     f"{int(np.sum(dist == 0))} of {len(x)}")
+            lines.append(
+                f"sample {i}: nearest training image #{int(idx[i])} of {ds.name}, "
+                f"Hamming distance {int(dist[i])} of {cfg.d} pixels"
+            )
+        lines.append(
+            f"mean Hamming distance {float(np.mean(dist)):.2f}; exact copies of training images: "
+            f"{int(np.sum(dist == 0))} of {len(x)}"
+        )
     image = sample_grid_image(x, shape, None if ds is None else ds.train[idx])
     image.save(args.out, format="PNG")
     layout = "each beside its nearest training image" if ds is not None else "no nearest neighbours"
     lines.append(f"wrote {args.out} ({len(x)} samples of {shape[0]}x{shape[1]} with mask {traj.mask_index}, {layout})")
-    summary = {"command": "sample", "out": str(args.out), "n": len(x), "seed": args.seed, "mask": traj.mask_index,
-               "greedy": args.greedy, "shape": list(shape), "log_prob": traj.log_prob().tolist(),
-               "neighbors": None if idx is None else [int(v) for v in idx],
-               "distances": None if dist is None else [int(v) for v in dist]}
+    summary = {
+        "command": "sample",
+        "out": str(args.out),
+        "n": len(x),
+        "seed": args.seed,
+        "mask": traj.mask_index,
+        "greedy": args.greedy,
+        "shape": list(shape),
+        "log_prob": traj.log_prob().tolist(),
+        "neighbors": None if idx is None else [int(v) for v in idx],
+        "distances": None if dist is None else [int(v) for v in dist],
+    }
     emit(args, lines, summary)
     return 0
 
 
 # ---------------------------------------------------------------------------------------------
 # bench
+
 
 def bench_dir() -> Path | None:
     """The source checkout's bench/ folder (absent from an installed wheel)."""
@@ -397,8 +489,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark scripts' main() in this process (runpy), one JSON object each."""
     folder = bench_dir()
     if folder is None:
-        raise ValueError("the benchmarks live in the bench/ folder of a source checkout of MADE Explorer; "
-                         "run this command from such a checkout (pip install -e .).")
+        raise ValueError(
+            "the benchmarks live in the bench/ folder of a source checkout of MADE Explorer; "
+            "run this command from such a checkout (pip install -e .)."
+        )
     extra = (["--quick"] if args.quick else []) + ([f"--threads={args.threads}"] if args.threads else [])
     status = 0
     for name in ("train", "sample"):
@@ -413,8 +507,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 # app
 
+
 def cmd_app(args: argparse.Namespace) -> int:
     """Start the app from the installed package (`made_viz.launch`): warm up, print the URL, serve until Ctrl-C."""
     from . import launch
+
     launch.serve(port=launch.DEFAULT_PORT if args.port is None else args.port, class_mode=args.class_mode)
     return 0

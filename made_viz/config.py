@@ -5,15 +5,17 @@ with messages a student can act on, and round-trips through a plain dict of JSON
 (`to_dict`/`from_dict`, used by checkpoints) and through flat string pairs
 (`to_query`/`from_query`, used by `st.query_params` so a teacher can hand out a link).
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 # ---------------------------------------------------------------------------------------------
 # limits (keep a classroom server responsive; all checked in `Config.__post_init__`)
-MAX_D = 4096            # 64 x 64 binary images
+MAX_D = 4096  # 64 x 64 binary images
 MAX_HIDDEN_UNITS = 4096  # per layer
 MAX_LAYERS = 8
 MAX_MASKS = 64
@@ -33,18 +35,18 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Config:
     # --- data shape -------------------------------------------------------------------------
-    d: int = 64                                   # number of binary inputs D
-    shape: tuple[int, int] | None = None          # (height, width) when the inputs are an image
+    d: int = 64  # number of binary inputs D
+    shape: tuple[int, int] | None = None  # (height, width) when the inputs are an image
     # --- architecture -----------------------------------------------------------------------
-    hidden: tuple[int, ...] = (128, 128)          # hidden layer sizes; () = no hidden layer
+    hidden: tuple[int, ...] = (128, 128)  # hidden layer sizes; () = no hidden layer
     activation: str = "relu"
-    direct: bool = False                          # direct input->output weights (paper, sec. 4)
+    direct: bool = False  # direct input->output weights (paper, sec. 4)
     # --- masks ------------------------------------------------------------------------------
-    order: str | tuple[int, ...] = "natural"      # generation order: name or a permutation of range(d)
-    degrees: str = "random"                       # hidden degrees: "random" (paper) or "even"
-    num_masks: int = 1                            # K masks for order/connectivity-agnostic training
+    order: str | tuple[int, ...] = "natural"  # generation order: name or a permutation of range(d)
+    degrees: str = "random"  # hidden degrees: "random" (paper) or "even"
+    num_masks: int = 1  # K masks for order/connectivity-agnostic training
     seed: int = 0
-    masking: str = "made"                         # "made" | "off" | "nonstrict" (deliberately broken)
+    masking: str = "made"  # "made" | "off" | "nonstrict" (deliberately broken)
 
     def __post_init__(self) -> None:
         # normalise containers so that equal configs compare and hash equal
@@ -66,20 +68,23 @@ class Config:
             raise ConfigError(f"D = {d} is too large: this app handles at most {MAX_D} inputs (64 x 64 pixels).")
         if self.shape is not None:
             if len(self.shape) != 2 or min(self.shape) < 1 or self.shape[0] * self.shape[1] != d:
-                raise ConfigError(f"image shape {self.shape} does not have D = {d} pixels "
-                                  "(height x width must equal D).")
+                raise ConfigError(
+                    f"image shape {self.shape} does not have D = {d} pixels (height x width must equal D)."
+                )
         if len(self.hidden) > MAX_LAYERS:
             raise ConfigError(f"{len(self.hidden)} hidden layers is too many: at most {MAX_LAYERS}.")
         for i, h in enumerate(self.hidden, 1):
             if h < 1:
-                raise ConfigError(f"hidden layer {i} has {h} units: every layer needs at least 1 unit "
-                                  "(remove the layer instead).")
+                raise ConfigError(
+                    f"hidden layer {i} has {h} units: every layer needs at least 1 unit (remove the layer instead)."
+                )
             if h > MAX_HIDDEN_UNITS:
                 raise ConfigError(f"hidden layer {i} has {h} units: at most {MAX_HIDDEN_UNITS} per layer.")
         if isinstance(self.order, str):
             if self.order not in ORDERS:
-                raise ConfigError(f"unknown order {self.order!r}: use one of {', '.join(ORDERS)} "
-                                  "or a list of pixel indices.")
+                raise ConfigError(
+                    f"unknown order {self.order!r}: use one of {', '.join(ORDERS)} or a list of pixel indices."
+                )
         else:
             if sorted(self.order) != list(range(d)):
                 raise ConfigError(_why_not_permutation(self.order, d))
@@ -116,7 +121,7 @@ class Config:
         """False for the deliberately broken variants (masks off, non-strict output rule)."""
         return self.masking == "made"
 
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed (validated)."""
         return replace(self, **changes)
 
@@ -130,7 +135,7 @@ class Config:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Config":
+    def from_dict(cls, data: Mapping[str, Any]) -> Config:
         """Inverse of `to_dict`; unknown keys and wrong types give a ConfigError."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"a configuration must be a mapping, got {type(data).__name__}.")
@@ -164,7 +169,7 @@ class Config:
         return out
 
     @classmethod
-    def from_query(cls, params: Mapping[str, str]) -> "Config":
+    def from_query(cls, params: Mapping[str, str]) -> Config:
         """Parse `to_query` output (or a hand-edited link). Raises ConfigError with a clear message."""
         names = {f.name for f in fields(cls)}
         kw: dict[str, Any] = {}
@@ -196,6 +201,7 @@ def image_shape(shape: tuple[int, int] | None, d: int) -> tuple[int, int]:
 
 # ---------------------------------------------------------------------------------------------
 # parsing helpers, shared by the UI and the command line
+
 
 def parse_layers(text: str) -> tuple[int, ...]:
     """'128, 64' -> (128, 64); '' or 'none' -> () (no hidden layer). Clear errors otherwise."""
@@ -255,6 +261,7 @@ def _int_tuple(value: Any, what: str) -> tuple[int, ...]:
         if isinstance(v, bool) or not isinstance(v, int):
             try:
                 import numpy as np  # numpy integers are fine
+
                 if isinstance(v, np.integer):
                     out.append(int(v))
                     continue
@@ -267,8 +274,10 @@ def _int_tuple(value: Any, what: str) -> tuple[int, ...]:
 
 def _why_not_permutation(order: tuple[int, ...], d: int) -> str:
     if len(order) != d:
-        return (f"the order lists {len(order)} pixels but D = {d}: an explicit order must name every pixel "
-                f"0..{d - 1} exactly once.")
+        return (
+            f"the order lists {len(order)} pixels but D = {d}: an explicit order must name every pixel "
+            f"0..{d - 1} exactly once."
+        )
     bad = [i for i in order if not 0 <= i < d]
     if bad:
         return f"the order contains {bad[0]}, which is not a pixel index (use 0..{d - 1})."

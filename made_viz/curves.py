@@ -4,6 +4,7 @@ preview, and what the model currently predicts.
 Units: the library works in nats per example (like the paper). The curves can also be shown in
 bits per dimension, bpd = NLL / (D ln 2), which puts images of different sizes on one scale.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,7 +27,7 @@ def axis_end(x: float, epochs: float | None = None) -> float:
     """End of the epoch axis for curves that reach x: the next "nice" value (1, 2, 5 x 10^k) above
     1.25 x, capped at the planned number of epochs (and never below x)."""
     target = max(1.25 * x, 1.0)
-    nice = min(m * 10 ** e for e in range(0, 8) for m in (1, 2, 5) if m * 10 ** e >= target)
+    nice = min(m * 10**e for e in range(0, 8) for m in (1, 2, 5) if m * 10**e >= target)
     return max(min(float(nice), float(epochs)) if epochs else float(nice), float(x), 1.0)
 
 
@@ -45,8 +46,8 @@ class Reference:
     """A horizontal line on the NLL chart, e.g. the independent-Bernoulli baseline."""
 
     label: str
-    nats: float       # value in nats per example
-    note: str = ""    # shown on hover
+    nats: float  # value in nats per example
+    note: str = ""  # shown on hover
 
 
 def reference_lines(bernoulli_nll: float | None = None, entropy: float | None = None) -> list[Reference]:
@@ -58,11 +59,15 @@ def reference_lines(bernoulli_nll: float | None = None, entropy: float | None = 
     """
     out = []
     if bernoulli_nll is not None and math.isfinite(bernoulli_nll):
-        out.append(Reference("independent pixels", float(bernoulli_nll),
-                             "each pixel on its own: the baseline every model must beat"))
+        out.append(
+            Reference(
+                "independent pixels", float(bernoulli_nll), "each pixel on its own: the baseline every model must beat"
+            )
+        )
     if entropy is not None and math.isfinite(entropy):
-        out.append(Reference("exact entropy (floor)", float(entropy),
-                             "the best any model can do on this generated data"))
+        out.append(
+            Reference("exact entropy (floor)", float(entropy), "the best any model can do on this generated data")
+        )
     return out
 
 
@@ -71,13 +76,21 @@ def legend_layout(entries: int) -> dict:
     per row, which takes half the height of plotly's own wrapping of long names, one per row."""
     if entries <= 4:
         return dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=13))
-    return dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=12), entrywidth=0.5,
-                entrywidthmode="fraction")
+    return dict(
+        orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=12), entrywidth=0.5, entrywidthmode="fraction"
+    )
 
 
-def nll_figure(train_points: Sequence[tuple[float, float]], valid_points: Sequence[tuple[float, float]],
-               d: int, *, unit: str = "nats", references: Sequence[Reference] = (),
-               epochs: float | None = None, height: int = 330) -> go.Figure:
+def nll_figure(
+    train_points: Sequence[tuple[float, float]],
+    valid_points: Sequence[tuple[float, float]],
+    d: int,
+    *,
+    unit: str = "nats",
+    references: Sequence[Reference] = (),
+    epochs: float | None = None,
+    height: int = 330,
+) -> go.Figure:
     """Training and validation NLL against epochs, with horizontal reference lines.
 
     train_points: (epoch, NLL nats) pairs, e.g. one per minibatch (x may be fractional).
@@ -92,40 +105,73 @@ def nll_figure(train_points: Sequence[tuple[float, float]], valid_points: Sequen
     fmt = ".2f" if unit == "nats" else ".4f"
     data = []
     if len(train_points):
-        tp = np.asarray(train_points, dtype=float)   # arrays: plotly copies and serializes them cheaply
-        data.append(dict(type="scatter", x=tp[:, 0], y=to_unit(tp[:, 1], d, unit), name="training", mode="lines",
-                         line=dict(color=TRAIN_COLOR, width=2.5),
-                         hovertemplate="epoch %{x:.2f}<br>training %{y:" + fmt + "}<extra></extra>"))
+        tp = np.asarray(train_points, dtype=float)  # arrays: plotly copies and serializes them cheaply
+        data.append(
+            dict(
+                type="scatter",
+                x=tp[:, 0],
+                y=to_unit(tp[:, 1], d, unit),
+                name="training",
+                mode="lines",
+                line=dict(color=TRAIN_COLOR, width=2.5),
+                hovertemplate="epoch %{x:.2f}<br>training %{y:" + fmt + "}<extra></extra>",
+            )
+        )
     if len(valid_points):
         vp = np.asarray(valid_points, dtype=float)
-        data.append(dict(type="scatter", x=vp[:, 0], y=to_unit(vp[:, 1], d, unit), name="validation",
-                         mode="lines+markers",
-                         line=dict(color=VALID_COLOR, width=2.5), marker=dict(size=7),
-                         hovertemplate="epoch %{x:.0f}<br>validation %{y:" + fmt + "}<extra></extra>"))
+        data.append(
+            dict(
+                type="scatter",
+                x=vp[:, 0],
+                y=to_unit(vp[:, 1], d, unit),
+                name="validation",
+                mode="lines+markers",
+                line=dict(color=VALID_COLOR, width=2.5),
+                marker=dict(size=7),
+                hovertemplate="epoch %{x:.0f}<br>validation %{y:" + fmt + "}<extra></extra>",
+            )
+        )
     for i, ref in enumerate(references):
         y = to_unit(ref.nats, d, unit)
-        data.append(dict(type="scatter", x=[0, x_max], y=[y, y], mode="lines", name=f"{ref.label}: {y:{fmt}}",
-                         line=dict(color=REF_COLORS[i % len(REF_COLORS)], width=2, dash="dash" if i == 0 else "dot"),
-                         hovertemplate=f"{ref.label}: {y:{fmt}}<br>{ref.note}<extra></extra>"))
+        data.append(
+            dict(
+                type="scatter",
+                x=[0, x_max],
+                y=[y, y],
+                mode="lines",
+                name=f"{ref.label}: {y:{fmt}}",
+                line=dict(color=REF_COLORS[i % len(REF_COLORS)], width=2, dash="dash" if i == 0 else "dot"),
+                hovertemplate=f"{ref.label}: {y:{fmt}}<br>{ref.note}<extra></extra>",
+            )
+        )
     # keep the interesting part visible: the first minibatches of a fresh network can be far above
-    ys = [to_unit(float(v), d, unit) for _, v in list(train_points)[len(train_points) // 10:]]
+    ys = [to_unit(float(v), d, unit) for _, v in list(train_points)[len(train_points) // 10 :]]
     ys += [to_unit(float(v), d, unit) for _, v in valid_points] + [to_unit(r.nats, d, unit) for r in references]
     yaxis = dict(title=dict(text=unit_label(unit)), showgrid=True, gridcolor="#e5e7eb")
     if ys:
         lo, hi = min(ys), max(ys)
         pad = 0.08 * (hi - lo) if hi > lo else 0.1 * abs(hi) + 1e-3
         yaxis["range"] = [max(0.0, lo - pad), hi + pad]
-    layout = dict(height=height, margin=dict(l=10, r=10, t=10, b=10), font=FONT,
-                  xaxis=dict(title=dict(text="epoch"), range=[0, x_max], showgrid=True, gridcolor="#e5e7eb",
-                             **epoch_ticks(x_max)),
-                  yaxis=yaxis, showlegend=True,
-                  legend=legend_layout(len(data)), plot_bgcolor="white", paper_bgcolor="rgba(0,0,0,0)",
-                  uirevision="nll")
+    layout = dict(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        font=FONT,
+        xaxis=dict(
+            title=dict(text="epoch"), range=[0, x_max], showgrid=True, gridcolor="#e5e7eb", **epoch_ticks(x_max)
+        ),
+        yaxis=yaxis,
+        showlegend=True,
+        legend=legend_layout(len(data)),
+        plot_bgcolor="white",
+        paper_bgcolor="rgba(0,0,0,0)",
+        uirevision="nll",
+    )
     return go.Figure(dict(data=data, layout=layout))
 
 
-def preview_figure(x: np.ndarray, shape: tuple[int, int] | None, n: int = 24, cols: int = 12,
-                   height: int | None = None) -> go.Figure:
+def preview_figure(
+    x: np.ndarray, shape: tuple[int, int] | None, n: int = 24, cols: int = 12, height: int | None = None
+) -> go.Figure:
     """The first n examples of a data set as a grid of binary images."""
     x = np.asarray(x)[:n]
     if shape is None:  # plain vectors: one row each
@@ -133,8 +179,9 @@ def preview_figure(x: np.ndarray, shape: tuple[int, int] | None, n: int = 24, co
     return grid_figure(x, shape, cols=min(cols, len(x)), height=height)
 
 
-def conditionals_figure(x: np.ndarray, probs: np.ndarray, shape: tuple[int, int] | None,
-                        height: int = 200) -> go.Figure:
+def conditionals_figure(
+    x: np.ndarray, probs: np.ndarray, shape: tuple[int, int] | None, height: int = 200
+) -> go.Figure:
     """One image beside the model's p(x_d = 1 | pixels before d) for each of its pixels, on one
     grey scale (white = 0, black = 1). x: (D,) 0/1 values; probs: (D,) probabilities."""
     h, w = image_hw(shape, len(x))
@@ -142,8 +189,17 @@ def conditionals_figure(x: np.ndarray, probs: np.ndarray, shape: tuple[int, int]
     p = np.asarray(probs, dtype=float).reshape(h, w)
     gap = max(1, w // 4)
     z = np.concatenate([img, np.full((h, gap), np.nan), p], axis=1)
-    trace = dict(type="heatmap", z=z, zmin=0, zmax=1, colorscale="Greys", showscale=False,
-                 hovertemplate="p = %{z:.2f}<extra></extra>")
-    notes = [dict(text=t, x=xc, y=-0.5, xref="x", yref="y", yanchor="bottom", showarrow=False, font=dict(size=13))
-             for t, xc in (("image", (w - 1) / 2), ("p(pixel = 1 | before)", w + gap + (w - 1) / 2))]
+    trace = dict(
+        type="heatmap",
+        z=z,
+        zmin=0,
+        zmax=1,
+        colorscale="Greys",
+        showscale=False,
+        hovertemplate="p = %{z:.2f}<extra></extra>",
+    )
+    notes = [
+        dict(text=t, x=xc, y=-0.5, xref="x", yref="y", yanchor="bottom", showarrow=False, font=dict(size=13))
+        for t, xc in (("image", (w - 1) / 2), ("p(pixel = 1 | before)", w + gap + (w - 1) / 2))
+    ]
     return go.Figure(dict(data=[trace], layout=image_layout(height, annotations=notes)))

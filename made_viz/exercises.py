@@ -13,6 +13,7 @@ gives the whole class the same questions in the same order:
 
 Wrong answers always come with sentences that name the pixels, units or tiles and say why.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -25,20 +26,25 @@ import plotly.graph_objects as go
 from .config import Config
 from .masks import MaskSet, build_masks
 
-EXERCISES = {"see": "Which inputs can this output see?", "allowed": "Is this connection allowed?",
-             "real": "Real or sampled?"}
+EXERCISES = {
+    "see": "Which inputs can this output see?",
+    "allowed": "Is this connection allowed?",
+    "real": "Real or sampled?",
+}
 SEE_VARIANTS = {"output": "an output", "hidden": "a hidden unit", "broken": "a broken network"}
 BROKEN = ("nonstrict", "off")
-MAX_NAMED = 6          # pixels named one by one in an explanation; the rest are counted
+MAX_NAMED = 6  # pixels named one by one in an explanation; the rest are counted
 MAX_SEED = 2**32 - 1
 
 
 # ---------------------------------------------------------------------------------------------
 # the teacher's link and the question stream
 
+
 @dataclass(frozen=True)
 class Link:
     """What a link asks for: an exercise and a seed (None = not given), and why a part was refused."""
+
     exercise: str | None = None
     seed: int | None = None
     message: str | None = None
@@ -72,7 +78,7 @@ def read_link(params: Mapping[str, Any]) -> Link:
 
 def question_rng(seed: int, exercise: str, n: int, variant: str = "") -> np.random.Generator:
     """The random stream of question n of an exercise: the same link gives everyone the same questions."""
-    tag = sum(ord(c) * 31 ** i for i, c in enumerate(exercise + ":" + variant)) % 2**32
+    tag = sum(ord(c) * 31**i for i, c in enumerate(exercise + ":" + variant)) % 2**32
     return np.random.default_rng([seed, tag, n])
 
 
@@ -98,11 +104,12 @@ def _listed(items: list[str]) -> str:
 # ---------------------------------------------------------------------------------------------
 # "Which inputs can this unit see?"
 
+
 @dataclass(frozen=True)
 class SeeQuestion:
-    cfg: Config       # the network asked about (masking "made", or a broken one)
-    mask: int         # which of its K masks
-    layer: int        # 1..L hidden layers, L+1 = the outputs
+    cfg: Config  # the network asked about (masking "made", or a broken one)
+    mask: int  # which of its K masks
+    layer: int  # 1..L hidden layers, L+1 = the outputs
     unit: int
 
     @property
@@ -130,7 +137,7 @@ def make_see_question(cfg: Config, mask: int, variant: str, rng: np.random.Gener
     if variant == "broken":  # an output that really sees a forbidden input, so there is a path to find
         bad = ((ms.connectivity() > 0) & ~ms.allowed()).any(axis=0)
         candidates = np.nonzero(bad)[0] if bad.any() else candidates
-    else:                    # not the first pixel (it sees nothing: a learned constant), when there is a choice
+    else:  # not the first pixel (it sees nothing: a learned constant), when there is a choice
         later = np.nonzero(ms.degrees[0] > 1)[0]
         candidates = later if len(later) else candidates
     return SeeQuestion(q_cfg, mask, len(cfg.hidden) + 1, int(rng.choice(candidates)))
@@ -141,7 +148,7 @@ def path_counts(ms: MaskSet, layer: int, unit: int) -> np.ndarray:
     if layer == len(ms.masks):
         return ms.connectivity()[:, unit]
     col = ms.masks[layer - 1][:, unit].astype(np.float64)
-    for m in reversed(ms.masks[:layer - 1]):
+    for m in reversed(ms.masks[: layer - 1]):
         col = np.minimum(m.astype(np.float64) @ col, 2.0**62)
     return col.astype(np.int64)
 
@@ -174,7 +181,7 @@ def one_path(ms: MaskSet, i: int, layer: int, unit: int) -> list[tuple[int, int]
         return [(0, i), (layer, unit)]
     reach = [np.zeros(ms.d, dtype=bool)]
     reach[0][i] = True
-    for m in ms.masks[:layer - 1]:
+    for m in ms.masks[: layer - 1]:
         reach.append((reach[-1][:, None] & m).any(axis=0))
     path = [(layer, unit)]
     for l in range(layer - 1, -1, -1):
@@ -199,8 +206,11 @@ def grade_see(q: SeeQuestion, guess: np.ndarray) -> SeeResult:
     truth, guess = sees(q), np.asarray(guess, dtype=bool).ravel()
     if guess.shape != truth.shape:
         raise ValueError(f"the answer has {guess.size} pixels, the image has {truth.size}.")
-    hit, missed, extra = (np.nonzero(truth & guess)[0].tolist(), np.nonzero(truth & ~guess)[0].tolist(),
-                          np.nonzero(~truth & guess)[0].tolist())
+    hit, missed, extra = (
+        np.nonzero(truth & guess)[0].tolist(),
+        np.nonzero(truth & ~guess)[0].tolist(),
+        np.nonzero(~truth & guess)[0].tolist(),
+    )
     right = not missed and not extra
     return SeeResult(right, hit, missed, extra, explain_see(q, missed, extra, right))
 
@@ -210,29 +220,45 @@ def explain_see(q: SeeQuestion, missed: list[int], extra: list[int], right: bool
     m0, truth, allowed = ms.degrees[0], sees(q), may_see(q)
     if q.is_output:
         t = int(m0[q.unit])
-        rule = (f"Output {q.unit} has m⁰ = {t}: it may see exactly the inputs of order position < {t} that a path "
-                f"reaches. Here that is {int(truth.sum())} pixel(s).")
+        rule = (
+            f"Output {q.unit} has m⁰ = {t}: it may see exactly the inputs of order position < {t} that a path "
+            f"reaches. Here that is {int(truth.sum())} pixel(s)."
+        )
     else:
         m = int(ms.degrees[q.layer][q.unit])
-        rule = (f"Unit {q.unit} of hidden layer {q.layer} has degree m = {m}: it may see only inputs of position "
-                f"≤ {m}, and only those a path reaches. Here that is {int(truth.sum())} pixel(s).")
+        rule = (
+            f"Unit {q.unit} of hidden layer {q.layer} has degree m = {m}: it may see only inputs of position "
+            f"≤ {m}, and only those a path reaches. Here that is {int(truth.sum())} pixel(s)."
+        )
     head = "Right! " if right else f"Not quite: {len(missed)} pixel(s) missed and {len(extra)} extra. "
     lines = [head + rule]
     forbidden = np.nonzero(truth & ~allowed)[0].tolist()
     if forbidden:
-        why = ("the output rule is ≥ instead of >, so an output may use hidden units of its own degree and "
-               "sees its own pixel" if q.cfg.masking == "nonstrict" else "there are no masks: every output sees "
-               "every input")
+        why = (
+            "the output rule is ≥ instead of >, so an output may use hidden units of its own degree and "
+            "sees its own pixel"
+            if q.cfg.masking == "nonstrict"
+            else "there are no masks: every output sees every input"
+        )
         i = forbidden[0]
         path = one_path(ms, i, q.layer, q.unit)
-        steps = " → ".join(f"input {u} (m⁰ = {m0[u]})" if l == 0 else f"output {u}" if l == len(ms.masks)
-                           else f"h{l}[{u}] (m = {ms.degrees[l][u]})" for l, u in path or [])
-        lines.append(f"Broken network (masking “{q.cfg.masking}”): {why}. Forbidden: "
-                     f"{_listed([pixel_name(j, shape) for j in forbidden])}. One forbidden path: {steps}.")
+        steps = " → ".join(
+            f"input {u} (m⁰ = {m0[u]})"
+            if l == 0
+            else f"output {u}"
+            if l == len(ms.masks)
+            else f"h{l}[{u}] (m = {ms.degrees[l][u]})"
+            for l, u in path or []
+        )
+        lines.append(
+            f"Broken network (masking “{q.cfg.masking}”): {why}. Forbidden: "
+            f"{_listed([pixel_name(j, shape) for j in forbidden])}. One forbidden path: {steps}."
+        )
     for i in missed[:MAX_NAMED]:
         n = int(path_counts(ms, q.layer, q.unit)[i])
-        place = f"position {m0[i]} " + (("< " + str(m0[q.unit])) if q.is_output else
-                                          ("≤ " + str(ms.degrees[q.layer][q.unit])))
+        place = f"position {m0[i]} " + (
+            ("< " + str(m0[q.unit])) if q.is_output else ("≤ " + str(ms.degrees[q.layer][q.unit]))
+        )
         if not allowed[i]:
             place = f"position {m0[i]}, not allowed by the degree, yet the broken masks"
         lines.append(f"Missed {pixel_name(i, shape)}: {place}, and {n:,} path(s) reach {unit_name(q)} from it.")
@@ -240,14 +266,20 @@ def explain_see(q: SeeQuestion, missed: list[int], extra: list[int], right: bool
         lines.append(f"… and {len(missed) - MAX_NAMED} more missed pixel(s).")
     for i in extra[:MAX_NAMED]:
         if allowed[i]:
-            lines.append(f"Extra {pixel_name(i, shape)}: its position {m0[i]} would be allowed, but no path reaches "
-                         f"{unit_name(q)} (no hidden unit with a degree in between in some layer).")
+            lines.append(
+                f"Extra {pixel_name(i, shape)}: its position {m0[i]} would be allowed, but no path reaches "
+                f"{unit_name(q)} (no hidden unit with a degree in between in some layer)."
+            )
         elif q.is_output:
-            lines.append(f"Extra {pixel_name(i, shape)}: its position {m0[i]} ≥ {m0[q.unit]}, so it is not before "
-                         f"output {q.unit} in the order" + (" (it is the output's own pixel)." if i == q.unit else "."))
+            lines.append(
+                f"Extra {pixel_name(i, shape)}: its position {m0[i]} ≥ {m0[q.unit]}, so it is not before "
+                f"output {q.unit} in the order" + (" (it is the output's own pixel)." if i == q.unit else ".")
+            )
         else:
-            lines.append(f"Extra {pixel_name(i, shape)}: its position {m0[i]} > {ms.degrees[q.layer][q.unit]}, the "
-                         f"unit's degree.")
+            lines.append(
+                f"Extra {pixel_name(i, shape)}: its position {m0[i]} > {ms.degrees[q.layer][q.unit]}, the "
+                f"unit's degree."
+            )
     if len(extra) > MAX_NAMED:
         lines.append(f"… and {len(extra) - MAX_NAMED} more extra pixel(s).")
     return lines
@@ -256,9 +288,11 @@ def explain_see(q: SeeQuestion, missed: list[int], extra: list[int], right: bool
 # categories of the reveal figure: colour AND marker differ, so they read in grey print and for colour-blind eyes
 NOT_SEEN, RIGHT, MISSED, EXTRA = 0, 1, 2, 3
 # category: (name, marker colour, marker, cell tint)
-REVEAL_STYLE = {RIGHT: ("right", "#15803d", "circle", "#bbf7d0"),
-                MISSED: ("missed", "#c2410c", "x-thin-open", "#fed7aa"),
-                EXTRA: ("extra", "#6d28d9", "triangle-up-open", "#ddd6fe")}
+REVEAL_STYLE = {
+    RIGHT: ("right", "#15803d", "circle", "#bbf7d0"),
+    MISSED: ("missed", "#c2410c", "x-thin-open", "#fed7aa"),
+    EXTRA: ("extra", "#6d28d9", "triangle-up-open", "#ddd6fe"),
+}
 
 
 def reveal_categories(truth: np.ndarray, guess: np.ndarray) -> np.ndarray:
@@ -266,8 +300,9 @@ def reveal_categories(truth: np.ndarray, guess: np.ndarray) -> np.ndarray:
     return np.where(truth & guess, RIGHT, np.where(truth, MISSED, np.where(guess, EXTRA, NOT_SEEN)))
 
 
-def reveal_figure(cats: np.ndarray, positions: np.ndarray, shape: tuple[int, int] | None, target: int | None,
-                  height: int = 420) -> go.Figure:
+def reveal_figure(
+    cats: np.ndarray, positions: np.ndarray, shape: tuple[int, int] | None, target: int | None, height: int = 420
+) -> go.Figure:
     """The image grid after the reveal: each pixel's category by colour and by marker, its order
     position written in the cell (D <= 100), the asked output's own pixel outlined."""
     d = len(cats)
@@ -275,43 +310,78 @@ def reveal_figure(cats: np.ndarray, positions: np.ndarray, shape: tuple[int, int
     rows, cols = np.divmod(np.arange(d), w)
     colours = ["#f3f4f6"] + [REVEAL_STYLE[c][3] for c in (RIGHT, MISSED, EXTRA)]
     scale = [[v, colours[int(k)]] for k in range(4) for v in (k / 4, (k + 1) / 4)]
-    fig = go.Figure(go.Heatmap(z=(cats.astype(float) + 0.5).reshape(h, w) / 4, zmin=0, zmax=1, colorscale=scale,
-                               showscale=False, xgap=1, ygap=1, customdata=positions.reshape(h, w),
-                               hovertemplate="position %{customdata}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=(cats.astype(float) + 0.5).reshape(h, w) / 4,
+            zmin=0,
+            zmax=1,
+            colorscale=scale,
+            showscale=False,
+            xgap=1,
+            ygap=1,
+            customdata=positions.reshape(h, w),
+            hovertemplate="position %{customdata}<extra></extra>",
+        )
+    )
     cell = (height - 40) / h
     size = max(8, int(0.38 * cell))
-    numbered = d <= 100   # then the marker sits top left and the position bottom right, neither hides the other
+    numbered = d <= 100  # then the marker sits top left and the position bottom right, neither hides the other
     shift = 0.2 if numbered else 0.0
     for cat, (name, colour, symbol, _) in REVEAL_STYLE.items():
         on = cats == cat
-        fig.add_trace(go.Scatter(x=cols[on] - shift, y=rows[on] - shift, mode="markers",
-                                 name=f"{name} ({int(on.sum())})",
-                                 marker=dict(symbol=symbol, size=size, color=colour, line=dict(width=3, color=colour)),
-                                 hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=cols[on] - shift,
+                y=rows[on] - shift,
+                mode="markers",
+                name=f"{name} ({int(on.sum())})",
+                marker=dict(symbol=symbol, size=size, color=colour, line=dict(width=3, color=colour)),
+                hoverinfo="skip",
+            )
+        )
     if numbered:
-        fig.add_trace(go.Scatter(x=cols + 0.18, y=rows + 0.2, mode="text", text=[str(p) for p in positions],
-                                 showlegend=False, textfont=dict(size=max(11, int(0.3 * cell)), color="#111827"),
-                                 hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=cols + 0.18,
+                y=rows + 0.2,
+                mode="text",
+                text=[str(p) for p in positions],
+                showlegend=False,
+                textfont=dict(size=max(11, int(0.3 * cell)), color="#111827"),
+                hoverinfo="skip",
+            )
+        )
     if target is not None:
-        fig.add_shape(type="rect", x0=target % w - 0.5, x1=target % w + 0.5, y0=target // w - 0.5,
-                      y1=target // w + 0.5, line=dict(color="#111827", width=4, dash="dot"))
+        fig.add_shape(
+            type="rect",
+            x0=target % w - 0.5,
+            x1=target % w + 0.5,
+            y0=target // w - 0.5,
+            y1=target // w + 0.5,
+            line=dict(color="#111827", width=4, dash="dot"),
+        )
     fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain", fixedrange=True)
     fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], constrain="domain", fixedrange=True)
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), paper_bgcolor="rgba(0,0,0,0)",
-                      legend=dict(orientation="h", y=-0.02, yanchor="top", font=dict(size=18)))
+    fig.update_layout(
+        height=height,
+        margin=dict(l=0, r=0, t=0, b=0),
+        paper_bgcolor="rgba(0,0,0,0)",
+        legend=dict(orientation="h", y=-0.02, yanchor="top", font=dict(size=18)),
+    )
     return fig
 
 
 # ---------------------------------------------------------------------------------------------
 # "Is this connection allowed?"
 
+
 @dataclass(frozen=True)
 class EdgeQuestion:
     cfg: Config
     mask: int
-    layer: int   # the receiving layer l: 1..L hidden, L+1 = the outputs
-    src: int     # unit k' of layer l-1 (an input when l = 1)
-    dst: int     # unit k of layer l
+    layer: int  # the receiving layer l: 1..L hidden, L+1 = the outputs
+    src: int  # unit k' of layer l-1 (an input when l = 1)
+    dst: int  # unit k of layer l
 
 
 def make_edge_question(cfg: Config, mask: int, rng: np.random.Generator) -> EdgeQuestion:
@@ -337,10 +407,16 @@ def edge_units(q: EdgeQuestion) -> tuple[str, str]:
     """How the page names the two units, with their degrees."""
     ms = build_masks(q.cfg, q.mask)
     n_layers = len(ms.masks)
-    src = (f"input {q.src} (m⁰ = {ms.degrees[0][q.src]})" if q.layer == 1 else
-           f"hidden layer {q.layer - 1}, unit {q.src} (m = {ms.degrees[q.layer - 1][q.src]})")
-    dst = (f"output {q.dst} (m⁰ = {ms.degrees[0][q.dst]})" if q.layer == n_layers else
-           f"hidden layer {q.layer}, unit {q.dst} (m = {ms.degrees[q.layer][q.dst]})")
+    src = (
+        f"input {q.src} (m⁰ = {ms.degrees[0][q.src]})"
+        if q.layer == 1
+        else f"hidden layer {q.layer - 1}, unit {q.src} (m = {ms.degrees[q.layer - 1][q.src]})"
+    )
+    dst = (
+        f"output {q.dst} (m⁰ = {ms.degrees[0][q.dst]})"
+        if q.layer == n_layers
+        else f"hidden layer {q.layer}, unit {q.dst} (m = {ms.degrees[q.layer][q.dst]})"
+    )
     return src, dst
 
 
@@ -351,14 +427,18 @@ def edge_rule(q: EdgeQuestion) -> str:
     if q.layer == len(ms.masks):
         t = int(ms.degrees[0][q.dst])
         ok = t > a
-        return (f"Output rule (strict): m⁰(d) > mᴸ(k), here {t} > {a} is {'true' if ok else 'false'}. Output {q.dst} "
-                f"must see only positions < {t}; the sending unit may carry positions up to {a}, so the weight is "
-                + ("allowed." if ok else f"forbidden ({a} ≥ {t} would leak position {t} or later into it)."))
+        return (
+            f"Output rule (strict): m⁰(d) > mᴸ(k), here {t} > {a} is {'true' if ok else 'false'}. Output {q.dst} "
+            f"must see only positions < {t}; the sending unit may carry positions up to {a}, so the weight is "
+            + ("allowed." if ok else f"forbidden ({a} ≥ {t} would leak position {t} or later into it).")
+        )
     b = int(ms.degrees[q.layer][q.dst])
     ok = b >= a
-    return (f"Hidden rule: mˡ(k) ≥ mˡ⁻¹(k'), here {b} ≥ {a} is {'true' if ok else 'false'}. The receiving unit may "
-            f"depend on positions up to {b}; the sending one carries positions up to {a}, so the weight is "
-            + ("allowed." if ok else f"forbidden (it would bring positions up to {a} into a unit promised ≤ {b})."))
+    return (
+        f"Hidden rule: mˡ(k) ≥ mˡ⁻¹(k'), here {b} ≥ {a} is {'true' if ok else 'false'}. The receiving unit may "
+        f"depend on positions up to {b}; the sending one carries positions up to {a}, so the weight is "
+        + ("allowed." if ok else f"forbidden (it would bring positions up to {a} into a unit promised ≤ {b}).")
+    )
 
 
 def grade_edge(q: EdgeQuestion, answer: bool) -> tuple[bool, list[str]]:
@@ -372,11 +452,12 @@ def grade_edge(q: EdgeQuestion, answer: bool) -> tuple[bool, list[str]]:
 # ---------------------------------------------------------------------------------------------
 # "Real or sampled?"
 
+
 @dataclass(frozen=True)
 class RealQuestion:
-    is_sample: tuple[bool, ...]   # per tile
-    test_rows: tuple[int, ...]    # which test images fill the real tiles, in tile order
-    sample_seed: int              # seed of the model's samples that fill the others
+    is_sample: tuple[bool, ...]  # per tile
+    test_rows: tuple[int, ...]  # which test images fill the real tiles, in tile order
+    sample_seed: int  # seed of the model's samples that fill the others
 
 
 def make_real_question(n_test: int, rng: np.random.Generator, tiles: int = 8) -> RealQuestion:
@@ -392,14 +473,20 @@ def grade_real(q: RealQuestion, marked, log_p, nn_dist) -> tuple[bool, int, list
     """(all right, tiles right, sentences): every tile marked wrongly gets its numbers and the reason."""
     truth, marked = np.asarray(q.is_sample, bool), np.asarray(marked, bool)
     wrong = np.nonzero(truth != marked)[0]
-    lines = [f"{len(truth) - len(wrong)} of {len(truth)} tiles right. The model's samples were tiles "
-             f"{', '.join(str(i + 1) for i in np.nonzero(truth)[0])}."]
+    lines = [
+        f"{len(truth) - len(wrong)} of {len(truth)} tiles right. The model's samples were tiles "
+        f"{', '.join(str(i + 1) for i in np.nonzero(truth)[0])}."
+    ]
     for i in wrong:
         numbers = f"log p(x) = {log_p[i]:.1f} nats, nearest training digit {int(nn_dist[i])} pixels away"
         if truth[i]:
-            lines.append(f"Tile {i + 1} is a sample (you took it for real): {numbers}. The model drew it pixel by "
-                         "pixel; it copies no training digit.")
+            lines.append(
+                f"Tile {i + 1} is a sample (you took it for real): {numbers}. The model drew it pixel by "
+                "pixel; it copies no training digit."
+            )
         else:
-            lines.append(f"Tile {i + 1} is a real test digit (you took it for a sample): {numbers}. The model never "
-                         "trained on it; a real digit can still look odd.")
+            lines.append(
+                f"Tile {i + 1} is a real test digit (you took it for a sample): {numbers}. The model never "
+                "trained on it; a real digit can still look odd."
+            )
     return not len(wrong), int(len(truth) - len(wrong)), lines

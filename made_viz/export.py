@@ -9,6 +9,7 @@ buttons above the figure download it as PNG (for slides) or SVG (for print, scal
 
 No streamlit here: the pages hand in a figure and offer the text with st.download_button.
 """
+
 from __future__ import annotations
 
 import html
@@ -16,7 +17,7 @@ import json
 
 import plotly.graph_objects as go
 
-IMAGE_SCALE = 3   # a PNG three times the on-screen size: sharp on a 1920 px projector and on paper
+IMAGE_SCALE = 3  # a PNG three times the on-screen size: sharp on a 1920 px projector and on paper
 
 
 def toolbar(filename: str = "made_figure") -> dict:
@@ -24,8 +25,12 @@ def toolbar(filename: str = "made_figure") -> dict:
 
     Streamlit hands the config to the browser as JSON, so no button with its own script can be added
     (an SVG button needs a click handler): the SVG variant lives in the HTML export's own buttons."""
-    return {"displayModeBar": "hover", "displaylogo": False, "modeBarButtons": [["toImage"]],
-            "toImageButtonOptions": {"format": "png", "filename": filename, "scale": IMAGE_SCALE}}
+    return {
+        "displayModeBar": "hover",
+        "displaylogo": False,
+        "modeBarButtons": [["toImage"]],
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": IMAGE_SCALE},
+    }
 
 
 TOOLBAR = toolbar()
@@ -54,10 +59,16 @@ def figure_html(fig: go.Figure, title: str, note: str = "", filename: str = "mad
     showed, and the student presses Play. The text is deterministic for one figure (a fixed div id),
     so two exports of the same figure are the same file."""
     div_id = "made-figure"
-    page = fig.to_html(include_plotlyjs=True, full_html=True, auto_play=False, div_id=div_id,
-                       config={**toolbar(filename), "displayModeBar": True, "responsive": True},
-                       default_width="100%", default_height=f"{_height(fig)}px")
-    page = page.replace("<head>", f"<head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>", 1)
+    page = fig.to_html(
+        include_plotlyjs=True,
+        full_html=True,
+        auto_play=False,
+        div_id=div_id,
+        config={**toolbar(filename), "displayModeBar": True, "responsive": True},
+        default_width="100%",
+        default_height=f"{_height(fig)}px",
+    )
+    page = page.replace("<head>", f'<head><meta charset="utf-8"><title>{html.escape(title)}</title>', 1)
     bar = _BUTTONS.format(title=html.escape(title), note=html.escape(note))
     script = "<script>" + _SCRIPT.format(div_id=div_id, filename=json.dumps(filename), scale=IMAGE_SCALE) + "</script>"
     return page.replace("<body>", "<body>" + bar + script, 1)
@@ -70,12 +81,16 @@ def _height(fig: go.Figure) -> int:
 
 def network_html(fig: go.Figure, description: str) -> str:
     """The masked network as a handout: hover for each unit's degree; the traced unit's paths as drawn."""
-    return figure_html(fig, "MADE: the masked network", note=description + " Hover a unit for its degree.",
-                       filename="made_network")
+    return figure_html(
+        fig, "MADE: the masked network", note=description + " Hover a unit for its degree.", filename="made_network"
+    )
 
 
 def animation_html(fig: go.Figure, description: str) -> str:
     """The sampling animation as a handout: Play, Pause, Step and the slider work offline."""
-    return figure_html(fig, "MADE: sampling pixel by pixel",
-                       note=description + " Play, Pause, Step and the slider work without a network.",
-                       filename="made_sampling")
+    return figure_html(
+        fig,
+        "MADE: sampling pixel by pixel",
+        note=description + " Play, Pause, Step and the slider work without a network.",
+        filename="made_sampling",
+    )

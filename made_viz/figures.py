@@ -10,6 +10,7 @@ Each figure has its own home; this module hands their public names on and holds 
   traced unit sees (and feeds) drawn as images;
 - `chain_rule_latex` (here): the factorisation for the current ordering.
 """
+
 from __future__ import annotations
 
 from .heatmaps import MAX_CELLS, connectivity_figure, direct_mask_figure, mask_figure
@@ -35,18 +36,40 @@ from .trace_images import (
     dependency_legend,
 )
 
-__all__ = ["EDGE_BUDGET", "FULL_EDGE_LIMIT", "MAX_CELLS", "DEAD", "AFTER", "SEEN", "STARVED", "SELF", "FORBIDDEN",
-           "FED", "network_figure", "aggregated_summary", "degree_labels_shown", "degree_label_note", "mask_figure",
-           "direct_mask_figure", "connectivity_figure",
-           "dependency_categories", "dependency_legend", "dependency_figure", "degree_colors", "chain_rule_latex"]
+__all__ = [
+    "EDGE_BUDGET",
+    "FULL_EDGE_LIMIT",
+    "MAX_CELLS",
+    "DEAD",
+    "AFTER",
+    "SEEN",
+    "STARVED",
+    "SELF",
+    "FORBIDDEN",
+    "FED",
+    "network_figure",
+    "aggregated_summary",
+    "degree_labels_shown",
+    "degree_label_note",
+    "mask_figure",
+    "direct_mask_figure",
+    "connectivity_figure",
+    "dependency_categories",
+    "dependency_legend",
+    "dependency_figure",
+    "degree_colors",
+    "chain_rule_latex",
+]
 
 
 def chain_rule_latex(ms: MaskSet, max_terms: int = 6) -> str:
     """p(x) = p(x_1) p(x_2 | x_1) ... in the current ordering (written out for small D)."""
     order = [int(i) for i in ms.order]
     if len(order) > max_terms:
-        return (r"p(\mathbf{x}) = \prod_{t=1}^{D} p\big(x_{o(t)} \mid x_{o(1)}, \dots, x_{o(t-1)}\big),"
-                rf"\quad o = ({', '.join(map(str, order[:4]))}, \dots)")
+        return (
+            r"p(\mathbf{x}) = \prod_{t=1}^{D} p\big(x_{o(t)} \mid x_{o(1)}, \dots, x_{o(t-1)}\big),"
+            rf"\quad o = ({', '.join(map(str, order[:4]))}, \dots)"
+        )
     terms = []
     for t, j in enumerate(order):
         before = ",".join(f"x_{{{i}}}" for i in order[:t])

@@ -6,6 +6,7 @@ the latest input position reaching it and the earliest output position it reache
 masked max/min propagation in bounded blocks (no big matrix product, so D = 4096 stays cheap).
 Also here: the edge sets a trace highlights (reaches the unit / reached from it / forbidden).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,12 +26,15 @@ if TYPE_CHECKING:  # only for annotations: graph imports nothing from here
 # a forbidden path iff (the latest input reaching p) >= (the earliest output q reaches). Masked
 # max/min propagation answers that exactly with no big matrix product (D = 4096 stays cheap).
 
+
 def _push_max(vals: np.ndarray, m: np.ndarray) -> np.ndarray:
     """out[q] = max of vals[p] over the p with m[p, q] (-inf if none)."""
     out = np.full(m.shape[1], -np.inf, dtype=np.float32)
     step = max(1, BLOCK_CELLS // max(m.shape[1], 1))
     for a in range(0, m.shape[0], step):
-        np.maximum(out, np.where(m[a:a + step], vals[a:a + step, None], -np.inf).max(axis=0, initial=-np.inf), out=out)
+        np.maximum(
+            out, np.where(m[a : a + step], vals[a : a + step, None], -np.inf).max(axis=0, initial=-np.inf), out=out
+        )
     return out
 
 
@@ -39,12 +43,13 @@ def _pull_min(vals: np.ndarray, m: np.ndarray) -> np.ndarray:
     out = np.empty(m.shape[0], dtype=np.float32)
     step = max(1, BLOCK_CELLS // max(m.shape[1], 1))
     for a in range(0, m.shape[0], step):
-        out[a:a + step] = np.where(m[a:a + step], vals[None, :], np.inf).min(axis=1, initial=np.inf)
+        out[a : a + step] = np.where(m[a : a + step], vals[None, :], np.inf).min(axis=1, initial=np.inf)
     return out
 
 
 def latest_input(ms: MaskSet) -> list[np.ndarray]:
     """hi[l][k]: the latest position (1..D) of an input with a path to unit k of drawn layer l (-inf: none)."""
+
     def run(ms):
         pos = ms.degrees[0].astype(np.float32)
         hi = [pos]
@@ -53,11 +58,13 @@ def latest_input(ms: MaskSet) -> list[np.ndarray]:
         if ms.direct is not None:
             hi[-1] = np.maximum(hi[-1], _push_max(pos, ms.direct))
         return hi
+
     return memo(ms, "latest_input", run)
 
 
 def earliest_output(ms: MaskSet) -> list[np.ndarray]:
     """lo[l][k]: the earliest position of an output that unit k of drawn layer l reaches (+inf: none)."""
+
     def run(ms):
         pos = ms.degrees[0].astype(np.float32)
         lo = [pos]
@@ -67,6 +74,7 @@ def earliest_output(ms: MaskSet) -> list[np.ndarray]:
         if ms.direct is not None:
             lo[0] = np.minimum(lo[0], _pull_min(pos, ms.direct))
         return lo
+
     return memo(ms, "earliest_output", run)
 
 
@@ -103,6 +111,7 @@ def max_over_reaching_sources(ms: MaskSet, tr: Trace, values) -> list:
 # ---------------------------------------------------------------------------------------------
 # which edges to draw, and how
 
+
 @dataclass(frozen=True, eq=False)
 class EdgeSets:
     """Bool matrices shaped like the masks (and the direct mask, or None): which edges to draw
@@ -125,12 +134,14 @@ def forbidden_edges(ms: MaskSet) -> tuple[list[np.ndarray], np.ndarray | None]:
 
     Empty for every true MADE. For "nonstrict" these are the edges carrying a pixel's own value
     (or a later one) to its output; for "off" nearly every edge."""
+
     def run(ms):
         hi, lo = latest_input(ms), earliest_output(ms)
         bad = [m & (hi[l][:, None] >= lo[l + 1][None, :]) for l, m in enumerate(edge_masks(ms))]
         pos = ms.degrees[0]
         bad_direct = None if ms.direct is None else ms.direct & (pos[:, None] >= pos[None, :])
         return bad, bad_direct
+
     return memo(ms, "forbidden_edges", run)
 
 
@@ -143,10 +154,14 @@ def trace_edges(ms: MaskSet, tr: Trace | None) -> EdgeSets:
     if tr is None:
         bad, bad_direct = forbidden_edges(ms)
         empty = [np.zeros_like(m) for m in masks]
-        return EdgeSets(up=empty, down=[e.copy() for e in empty], bad=bad,
-                        up_direct=None if ms.direct is None else np.zeros_like(ms.direct),
-                        down_direct=None if ms.direct is None else np.zeros_like(ms.direct),
-                        bad_direct=bad_direct)
+        return EdgeSets(
+            up=empty,
+            down=[e.copy() for e in empty],
+            bad=bad,
+            up_direct=None if ms.direct is None else np.zeros_like(ms.direct),
+            down_direct=None if ms.direct is None else np.zeros_like(ms.direct),
+            bad_direct=bad_direct,
+        )
     up = [m & tr.up[l][:, None] & tr.up[l + 1][None, :] for l, m in enumerate(masks)]
     down = [m & tr.down[l][:, None] & tr.down[l + 1][None, :] for l, m in enumerate(masks)]
     upd = downd = badd = None
@@ -157,8 +172,9 @@ def trace_edges(ms: MaskSet, tr: Trace | None) -> EdgeSets:
         badd = (upd | downd) & (pos[:, None] >= pos[None, :])
     all_bad, all_bad_direct = forbidden_edges(ms)
     if not any(e.any() for e in all_bad) and (all_bad_direct is None or not all_bad_direct.any()):
-        return EdgeSets(up=up, down=down, bad=[np.zeros_like(m) for m in masks], up_direct=upd,
-                        down_direct=downd, bad_direct=badd)  # a true MADE: nothing forbidden anywhere
+        return EdgeSets(
+            up=up, down=down, bad=[np.zeros_like(m) for m in masks], up_direct=upd, down_direct=downd, bad_direct=badd
+        )  # a true MADE: nothing forbidden anywhere
     hi, lo = latest_input(ms), earliest_output(ms)
     units = list(tr.units)
     # below the sources: i -> p -> q -> source u -> j is forbidden iff hi(p) >= min over u of lo(u)
@@ -174,4 +190,3 @@ def trace_edges(ms: MaskSet, tr: Trace | None) -> EdgeSets:
             e |= down[l] & (r[l][:, None] >= lo[l + 1][None, :])
         bad.append(e)
     return EdgeSets(up=up, down=down, bad=bad, up_direct=upd, down_direct=downd, bad_direct=badd)
-

@@ -11,6 +11,7 @@ Two ways to trace, which must agree (the tests check it):
 Forbidden paths live in `forbidden`, degree bundles in `bundles`; this module turns a trace into the
 sentences and the selectbox keys the Architecture page shows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,14 +23,32 @@ from .bundles import bundle_by_degree
 from .layers import Unit, edge_count, edge_masks, layer_degrees, layer_names, layer_sizes, memo, num_layers
 from .masks import BLOCK_CELLS, MaskSet, blocked_matmul
 
-__all__ = ["Unit", "Trace", "build_graph", "graph_trace", "trace", "input_reach", "output_reach", "diagnostics",
-           "unit_reasons", "trace_summary", "describe_unit", "trace_options", "trace_target",
-           # the layer vocabulary callers reach through this module (home: layers)
-           "edge_count", "layer_degrees", "layer_names", "layer_sizes", "num_layers"]
+__all__ = [
+    "Unit",
+    "Trace",
+    "build_graph",
+    "graph_trace",
+    "trace",
+    "input_reach",
+    "output_reach",
+    "diagnostics",
+    "unit_reasons",
+    "trace_summary",
+    "describe_unit",
+    "trace_options",
+    "trace_target",
+    # the layer vocabulary callers reach through this module (home: layers)
+    "edge_count",
+    "layer_degrees",
+    "layer_names",
+    "layer_sizes",
+    "num_layers",
+]
 
 
 # ---------------------------------------------------------------------------------------------
 # the networkx reference
+
 
 def build_graph(ms: MaskSet) -> nx.MultiDiGraph:
     """MultiDiGraph with nodes (layer, unit) (attributes: layer, unit, degree, name) and one edge per
@@ -38,8 +57,10 @@ def build_graph(ms: MaskSet) -> nx.MultiDiGraph:
     g = nx.MultiDiGraph()
     names = layer_names(ms)
     for layer, deg in enumerate(layer_degrees(ms)):
-        g.add_nodes_from(((layer, k), {"layer": layer, "unit": k, "degree": int(deg[k]), "name": names[layer]})
-                         for k in range(len(deg)))
+        g.add_nodes_from(
+            ((layer, k), {"layer": layer, "unit": k, "degree": int(deg[k]), "name": names[layer]})
+            for k in range(len(deg))
+        )
     for l, m in enumerate(ms.masks):
         a, b = np.nonzero(m)
         g.add_edges_from((((l, int(i)), (l + 1, int(j))) for i, j in zip(a, b)), kind="mask")
@@ -58,13 +79,14 @@ def graph_trace(g: nx.MultiDiGraph, unit: Unit) -> tuple[set[Unit], set[Unit]]:
 # ---------------------------------------------------------------------------------------------
 # fast tracing: boolean reachability, layer by layer, in bounded blocks
 
+
 def _step_down(v: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Units of the next layer fed by some unit in v (an OR over the rows of m picked by v)."""
     out = np.zeros(m.shape[1], dtype=bool)
     rows = np.nonzero(v)[0]
     step = max(1, BLOCK_CELLS // max(m.shape[1], 1))
     for a in range(0, len(rows), step):
-        out |= m[rows[a:a + step]].any(axis=0)
+        out |= m[rows[a : a + step]].any(axis=0)
     return out
 
 
@@ -172,6 +194,7 @@ def _output_reach(ms: MaskSet) -> list[np.ndarray]:
 # ---------------------------------------------------------------------------------------------
 # what to tell a student about units and traces
 
+
 def diagnostics(ms: MaskSet):
     """ms.diagnostics(), computed once per MaskSet."""
     return memo(ms, "diagnostics", lambda m: m.diagnostics())
@@ -207,8 +230,10 @@ def trace_summary(ms: MaskSet, tr: Trace) -> str:
         head = f"**Tracing {describe_unit(ms, tr.layer, tr.units[0])}**"
     else:
         deg = layer_degrees(ms)[tr.layer][list(tr.units)]
-        head = (f"**Tracing a bundle of {len(tr.units)} units of {layer_names(ms)[tr.layer]}** "
-                f"(degrees {int(deg.min())}–{int(deg.max())})")
+        head = (
+            f"**Tracing a bundle of {len(tr.units)} units of {layer_names(ms)[tr.layer]}** "
+            f"(degrees {int(deg.min())}–{int(deg.max())})"
+        )
     seen = in_order(tr.inputs)
     if tr.layer == last:
         first = min(int(pos[u]) for u in tr.units)
@@ -226,14 +251,16 @@ def trace_summary(ms: MaskSet, tr: Trace) -> str:
         if not may:
             return text + " It comes first in the order: its conditional is a learned constant (expected)."
         if len(seen) < len(may):
-            return text + (f" It may see all {len(may)} pixels before it: {len(may) - len(seen)} missing "
-                           "(a starved conditional).")
+            return text + (
+                f" It may see all {len(may)} pixels before it: {len(may) - len(seen)} missing (a starved conditional)."
+            )
         return text + " Exactly the pixels before it in the order."
     feeds = in_order(tr.outputs)
     if tr.layer == 0:
         return f"{head}: {len(feeds)} output(s) depend on it ({_pixels(feeds)})."
-    return (f"{head}: it sees {len(seen)} input(s) ({_pixels(seen)}) and feeds {len(feeds)} output(s) "
-            f"({_pixels(feeds)}).")
+    return (
+        f"{head}: it sees {len(seen)} input(s) ({_pixels(seen)}) and feeds {len(feeds)} output(s) ({_pixels(feeds)})."
+    )
 
 
 def describe_unit(ms: MaskSet, layer: int, unit: int) -> str:
@@ -247,6 +274,7 @@ def describe_unit(ms: MaskSet, layer: int, unit: int) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # what can be traced, as short string keys (selectbox options, click results, cache keys)
+
 
 def trace_options(ms: MaskSet, bundles: bool = False, max_bins: int = 10) -> dict[str, str]:
     """key -> label of everything that can be traced: '' (nothing), 'u:layer:unit' for a unit

@@ -7,6 +7,7 @@
   only the strict lower triangle.
 Red marks entries on a forbidden path. Heatmaps larger than MAX_CELLS per side are block-reduced.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,7 +21,7 @@ from .layers import layer_degrees, num_layers
 from .masks import MaskSet
 from .plot_parts import BAD, Spec, heatmap
 
-MAX_CELLS = 160           # heatmaps larger than this per side are block-averaged
+MAX_CELLS = 160  # heatmaps larger than this per side are block-averaged
 _MASK_SCALE = [[0, "#ffffff"], [1, "#1e3a8a"]]
 
 
@@ -40,11 +41,21 @@ def _block(z: np.ndarray, max_cells: int, how: str = "mean") -> tuple[np.ndarray
 
 
 def _heat_layout(fig: Spec, height: int, xtitle: str, ytitle: str) -> None:
-    fig.update_layout(height=height, margin=dict(l=70, r=10, t=10, b=60), font=dict(size=14),
-                      plot_bgcolor="white", paper_bgcolor="white")
+    fig.update_layout(
+        height=height,
+        margin=dict(l=70, r=10, t=10, b=60),
+        font=dict(size=14),
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+    )
     fig.update_xaxes(title=dict(text=xtitle, font=dict(size=14)), showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(title=dict(text=ytitle, font=dict(size=14)), showgrid=False, zeroline=False,
-                     autorange="reversed", constrain="domain")
+    fig.update_yaxes(
+        title=dict(text=ytitle, font=dict(size=14)),
+        showgrid=False,
+        zeroline=False,
+        autorange="reversed",
+        constrain="domain",
+    )
 
 
 def _unit_axis_name(ms: MaskSet, layer: int, last: int) -> str:
@@ -55,10 +66,9 @@ def _unit_axis_name(ms: MaskSet, layer: int, last: int) -> str:
     return f"hidden {layer} unit (sorted by degree)"
 
 
-
-
-def _mask_heatmap(fig: Spec, m: np.ndarray, bad: np.ndarray, din: np.ndarray, dout: np.ndarray,
-                  max_cells: int) -> tuple[int, int]:
+def _mask_heatmap(
+    fig: Spec, m: np.ndarray, bad: np.ndarray, din: np.ndarray, dout: np.ndarray, max_cells: int
+) -> tuple[int, int]:
     """Draw a (receiving x sending) 0/1 matrix and its forbidden entries in red; returns its shape."""
     z, f = _block(m, max_cells)
     zb, _ = _block(bad, max_cells, "max")
@@ -68,20 +78,54 @@ def _mask_heatmap(fig: Spec, m: np.ndarray, bad: np.ndarray, din: np.ndarray, do
     ys = (np.arange(z.shape[0]) * f + (f + 1) / 2).astype(np.float32)
     if f == 1:
         cd = np.stack(np.broadcast_arrays(din[None, :], dout[:, None]), axis=-1)
-        hover = ("from degree %{customdata[0]} (column %{x})<br>to degree %{customdata[1]} (row %{y})"
-                 "<br>mask = %{z}<extra></extra>")
-        fig.add_trace(heatmap(x=xs, y=ys, z=z.astype(np.uint8), zmin=0, zmax=1, showscale=False, customdata=cd,
-                              hovertemplate=hover, colorscale=_MASK_SCALE, xgap=1 if n_in <= 40 else 0,
-                              ygap=1 if n_out <= 40 else 0))
+        hover = (
+            "from degree %{customdata[0]} (column %{x})<br>to degree %{customdata[1]} (row %{y})"
+            "<br>mask = %{z}<extra></extra>"
+        )
+        fig.add_trace(
+            heatmap(
+                x=xs,
+                y=ys,
+                z=z.astype(np.uint8),
+                zmin=0,
+                zmax=1,
+                showscale=False,
+                customdata=cd,
+                hovertemplate=hover,
+                colorscale=_MASK_SCALE,
+                xgap=1 if n_in <= 40 else 0,
+                ygap=1 if n_out <= 40 else 0,
+            )
+        )
     else:
-        fig.add_trace(heatmap(x=xs, y=ys, z=z.astype(np.float32), zmin=0, zmax=1, showscale=False,
-                              colorscale=_MASK_SCALE,
-                              hovertemplate=f"block of {f}×{f} entries around column %{{x}}, row %{{y}}"
-                                            "<br>fraction of ones = %{z:.2f}<extra></extra>"))
+        fig.add_trace(
+            heatmap(
+                x=xs,
+                y=ys,
+                z=z.astype(np.float32),
+                zmin=0,
+                zmax=1,
+                showscale=False,
+                colorscale=_MASK_SCALE,
+                hovertemplate=f"block of {f}×{f} entries around column %{{x}}, row %{{y}}"
+                "<br>fraction of ones = %{z:.2f}<extra></extra>",
+            )
+        )
     if np.isfinite(zb).any():
-        fig.add_trace(heatmap(x=xs, y=ys, z=zb.astype(np.float32), zmin=0, zmax=1, showscale=False,
-                              colorscale=[[0, BAD], [1, BAD]], hovertemplate="on a forbidden path<extra></extra>",
-                              xgap=1 if n_in <= 40 and f == 1 else 0, ygap=1 if n_out <= 40 and f == 1 else 0))
+        fig.add_trace(
+            heatmap(
+                x=xs,
+                y=ys,
+                z=zb.astype(np.float32),
+                zmin=0,
+                zmax=1,
+                showscale=False,
+                colorscale=[[0, BAD], [1, BAD]],
+                hovertemplate="on a forbidden path<extra></extra>",
+                xgap=1 if n_in <= 40 and f == 1 else 0,
+                ygap=1 if n_out <= 40 and f == 1 else 0,
+            )
+        )
     return n_out, n_in
 
 
@@ -100,7 +144,7 @@ def mask_figure(ms: MaskSet, l: int, height: int = 330, max_cells: int = MAX_CEL
     degs = layer_degrees(ms)
     ri = np.argsort(degs[l], kind="stable")
     ro = np.argsort(degs[l + 1], kind="stable")
-    m = ms.masks[l][np.ix_(ri, ro)].T.astype(np.float64)           # (fan_out, fan_in)
+    m = ms.masks[l][np.ix_(ri, ro)].T.astype(np.float64)  # (fan_out, fan_in)
     bad_all, _ = forbidden_edges(ms)
     bad = bad_all[l][np.ix_(ri, ro)].T.astype(np.float64)
     fig = Spec()
@@ -118,8 +162,8 @@ def direct_mask_figure(ms: MaskSet, height: int = 330, max_cells: int = MAX_CELL
     if ms.direct is None:
         raise ValueError("this network has no direct input -> output connections (turn them on first).")
     pos = ms.degrees[0]
-    r = np.argsort(pos, kind="stable")                               # generation order
-    m = ms.direct[np.ix_(r, r)].T.astype(np.float64)                 # [output position, input position]
+    r = np.argsort(pos, kind="stable")  # generation order
+    m = ms.direct[np.ix_(r, r)].T.astype(np.float64)  # [output position, input position]
     _, bad_direct = forbidden_edges(ms)
     fig = Spec()
     n_out, n_in = _mask_heatmap(fig, m, bad_direct[np.ix_(r, r)].T.astype(np.float64), pos[r], pos[r], max_cells)
@@ -148,26 +192,54 @@ def connectivity_figure(ms: MaskSet, height: int = 330, max_cells: int = MAX_CEL
     fig = Spec()
     if f == 1:
         cd = np.stack(np.broadcast_arrays(order[None, :], order[:, None], conn), axis=-1)
-        hover = ("input x%{customdata[0]} (position %{x})<br>→ output x%{customdata[1]} (position %{y})"
-                 "<br>%{customdata[2]:,.0f} path(s)<extra></extra>")
+        hover = (
+            "input x%{customdata[0]} (position %{x})<br>→ output x%{customdata[1]} (position %{y})"
+            "<br>%{customdata[2]:,.0f} path(s)<extra></extra>"
+        )
         kw = dict(customdata=cd, hovertemplate=hover)
     else:
-        kw = dict(hovertemplate=f"block of {f}×{f} around input position %{{x}}, output position %{{y}}"
-                                "<br>mean log10(1 + paths) = %{z:.1f}<extra></extra>")
-    fig.add_trace(heatmap(
-        x=centres, y=centres, z=z.astype(np.float32), zmin=0, zmax=max(top, 0.3),
-        colorscale=[[0, "#f8fafc"], [1e-6, "#dbeafe"], [1, "#1e3a8a"]],
-        colorbar=dict(title=dict(text="paths", side="right"), thickness=12, len=0.85,
-                      tickvals=ticks, ticktext=[f"{10 ** v:,}" if v < 4 else f"1e{v}" for v in ticks]),
-        xgap=1 if d <= 40 and f == 1 else 0, ygap=1 if d <= 40 and f == 1 else 0, **kw))
+        kw = dict(
+            hovertemplate=f"block of {f}×{f} around input position %{{x}}, output position %{{y}}"
+            "<br>mean log10(1 + paths) = %{z:.1f}<extra></extra>"
+        )
+    fig.add_trace(
+        heatmap(
+            x=centres,
+            y=centres,
+            z=z.astype(np.float32),
+            zmin=0,
+            zmax=max(top, 0.3),
+            colorscale=[[0, "#f8fafc"], [1e-6, "#dbeafe"], [1, "#1e3a8a"]],
+            colorbar=dict(
+                title=dict(text="paths", side="right"),
+                thickness=12,
+                len=0.85,
+                tickvals=ticks,
+                ticktext=[f"{10**v:,}" if v < 4 else f"1e{v}" for v in ticks],
+            ),
+            xgap=1 if d <= 40 and f == 1 else 0,
+            ygap=1 if d <= 40 and f == 1 else 0,
+            **kw,
+        )
+    )
     if np.isfinite(zb).any():
-        fig.add_trace(heatmap(x=centres, y=centres, z=zb.astype(np.float32), zmin=0, zmax=1, showscale=False,
-                              colorscale=[[0, BAD], [1, BAD]], xgap=1 if d <= 40 and f == 1 else 0,
-                              ygap=1 if d <= 40 and f == 1 else 0,
-                              hovertemplate="forbidden: output at position %{y} sees input at position %{x}"
-                                            "<extra></extra>"))
-    fig.add_shape(type="line", x0=0.5, y0=0.5, x1=d + 0.5, y1=d + 0.5,
-                  line=dict(color="#6b7280", width=1.5, dash="dot"))
+        fig.add_trace(
+            heatmap(
+                x=centres,
+                y=centres,
+                z=zb.astype(np.float32),
+                zmin=0,
+                zmax=1,
+                showscale=False,
+                colorscale=[[0, BAD], [1, BAD]],
+                xgap=1 if d <= 40 and f == 1 else 0,
+                ygap=1 if d <= 40 and f == 1 else 0,
+                hovertemplate="forbidden: output at position %{y} sees input at position %{x}<extra></extra>",
+            )
+        )
+    fig.add_shape(
+        type="line", x0=0.5, y0=0.5, x1=d + 0.5, y1=d + 0.5, line=dict(color="#6b7280", width=1.5, dash="dot")
+    )
     _heat_layout(fig, height, "input (position in order)", "output (position in order)")
     if d <= 24:
         labels = [f"{t + 1}: x{int(order[t])}" for t in range(d)] if d <= 8 else [str(t + 1) for t in range(d)]
@@ -176,4 +248,3 @@ def connectivity_figure(ms: MaskSet, height: int = 330, max_cells: int = MAX_CEL
     fig.update_xaxes(range=[0.5, d + 0.5])
     fig.update_yaxes(range=[d + 0.5, 0.5], autorange=False, scaleanchor="x")
     return fig.build()
-

@@ -4,6 +4,7 @@ The one home of image grids: `Grid` lays n tiles of h x w pixels out in rows, an
 app draws (the data preview, samples, the sampling animation, nearest neighbours, PNG and GIF
 exports) is built from it.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,10 +20,10 @@ from .style import hex_to_rgb
 INK = "#1f2937"
 PAPER = "#ffffff"
 UNSET = "#dbeafe"
-GIVEN_PAPER = "#fef3c7"    # known pixels of a completion (amber: "given, not drawn")
+GIVEN_PAPER = "#fef3c7"  # known pixels of a completion (amber: "given, not drawn")
 GIVEN_INK = "#b45309"
-GAP = "#cbd5e1"            # tile outlines and gaps
-GAP_GREY = (160, 160, 160)   # the gaps between tiles of a PNG
+GAP = "#cbd5e1"  # tile outlines and gaps
+GAP_GREY = (160, 160, 160)  # the gaps between tiles of a PNG
 # heatmap colours of a grid figure: paper (0), "not drawn yet" (0.5), ink (1); gaps are NaN (transparent)
 GRID_SCALE = [[0.0, PAPER], [0.49, PAPER], [0.5, UNSET], [0.51, INK], [1.0, INK]]
 
@@ -74,7 +75,7 @@ class Grid:
         imgs = np.asarray(values).reshape(self.n, self.h, self.w)
         for i in range(self.n):
             r0, c0 = self.origin(i)
-            out[r0:r0 + self.h, c0:c0 + self.w] = imgs[i]
+            out[r0 : r0 + self.h, c0 : c0 + self.w] = imgs[i]
         return out
 
     def cell(self, i: int, pixel: int) -> tuple[int, int]:
@@ -83,8 +84,7 @@ class Grid:
         return r0 + pixel // self.w, c0 + pixel % self.w
 
 
-def make_grid(n: int, shape: tuple[int, int] | None, d: int, cols: int | None = None,
-              label_rows: bool = False) -> Grid:
+def make_grid(n: int, shape: tuple[int, int] | None, d: int, cols: int | None = None, label_rows: bool = False) -> Grid:
     """About square (ceil(sqrt n) columns unless `cols`); label_rows leaves room under each row for a label."""
     h, w = image_hw(shape, d)
     cols = cols or math.ceil(math.sqrt(n))
@@ -103,13 +103,25 @@ def image_layout(height: int | None, title: str | None = None, annotations: list
     """Plotly layout of a figure that is only images: hidden axes, square pixels, row 0 at the top."""
     hidden = dict(visible=False, constrain="domain")
     top = 30 if title else 24 if annotations else 0
-    return dict(height=height, margin=dict(l=0, r=0, t=top, b=0), title=title, annotations=annotations or [],
-                xaxis=dict(hidden), yaxis=dict(hidden, autorange="reversed", scaleanchor="x"),
-                plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
+    return dict(
+        height=height,
+        margin=dict(l=0, r=0, t=top, b=0),
+        title=title,
+        annotations=annotations or [],
+        xaxis=dict(hidden),
+        yaxis=dict(hidden, autorange="reversed", scaleanchor="x"),
+        plot_bgcolor="rgba(0,0,0,0)",
+        paper_bgcolor="rgba(0,0,0,0)",
+    )
 
 
-def grid_figure(x: np.ndarray, shape: tuple[int, int] | None, cols: int | None = None,
-                title: str | None = None, height: int | None = None) -> go.Figure:
+def grid_figure(
+    x: np.ndarray,
+    shape: tuple[int, int] | None,
+    cols: int | None = None,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
     """A plotly heatmap of a grid of binary images: ink on paper, NaN = not drawn yet (light blue),
     transparent gaps. Built as one dict (plotly validates it once), so a live panel can redraw it cheaply."""
     mosaic = tile(as_images(np.asarray(x, dtype=np.float32), shape), cols, pad=1, fill=-1.0)
@@ -132,6 +144,7 @@ def to_rgb(mosaic: np.ndarray) -> np.ndarray:
 def grid_png(x: np.ndarray, shape: tuple[int, int] | None, cols: int | None = None, scale: int = 4) -> bytes:
     """PNG bytes of a grid of binary images, each pixel `scale` x `scale`."""
     from PIL import Image
+
     mosaic = tile(as_images(x, shape).astype(np.float32), cols, pad=1, fill=-1.0)
     img = Image.fromarray(to_rgb(mosaic)).resize((mosaic.shape[1] * scale, mosaic.shape[0] * scale), Image.NEAREST)
     buf = io.BytesIO()

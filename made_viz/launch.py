@@ -8,6 +8,7 @@ because Streamlit reads that file only from the current folder.
 Streamlit runs in this process: the heavy imports (torch, plotly, the library) and the warm-up happen before
 the server accepts its first student, so the first class burst does not queue behind them.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,7 @@ def lan_address() -> str:
     """This machine's address on the classroom network (the one students type), or 'localhost'."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        s.connect(("192.0.2.1", 9))   # TEST-NET-1: no packet is sent by a UDP connect, it only picks a route
+        s.connect(("192.0.2.1", 9))  # TEST-NET-1: no packet is sent by a UDP connect, it only picks a route
         return s.getsockname()[0]
     except OSError:
         return "localhost"
@@ -46,7 +47,7 @@ def lan_address() -> str:
         s.close()
 
 
-SESSION_TTL_ENV = "MADE_VIZ_SESSION_TTL"   # as in deploy/serve_class.sh: seconds a closed tab's session is kept
+SESSION_TTL_ENV = "MADE_VIZ_SESSION_TTL"  # as in deploy/serve_class.sh: seconds a closed tab's session is kept
 
 
 def flags(port: int, class_mode: bool, env: dict | None = None) -> dict:
@@ -89,6 +90,7 @@ def warm_up(out=sys.stderr) -> dict:
     """Do what every first visit needs before the first student arrives (`made_viz.warm`): the heavy
     imports, one run of every page, the caches they fill."""
     from . import warm
+
     print("MADE Explorer is warming up (imports, one run of every page)...", file=out, flush=True)
     return warm.warm_process()
 
@@ -102,7 +104,7 @@ def serve(port: int = DEFAULT_PORT, class_mode: bool = False, out=sys.stderr) ->
 
     check_port(port, class_mode)
     options = flags(port, class_mode)
-    bootstrap.load_config_options(flag_options=options)   # first: the warm-up's runs see the server's settings
+    bootstrap.load_config_options(flag_options=options)  # first: the warm-up's runs see the server's settings
     warm_up(out)
     _print_when_started(ready_line(port, class_mode), out)
     bootstrap.run(str(app_script()), False, [], options)

@@ -5,6 +5,7 @@ Layer l feeds layer l+1 through `ms.masks[l]` (bool, fan_in x fan_out); optional
 from layer 0 to layer L+1. Tracing (`graph`), forbidden paths (`forbidden`), degree bundles
 (`bundles`) and the figures all describe layers this way, so it has one home here.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ No streamlit and no figures here: the page caches and draws what these functions
 model's per-pixel surprise comes from `animation.model_surprise` (the chain rule: its sum over
 the pixels is -log p(x) under one mask); the independent-pixel baseline from `metrics`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,13 +15,14 @@ import numpy as np
 from . import metrics
 from .data import Dataset, nearest_neighbors
 
-TEST_IMAGES_FOR_MEDIAN = 300   # test images whose nearest training image sets the "new image" scale
+TEST_IMAGES_FOR_MEDIAN = 300  # test images whose nearest training image sets the "new image" scale
 
 
 @dataclass(frozen=True)
 class TrainStats:
     """What the Sample page compares with: the independent-pixel model fitted on the training set,
     and how far real test images are from their nearest training image (median, in pixels)."""
+
     bernoulli: np.ndarray
     median_test_distance: float
 
@@ -33,6 +35,7 @@ def train_stats(ds: Dataset) -> TrainStats:
 @dataclass(frozen=True)
 class Lens:
     """One image under the lens: each pixel's surprise in nats under MADE (and the baseline)."""
+
     model_map: np.ndarray
     base_map: np.ndarray | None
     d: int
@@ -51,8 +54,12 @@ def lens(model_map: np.ndarray, stats: TrainStats | None, x: np.ndarray) -> Lens
 
 def sample_table(log_probs: np.ndarray, distances: np.ndarray, d: int) -> dict[str, np.ndarray]:
     """Each sample's log-likelihood in nats and bits per pixel, and its distance to the training set."""
-    return {"sample": np.arange(len(log_probs)), "log p (nats)": np.round(log_probs, 2),
-            "bits/dim": np.round(metrics.bits_per_dim(-np.asarray(log_probs), d), 4), "nearest (px)": distances}
+    return {
+        "sample": np.arange(len(log_probs)),
+        "log p (nats)": np.round(log_probs, 2),
+        "bits/dim": np.round(metrics.bits_per_dim(-np.asarray(log_probs), d), 4),
+        "nearest (px)": distances,
+    }
 
 
 def model_key(model) -> str:

@@ -11,6 +11,7 @@ A degree is the largest ordering position a unit may depend on. The product of t
 the paths from each input to each output; MADE is autoregressive iff that count is zero whenever
 m0[input] >= m0[output]. Everything the app draws and the model multiplies comes from here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,17 +38,18 @@ def blocked_matmul(a: np.ndarray, b: np.ndarray, dtype=np.float64) -> np.ndarray
         a = np.asarray(a, dtype=dtype)
         cols = max(1, BLOCK_CELLS // max(b.shape[0], 1))
         for c in range(0, b.shape[1], cols):
-            out[:, c:c + cols] = a @ np.asarray(b[:, c:c + cols], dtype=dtype)
-    else:                 # b whole, a in blocks of rows
+            out[:, c : c + cols] = a @ np.asarray(b[:, c : c + cols], dtype=dtype)
+    else:  # b whole, a in blocks of rows
         b = np.asarray(b, dtype=dtype)
         rows = max(1, BLOCK_CELLS // max(a.shape[1], 1))
         for r in range(0, a.shape[0], rows):
-            out[r:r + rows] = np.asarray(a[r:r + rows], dtype=dtype) @ b
+            out[r : r + rows] = np.asarray(a[r : r + rows], dtype=dtype) @ b
     return out
 
 
 # ---------------------------------------------------------------------------------------------
 # orderings and degrees
+
 
 def mask_rng(cfg: Config, k: int) -> np.random.Generator:
     """The random stream of mask k: the same (seed, k) always gives the same mask."""
@@ -89,16 +91,17 @@ def hidden_degrees(prev: np.ndarray, size: int, d: int, mode: str, rng: np.rando
 # ---------------------------------------------------------------------------------------------
 # the masks of one network
 
+
 @dataclass(frozen=True, eq=False)
 class MaskSet:
     """Degrees and masks of one MADE mask (one ordering + one draw of hidden degrees)."""
 
-    degrees: list[np.ndarray]        # [m0, m1, ..., mL]; m0 = input degrees
-    masks: list[np.ndarray]          # bool (fan_in, fan_out) per layer; the last one is the output mask
-    order: np.ndarray                # generation order: order[t] = pixel drawn at step t
+    degrees: list[np.ndarray]  # [m0, m1, ..., mL]; m0 = input degrees
+    masks: list[np.ndarray]  # bool (fan_in, fan_out) per layer; the last one is the output mask
+    order: np.ndarray  # generation order: order[t] = pixel drawn at step t
     direct: np.ndarray | None = None  # bool (D, D) input->output mask, when direct connections are on
     masking: str = "made"
-    index: int = 0                   # which of the K masks this is
+    index: int = 0  # which of the K masks this is
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -138,7 +141,7 @@ class MaskSet:
     def is_autoregressive(self) -> bool:
         return not self.violations()
 
-    def diagnostics(self) -> "Diagnostics":
+    def diagnostics(self) -> Diagnostics:
         return diagnose(self)
 
 
@@ -146,8 +149,8 @@ class MaskSet:
 class Diagnostics:
     """What a student should see rather than have hidden from them."""
 
-    no_input: list[tuple[int, int]]    # (layer, unit) hidden units that no input reaches
-    no_output: list[tuple[int, int]]   # (layer, unit) hidden units that reach no output
+    no_input: list[tuple[int, int]]  # (layer, unit) hidden units that no input reaches
+    no_output: list[tuple[int, int]]  # (layer, unit) hidden units that reach no output
     # (pixel, position, sees, could_see): conditionals that see fewer inputs than the order allows
     starved: list[tuple[int, int, int, int]]
     missing_degrees: list[tuple[int, list[int]]]  # (layer, degrees in 1..D-1 that no unit has)
@@ -166,7 +169,8 @@ class Diagnostics:
             px, pos, sees, could = self.starved[0]
             lines.append(
                 f"{len(self.starved)} conditional(s) see fewer inputs than the order allows "
-                f"(e.g. pixel {px}, position {pos}, sees {sees} of {could}): some degrees have no hidden unit.")
+                f"(e.g. pixel {px}, position {pos}, sees {sees} of {could}): some degrees have no hidden unit."
+            )
         return lines
 
 
@@ -191,8 +195,7 @@ def diagnose(ms: MaskSet) -> Diagnostics:
     sees = (conn & allowed).sum(axis=0)
     could = allowed.sum(axis=0)
     pos = ms.degrees[0]
-    starved = [(int(j), int(pos[j]), int(sees[j]), int(could[j]))
-               for j in np.argsort(pos) if sees[j] < could[j]]
+    starved = [(int(j), int(pos[j]), int(sees[j]), int(could[j])) for j in np.argsort(pos) if sees[j] < could[j]]
     missing = []
     for layer, deg in enumerate(ms.degrees[1:], 1):
         absent = sorted(set(range(1, d)) - set(deg.tolist()))
@@ -204,14 +207,17 @@ def diagnose(ms: MaskSet) -> Diagnostics:
 # ---------------------------------------------------------------------------------------------
 # building
 
+
 def build_masks(cfg: Config, k: int = 0) -> MaskSet:
     """Degrees and masks of mask k (0 <= k < cfg.num_masks) of the architecture `cfg`.
 
     Deterministic in (cfg.seed, k). cfg.masking = "off" or "nonstrict" builds the deliberately
     broken variants (no masks at all; output rule m0[d] >= mL[k])."""
     if not 0 <= k < max(cfg.num_masks, 1):
-        raise ValueError(f"mask index {k} out of range: this architecture has {cfg.num_masks} mask(s), "
-                         f"shown as mask 1..{cfg.num_masks} (indices 0..{cfg.num_masks - 1}).")
+        raise ValueError(
+            f"mask index {k} out of range: this architecture has {cfg.num_masks} mask(s), "
+            f"shown as mask 1..{cfg.num_masks} (indices 0..{cfg.num_masks - 1})."
+        )
     rng = mask_rng(cfg, k)
     order = generation_order(cfg, k, rng)
     m0 = input_degrees(order)

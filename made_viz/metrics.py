@@ -5,6 +5,7 @@
 * the independent-pixel (Bernoulli) baseline: one probability per pixel fitted on the training set
   with add-alpha smoothing, its NLL in nats per example and its per-pixel surprise.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,7 +58,8 @@ def independent_bernoulli_nll(train_x, test_x, smoothing: float = 1.0) -> float:
     NLL of test_x in nats per example."""
     tr, te = _as_float_array(train_x), _as_float_array(test_x)
     if tr.ndim != 2 or te.ndim != 2 or tr.shape[1] != te.shape[1] or len(tr) == 0 or len(te) == 0:
-        raise ValueError(f"train and test data must be non-empty (N, D) arrays with the same D, "
-                         f"got {tr.shape} and {te.shape}.")
+        raise ValueError(
+            f"train and test data must be non-empty (N, D) arrays with the same D, got {tr.shape} and {te.shape}."
+        )
     p = bernoulli_probs(tr, smoothing)
     return float(bernoulli_surprise(p, te).sum(1).mean())

@@ -9,6 +9,7 @@ them without rebuilding. The ensemble likelihood averages *probabilities*:
     log p(x) = logsumexp_k log p_k(x) - log K,
 never logits (the average of logits of different orderings is not an autoregressive model).
 """
+
 from __future__ import annotations
 
 import math
@@ -164,6 +165,7 @@ class MADE(nn.Module):
 
 # ---------------------------------------------------------------------------------------------
 # small helpers used by tests, the CLI and the pages
+
 
 def default_device() -> torch.device:
     """CUDA when present, else CPU."""

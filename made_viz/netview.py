@@ -20,6 +20,7 @@ The view (a dict of lists and numbers only):
   labels                    whether degree numbers fit on the nodes
   colors                    the highlight palette (up, down, bad, edge, direct)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,7 +34,7 @@ from .plot_parts import BAD, DEAD, DIRECT, DOWN, EDGE, UP, degree_colors, text_c
 
 __all__ = ["fits_browser", "build_view", "browser_trace", "BrowserTrace"]
 
-DIRECT_LAYER = -1   # the layer tag of a direct input -> output edge in `bad` and in a trace's edges
+DIRECT_LAYER = -1  # the layer tag of a direct input -> output edge in `bad` and in a trace's edges
 
 
 def fits_browser(ms: MaskSet) -> bool:
@@ -81,12 +82,21 @@ def build_view(ms: MaskSet, arrange: str = "natural", plot_width: int = 580) -> 
         cols = degree_colors(deg, ms.d)
         fill.append([DEAD if (l, k) in reasons else cols[k] for k in range(len(deg))])
         ink.append(["#374151" if (l, k) in reasons else text_color(cols[k]) for k in range(len(deg))])
-        tip.append([_tip(names, l, k, int(deg[k]), last, (fin[l][k], fout[l][k]), reasons.get((l, k)))
-                    for k in range(len(deg))])
+        tip.append(
+            [
+                _tip(names, l, k, int(deg[k]), last, (fin[l][k], fout[l][k]), reasons.get((l, k)))
+                for k in range(len(deg))
+            ]
+        )
     return {
-        "d": int(ms.d), "names": names, "sizes": [int(n) for n in layer_sizes(ms)],
-        "x": [np.round(x, 4).tolist() for x in xs], "deg": [[int(v) for v in deg] for deg in degs],
-        "fill": fill, "ink": ink, "tip": tip,
+        "d": int(ms.d),
+        "names": names,
+        "sizes": [int(n) for n in layer_sizes(ms)],
+        "x": [np.round(x, 4).tolist() for x in xs],
+        "deg": [[int(v) for v in deg] for deg in degs],
+        "fill": fill,
+        "ink": ink,
+        "tip": tip,
         "edges": [_pairs(m) for m in edge_masks(ms)],
         "direct": [] if ms.direct is None else _pairs(np.asarray(ms.direct, dtype=bool)),
         "hi": [_finite(v, -1) for v in FB.latest_input(ms)],
@@ -100,6 +110,7 @@ def build_view(ms: MaskSet, arrange: str = "natural", plot_width: int = 580) -> 
 
 # ---------------------------------------------------------------------------------------------
 # the component's JavaScript, in Python: used by the tests to check the browser against made_viz.graph
+
 
 class BrowserTrace:
     """What the component highlights for one clicked unit: ancestors (blue), descendants (orange) and
@@ -147,9 +158,13 @@ def browser_trace(view: dict, layer: int, unit: int) -> BrowserTrace:
     up, up_edges = _reach(src, back)
     down, down_edges = _reach(src, fwd)
     hi, lo, pos = view["hi"], view["lo"], view["pos"]
-    below = {e for e in up_edges
-             if (pos[e[1]] >= pos[e[2]] if e[0] == DIRECT_LAYER else hi[e[0]][e[1]] >= lo[layer][unit])}
-    above = {e for e in down_edges
-             if (pos[e[1]] >= pos[e[2]] if e[0] == DIRECT_LAYER else hi[layer][unit] >= lo[e[0] + 1][e[2]])}
+    below = {
+        e for e in up_edges if (pos[e[1]] >= pos[e[2]] if e[0] == DIRECT_LAYER else hi[e[0]][e[1]] >= lo[layer][unit])
+    }
+    above = {
+        e
+        for e in down_edges
+        if (pos[e[1]] >= pos[e[2]] if e[0] == DIRECT_LAYER else hi[layer][unit] >= lo[e[0] + 1][e[2]])
+    }
     bad = below | above
     return BrowserTrace(up, down, up_edges, down_edges, bad)

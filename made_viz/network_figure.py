@@ -5,6 +5,7 @@ paths highlighted. Above an edge budget it draws an honest aggregated view inste
 (layer, degree bin), edge width ~ number of unit edges between two bins. Edges are line segments
 joined by gaps in one trace per colour/width class (never one trace per edge), so D = 784 stays light.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,18 +37,35 @@ from .plot_parts import (
 )
 from .style import FONT, rgba
 
-EDGE_BUDGET = 3000        # above this many edges the network is drawn bundled by degree
-FULL_EDGE_LIMIT = 20000   # "draw every edge anyway" is offered up to this many edges
+EDGE_BUDGET = 3000  # above this many edges the network is drawn bundled by degree
+FULL_EDGE_LIMIT = 20000  # "draw every edge anyway" is offered up to this many edges
 
 
 # ---------------------------------------------------------------------------------------------
 # layout shared by both views
 
+
 def _base_layout(fig: Spec, height: int) -> None:
-    fig.update_layout(height=height, margin=dict(l=86, r=16, t=34, b=10), font=FONT, plot_bgcolor="white",
-                      paper_bgcolor="white", dragmode=False, hovermode="closest", clickmode="event+select",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, itemclick=False,
-                                  itemdoubleclick=False, font=dict(size=13)))
+    fig.update_layout(
+        height=height,
+        margin=dict(l=86, r=16, t=34, b=10),
+        font=FONT,
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        dragmode=False,
+        hovermode="closest",
+        clickmode="event+select",
+        legend=dict(
+            orientation="h",
+            yanchor="bottom",
+            y=1.0,
+            xanchor="left",
+            x=0,
+            itemclick=False,
+            itemdoubleclick=False,
+            font=dict(size=13),
+        ),
+    )
     fig.update_xaxes(visible=False, fixedrange=True)
     fig.update_yaxes(visible=False, fixedrange=True)
 
@@ -56,8 +74,17 @@ def _layer_labels(fig: Spec, ms: MaskSet) -> None:
     names = layer_names(ms)
     sizes = layer_sizes(ms)
     for l, (name, n) in enumerate(zip(names, sizes)):
-        fig.add_annotation(x=0, xref="paper", y=l, yref="y", xanchor="right", xshift=-6, showarrow=False,
-                           text=f"<b>{name}</b><br><span style='font-size:12px'>{n} units</span>", align="right")
+        fig.add_annotation(
+            x=0,
+            xref="paper",
+            y=l,
+            yref="y",
+            xanchor="right",
+            xshift=-6,
+            showarrow=False,
+            text=f"<b>{name}</b><br><span style='font-size:12px'>{n} units</span>",
+            align="right",
+        )
 
 
 def _conditional_label(ms: MaskSet, j: int) -> str:
@@ -83,9 +110,17 @@ def _outline(tr: Trace | None, l: int, k: int) -> tuple[str, float]:
 # ---------------------------------------------------------------------------------------------
 # the network
 
-def network_figure(ms: MaskSet, *, tr: Trace | None = None, arrange: str = "natural",
-                   aggregated: bool | None = None, height: int = 420, max_bins: int = 10,
-                   plot_width: int = 580) -> go.Figure:
+
+def network_figure(
+    ms: MaskSet,
+    *,
+    tr: Trace | None = None,
+    arrange: str = "natural",
+    aggregated: bool | None = None,
+    height: int = 420,
+    max_bins: int = 10,
+    plot_width: int = 580,
+) -> go.Figure:
     """The masked network, inputs at the bottom and outputs at the top.
 
     tr: the traced unit(s) (highlighted: blue = reaches it, orange = reached from it, red = on a
@@ -116,7 +151,7 @@ def _positions(ms: MaskSet, arrange: str) -> tuple[list[np.ndarray], int]:
     return xs, widest
 
 
-MIN_LABEL_FONT = 8   # px: smaller degree numbers are not readable, so the nodes go without
+MIN_LABEL_FONT = 8  # px: smaller degree numbers are not readable, so the nodes go without
 
 
 @dataclass(frozen=True)
@@ -126,7 +161,7 @@ class NodeLook:
     size: float
     labels: bool
     font: int
-    big: bool            # the roomy layout (also names the pixels under the inputs for small D)
+    big: bool  # the roomy layout (also names the pixels under the inputs for small D)
 
 
 def _node_look(widest: int, plot_width: int, d: int) -> NodeLook:
@@ -137,7 +172,7 @@ def _node_look(widest: int, plot_width: int, d: int) -> NodeLook:
     if node >= 17:
         return NodeLook(node, True, int(np.clip(node * 0.42, 11, 20)), True)
     small = min(0.9 * slot_px, 16.9)
-    font = min(10, int(0.85 * small / (0.6 * len(str(d)))))   # the widest number (D) fits in the node
+    font = min(10, int(0.85 * small / (0.6 * len(str(d)))))  # the widest number (D) fits in the node
     if font >= MIN_LABEL_FONT:
         return NodeLook(small, True, font, False)
     return NodeLook(node, False, int(np.clip(node * 0.42, 11, 20)), False)
@@ -160,12 +195,16 @@ def degree_label_note(ms: MaskSet, aggregated: bool | None = None, plot_width: i
     if aggregated is None:
         aggregated = edge_count(ms) > EDGE_BUDGET
     if aggregated:
-        return ("Units are bundled by degree: a bubble shows how many units it holds; its colour and the axis "
-                "below give the degrees.")
+        return (
+            "Units are bundled by degree: a bubble shows how many units it holds; its colour and the axis "
+            "below give the degrees."
+        )
     if degree_labels_shown(ms, aggregated, plot_width):
         return ""
-    return (f"With {_widest(ms)} units side by side the nodes are too small for their degree numbers: the colour "
-            "shows the degree (scale on the right); hover a node for its number.")
+    return (
+        f"With {_widest(ms)} units side by side the nodes are too small for their degree numbers: the colour "
+        "shows the degree (scale on the right); hover a node for its number."
+    )
 
 
 def _edge_style(n_edges: int, tracing: bool) -> tuple[float, float]:
@@ -175,7 +214,7 @@ def _edge_style(n_edges: int, tracing: bool) -> tuple[float, float]:
     return base_w, base_a * 0.35 if tracing else base_a
 
 
-DIRECT_NAME = "input → output (direct)"   # legend entry of the plain direct connections
+DIRECT_NAME = "input → output (direct)"  # legend entry of the plain direct connections
 
 
 def _dashes(color: str) -> tuple[str | None, str]:
@@ -195,15 +234,25 @@ def _draw_unit_edges(fig: Spec, xs, mats, direct, style: tuple, bulge: float) ->
             sx, sy = segments(xs[l][a], np.full(len(a), l), xs[l + 1][b], np.full(len(a), l + 1))
             px.append(sx), py.append(sy)
     if px:
-        fig.add_trace(line_trace(np.concatenate(px), np.concatenate(py), rgba(color, alpha), width, name, legend,
-                                 dash=dash))
+        fig.add_trace(
+            line_trace(np.concatenate(px), np.concatenate(py), rgba(color, alpha), width, name, legend, dash=dash)
+        )
     if direct is not None and direct.any():
         a, b = np.nonzero(direct)
         top = len(xs) - 1
         cx, cy = curves(xs[0][a], np.zeros(len(a)), xs[-1][b], np.full(len(a), top), bulge)
         plain = color == EDGE  # the plain direct edges get their own legend entry
-        fig.add_trace(line_trace(cx, cy, rgba(DIRECT if plain else color, alpha), width,
-                                 DIRECT_NAME if plain else name + " (direct)", plain, dash=direct_dash))
+        fig.add_trace(
+            line_trace(
+                cx,
+                cy,
+                rgba(DIRECT if plain else color, alpha),
+                width,
+                DIRECT_NAME if plain else name + " (direct)",
+                plain,
+                dash=direct_dash,
+            )
+        )
 
 
 def _draw_all_unit_edges(fig: Spec, ms: MaskSet, tr, edges: FB.EdgeSets, xs, bulge: float) -> None:
@@ -215,8 +264,7 @@ def _draw_all_unit_edges(fig: Spec, ms: MaskSet, tr, edges: FB.EdgeSets, xs, bul
         _draw_unit_edges(fig, xs, edges.up, edges.up_direct, (UP, hi_w, "reaches the traced unit", True, 0.9), bulge)
         _draw_unit_edges(fig, xs, edges.down, edges.down_direct, (DOWN, hi_w, "reached from it", True, 0.9), bulge)
     if edges.count_bad():
-        _draw_unit_edges(fig, xs, edges.bad, edges.bad_direct, (BAD, hi_w + 0.6, "forbidden path", True, 0.95),
-                         bulge)
+        _draw_unit_edges(fig, xs, edges.bad, edges.bad_direct, (BAD, hi_w + 0.6, "forbidden path", True, 0.95), bulge)
 
 
 def _unit_hover(names, l: int, k: int, deg: int, last: int, fan: tuple, why: str | None) -> str:
@@ -250,30 +298,68 @@ def _unit_nodes(ms: MaskSet, tr, xs, look: NodeLook) -> dict:
             lc, lw = _outline(tr, l, k)
             LC.append(lc), LW.append(lw)
     return scatter(
-        x=X, y=Y, mode="markers+text" if look.labels else "markers", text=T, textposition="middle center",
+        x=X,
+        y=Y,
+        mode="markers+text" if look.labels else "markers",
+        text=T,
+        textposition="middle center",
         textfont=dict(color=TC, size=look.font),
         marker=dict(size=look.size, color=C, opacity=OP, line=dict(color=LC, width=LW)),
-        customdata=CD, hovertext=H, hoverinfo="text", name="units", showlegend=False,
-        selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))
+        customdata=CD,
+        hovertext=H,
+        hoverinfo="text",
+        name="units",
+        showlegend=False,
+        selected=dict(marker=dict(opacity=1)),
+        unselected=dict(marker=dict(opacity=1)),
+    )
 
 
 def _degree_scale(d: int) -> dict:
     """An invisible trace that only draws the degree colour bar (when the numbers do not fit on the nodes)."""
-    return scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
-                   marker=dict(colorscale=DEGREE_SCALE, cmin=1, cmax=d, color=[1], showscale=True,
-                               colorbar=dict(title=dict(text="degree", side="right"), thickness=12,
-                                             len=0.8, x=1.0)))
+    return scatter(
+        x=[None],
+        y=[None],
+        mode="markers",
+        hoverinfo="skip",
+        showlegend=False,
+        marker=dict(
+            colorscale=DEGREE_SCALE,
+            cmin=1,
+            cmax=d,
+            color=[1],
+            showscale=True,
+            colorbar=dict(title=dict(text="degree", side="right"), thickness=12, len=0.8, x=1.0),
+        ),
+    )
 
 
 def _pixel_names(fig: Spec, ms: MaskSet, xs, widest: int) -> None:
     """x0, x1, ... under the inputs; x̂k (or, for tiny D, the conditional p(xk | ...)) above the outputs."""
     top = len(xs) - 1
-    fig.add_trace(scatter(x=xs[0], y=np.full(ms.d, -0.28), mode="text", text=[f"x{k}" for k in range(ms.d)],
-                          hoverinfo="skip", showlegend=False, textfont=dict(size=15, color="#374151")))
-    out_text = ([_conditional_label(ms, k) for k in range(ms.d)] if widest <= 5
-                else [f"x̂{k}" for k in range(ms.d)])
-    fig.add_trace(scatter(x=xs[-1], y=np.full(ms.d, top + 0.3), mode="text", text=out_text,
-                          hoverinfo="skip", showlegend=False, textfont=dict(size=15, color="#374151")))
+    fig.add_trace(
+        scatter(
+            x=xs[0],
+            y=np.full(ms.d, -0.28),
+            mode="text",
+            text=[f"x{k}" for k in range(ms.d)],
+            hoverinfo="skip",
+            showlegend=False,
+            textfont=dict(size=15, color="#374151"),
+        )
+    )
+    out_text = [_conditional_label(ms, k) for k in range(ms.d)] if widest <= 5 else [f"x̂{k}" for k in range(ms.d)]
+    fig.add_trace(
+        scatter(
+            x=xs[-1],
+            y=np.full(ms.d, top + 0.3),
+            mode="text",
+            text=out_text,
+            hoverinfo="skip",
+            showlegend=False,
+            textfont=dict(size=15, color="#374151"),
+        )
+    )
 
 
 def _full_figure(ms: MaskSet, tr, edges: FB.EdgeSets, arrange: str, height: int, plot_width: int) -> go.Figure:
@@ -299,6 +385,7 @@ def _full_figure(ms: MaskSet, tr, edges: FB.EdgeSets, arrange: str, height: int,
 # ---------------------------------------------------------------------------------------------
 # the aggregated view: one bubble per (layer, degree bin)
 
+
 def _bin_counts(bun: Bundles, mats, direct, last: int):
     """Edges per bin pair for every mask (and the direct mask, or None)."""
     out = [bun.bin_edges(m, l, l + 1) for l, m in enumerate(mats)]
@@ -322,11 +409,14 @@ def _draw_bundle_edges(fig: Spec, items, cmax: int, nb: int, style: tuple) -> No
     color, name, legend, alpha, wmax = style
     dashes = _dashes(color)
     classes = 6
-    shown = {False: False, True: False}   # one legend entry per kind (the plain direct bundles get their own)
+    shown = {False: False, True: False}  # one legend entry per kind (the plain direct bundles get their own)
     for cls in range(classes):
         for curved in (False, True):
-            sel = [it for it in items if it[5] == curved
-                   and min(int(math.sqrt(it[4] / cmax) * classes), classes - 1) == cls]
+            sel = [
+                it
+                for it in items
+                if it[5] == curved and min(int(math.sqrt(it[4] / cmax) * classes), classes - 1) == cls
+            ]
             if not sel:
                 continue
             x0, y0, x1, y1 = (np.array([it[q] for it in sel]) for q in range(4))
@@ -334,9 +424,17 @@ def _draw_bundle_edges(fig: Spec, items, cmax: int, nb: int, style: tuple) -> No
             w = 0.6 + wmax * (cls + 1) / classes
             plain_direct = curved and color == EDGE
             first = not shown[curved] if plain_direct else not (shown[False] or shown[True])
-            fig.add_trace(line_trace(px, py, rgba(DIRECT if plain_direct else color, alpha), w,
-                                     DIRECT_NAME if plain_direct else name, (legend or plain_direct) and first,
-                                     dash=dashes[curved]))
+            fig.add_trace(
+                line_trace(
+                    px,
+                    py,
+                    rgba(DIRECT if plain_direct else color, alpha),
+                    w,
+                    DIRECT_NAME if plain_direct else name,
+                    (legend or plain_direct) and first,
+                    dash=dashes[curved],
+                )
+            )
             shown[curved] = True
 
 
@@ -401,8 +499,10 @@ def _bundle_nodes(ms: MaskSet, bun: Bundles, tr, plot_width: int) -> dict:
             T.append(str(n) if size >= 20 else "")
             TC.append(text_color(cols[b]) if dead < n else "#374151")
             kind = "positions" if l in (0, last) else "degrees"
-            hover = (f"<b>{names[l]}</b> · {kind} {bun.label(b)}<br>{n} unit(s) · "
-                     f"fan-in {int(fin[l][units].sum()):,} · fan-out {int(fout[l][units].sum()):,} edges")
+            hover = (
+                f"<b>{names[l]}</b> · {kind} {bun.label(b)}<br>{n} unit(s) · "
+                f"fan-in {int(fin[l][units].sum()):,} · fan-out {int(fout[l][units].sum()):,} edges"
+            )
             if dead:
                 hover += f"<br><i>{dead} greyed unit(s): no input or no output</i>"
             lc, lw, op, hover = _bundle_trace_state(tr, l, units, hover)
@@ -410,14 +510,24 @@ def _bundle_nodes(ms: MaskSet, bun: Bundles, tr, plot_width: int) -> dict:
             H.append(hover + "<br><span style='font-size:11px'>click to trace this bundle</span>")
             CD.append((l, -1, int(b)))
     return scatter(
-        x=X, y=Y, mode="markers+text", text=T, textposition="middle center", textfont=dict(color=TC, size=12),
-        marker=dict(size=S, color=C, opacity=OP, line=dict(color=LC, width=LW)), customdata=CD, hovertext=H,
-        hoverinfo="text", name="bundles", showlegend=False,
-        selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))
+        x=X,
+        y=Y,
+        mode="markers+text",
+        text=T,
+        textposition="middle center",
+        textfont=dict(color=TC, size=12),
+        marker=dict(size=S, color=C, opacity=OP, line=dict(color=LC, width=LW)),
+        customdata=CD,
+        hovertext=H,
+        hoverinfo="text",
+        name="bundles",
+        showlegend=False,
+        selected=dict(marker=dict(opacity=1)),
+        unselected=dict(marker=dict(opacity=1)),
+    )
 
 
-def _aggregated_figure(ms: MaskSet, tr, edges: FB.EdgeSets, height: int, max_bins: int,
-                       plot_width: int) -> go.Figure:
+def _aggregated_figure(ms: MaskSet, tr, edges: FB.EdgeSets, height: int, max_bins: int, plot_width: int) -> go.Figure:
     fig = Spec()
     bun = bundle_by_degree(ms, max_bins)
     nb = bun.num_bins
@@ -429,10 +539,19 @@ def _aggregated_figure(ms: MaskSet, tr, edges: FB.EdgeSets, height: int, max_bin
     label_px = 7.5 * max(len(bun.label(b)) for b in range(nb))
     step = 1 if label_px < 0.9 * (plot_width - 110) / (nb + 1) else 2
     right = xb[-1] + 0.8 + (0.2 * nb if ms.direct is not None else 0)
-    fig.update_xaxes(visible=True, showgrid=False, zeroline=False, showline=False, ticks="",
-                     tickvals=xb[::step].tolist(), ticktext=[bun.label(b) for b in range(0, nb, step)],
-                     title=dict(text="degree bin (inputs/outputs: position in the order)", font=dict(size=13)),
-                     tickfont=dict(size=12), tickangle=0, range=[xb[0] - 0.8, right])
+    fig.update_xaxes(
+        visible=True,
+        showgrid=False,
+        zeroline=False,
+        showline=False,
+        ticks="",
+        tickvals=xb[::step].tolist(),
+        ticktext=[bun.label(b) for b in range(0, nb, step)],
+        title=dict(text="degree bin (inputs/outputs: position in the order)", font=dict(size=13)),
+        tickfont=dict(size=12),
+        tickangle=0,
+        range=[xb[0] - 0.8, right],
+    )
     fig.update_yaxes(range=[-0.5, num_layers(ms) - 1 + 0.5])
     fig.update_layout(margin=dict(b=50))
     return fig.build()
@@ -444,7 +563,9 @@ def aggregated_summary(ms: MaskSet, max_bins: int = 10) -> str:
     n_edges = edge_count(ms)
     n_bundle_edges = sum(int((bun.bin_edges(m, l, l + 1) > 0).sum()) for l, m in enumerate(ms.masks))
     units = sum(layer_sizes(ms))
-    return (f"{n_edges:,} edges between {units:,} units are too many to draw one by one: units are bundled "
-            f"by degree ({bun.width} consecutive degree{'s' if bun.width > 1 else ''} per bubble, the number "
-            f"in a bubble = its units) and edges between bundles are drawn once ({n_bundle_edges:,} lines, "
-            f"width ~ number of edges). Individual units and edges are hidden; hover a bubble for its counts.")
+    return (
+        f"{n_edges:,} edges between {units:,} units are too many to draw one by one: units are bundled "
+        f"by degree ({bun.width} consecutive degree{'s' if bun.width > 1 else ''} per bubble, the number "
+        f"in a bubble = its units) and edges between bundles are drawn once ({n_bundle_edges:,} lines, "
+        f"width ~ number of edges). Individual units and edges are hidden; hover a bubble for its counts."
+    )

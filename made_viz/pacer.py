@@ -5,6 +5,7 @@ progress, then trains one chunk; `Pacer` (one per process: `PACER`) decides how 
 chunk are when several sessions train at once, and lets at most a few chunks train at a time.
 No streamlit and no torch here: unit-testable.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,8 +23,8 @@ TICK_SECONDS = 0.5
 CHUNK_SECONDS = 0.5
 FULL_RUN_CHUNK_SECONDS = 0.15
 PEEK_SECONDS = 4.0
-TICKS_PER_SECOND = 8.0                 # a process redraws at most about this many training ticks per second
-MIN_CHUNK_SECONDS = 0.03               # the shortest fair share of a tick (a few minibatches)
+TICKS_PER_SECOND = 8.0  # a process redraws at most about this many training ticks per second
+MIN_CHUNK_SECONDS = 0.03  # the shortest fair share of a tick (a few minibatches)
 
 
 class Pacer:
@@ -85,4 +86,4 @@ def _slots() -> int:
         return cores
 
 
-PACER = Pacer(_slots())   # one per server process: the only state here shared between sessions
+PACER = Pacer(_slots())  # one per server process: the only state here shared between sessions

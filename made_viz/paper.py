@@ -10,6 +10,7 @@ Nothing here is computed at run time: the app only draws these numbers, and only
 the test split of the shipped binarized MNIST (the same D = 784 pixels, made the paper's way).
 No streamlit here: a damaged file raises ResultsError with one readable sentence for the page to show.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,17 +38,19 @@ class ResultsError(ValueError):
 @dataclass(frozen=True)
 class Published:
     """One published test NLL (nats per example) and where it comes from."""
+
     key: str
-    label: str      # full name, shown on hover and in captions
-    short: str      # legend name on the NLL chart
+    label: str  # full name, shown on hover and in captions
+    short: str  # legend name on the NLL chart
     nats: float
-    line: bool      # drawn as a reference line on the Train page's curves
+    line: bool  # drawn as a reference line on the Train page's curves
     source: str
 
 
 @dataclass(frozen=True)
 class MaskPoint:
     """Figure 2's x = masks used in training; y = test NLL of one mask, and of their ensemble."""
+
     masks: int
     nll_one_mask: float | None
     nll_ensemble: float | None
@@ -56,6 +59,7 @@ class MaskPoint:
 @dataclass(frozen=True)
 class Measured:
     """This project's Figure 2: the points and how they were made (empty until measured)."""
+
     points: tuple[MaskPoint, ...]
     command: str
     date: str
@@ -113,7 +117,7 @@ def parse_results(raw) -> PaperResults:
     """Check every field (types, finite positive NLLs, whole positive mask counts in increasing order)
     and build the results; ValueError/KeyError/TypeError name what is wrong."""
     if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
-        raise ValueError(f"expected a JSON object with \"schema\": {SCHEMA}")
+        raise ValueError(f'expected a JSON object with "schema": {SCHEMA}')
     published = tuple(_published(p) for p in _list(raw["published"], "published"))
     if len({p.key for p in published}) != len(published):
         raise ValueError("two published results share a key")
@@ -123,8 +127,12 @@ def parse_results(raw) -> PaperResults:
     info = {k: _text(measured[k], f"figure2.measured.{k}") for k in ("command", "date", "machine")}
     if points and not all(info.values()):
         raise ValueError("measured points need their command, date and machine")
-    return PaperResults(published, _points(paper["points"], "figure2.paper.points"),
-                        _text(paper["source"], "figure2.paper.source"), Measured(points, **info))
+    return PaperResults(
+        published,
+        _points(paper["points"], "figure2.paper.points"),
+        _text(paper["source"], "figure2.paper.source"),
+        Measured(points, **info),
+    )
 
 
 def _dict(v, where: str) -> dict:
@@ -158,8 +166,14 @@ def _published(p) -> Published:
     key = _text(p["key"], "published key")
     if not isinstance(p.get("line"), bool):
         raise TypeError(f"published {key}: line must be true or false")
-    return Published(key, _text(p["label"], f"{key} label"), _text(p["short"], f"{key} short"),
-                     _nll(p["nats"], f"{key} nats"), p["line"], _text(p["source"], f"{key} source"))
+    return Published(
+        key,
+        _text(p["label"], f"{key} label"),
+        _text(p["short"], f"{key} short"),
+        _nll(p["nats"], f"{key} nats"),
+        p["line"],
+        _text(p["source"], f"{key} source"),
+    )
 
 
 def _points(v, where: str) -> tuple[MaskPoint, ...]:
@@ -198,43 +212,83 @@ def reference_lines(results: PaperResults, ds) -> list[Reference]:
 
 # --- Figure 2: what more masks buy -------------------------------------------------------------------
 def provenance(results: PaperResults) -> str:
-    """"precomputed on <machine>, <command>" for the figure's caption, or why there is nothing to show."""
+    """ "precomputed on <machine>, <command>" for the figure's caption, or why there is nothing to show."""
     m = results.measured
     if not m.points:
         return "This project's Figure 2 has not been measured yet (bench/bench_paper.py); shown: the paper's point."
     return f"Precomputed on {m.machine} ({m.date}), `{m.command}`."
 
 
-def masks_figure(results: PaperResults, you: MaskPoint | None = None, you_label: str = "you",
-                 height: int = 300) -> go.Figure:
+def masks_figure(
+    results: PaperResults, you: MaskPoint | None = None, you_label: str = "you", height: int = 300
+) -> go.Figure:
     """Figure 2: test NLL (nats) against the number of masks used in training, one line for a single
     mask at test and one for the ensemble of all of them, the paper's read-off point, and (`you`) the
     student's own K with their one-mask and ensemble figures."""
     data = []
     m = results.measured.points
-    for attr, name, color in (("nll_one_mask", "one mask at test", ONE_COLOR),
-                              ("nll_ensemble", "ensemble of all masks", ENSEMBLE_COLOR)):
+    for attr, name, color in (
+        ("nll_one_mask", "one mask at test", ONE_COLOR),
+        ("nll_ensemble", "ensemble of all masks", ENSEMBLE_COLOR),
+    ):
         pts = [(p.masks, getattr(p, attr)) for p in m if getattr(p, attr) is not None]
         if pts:
-            data.append(dict(type="scatter", x=[k for k, _ in pts], y=[v for _, v in pts], mode="lines+markers",
-                             name=f"measured: {name}", line=dict(color=color, width=2.5), marker=dict(size=8),
-                             hovertemplate="%{x} masks in training<br>" + name + " %{y:.2f} nats<extra></extra>"))
+            data.append(
+                dict(
+                    type="scatter",
+                    x=[k for k, _ in pts],
+                    y=[v for _, v in pts],
+                    mode="lines+markers",
+                    name=f"measured: {name}",
+                    line=dict(color=color, width=2.5),
+                    marker=dict(size=8),
+                    hovertemplate="%{x} masks in training<br>" + name + " %{y:.2f} nats<extra></extra>",
+                )
+            )
     paper = [(p.masks, p.nll_one_mask) for p in results.paper_points if p.nll_one_mask is not None]
     if paper:
-        data.append(dict(type="scatter", x=[k for k, _ in paper], y=[v for _, v in paper], mode="markers",
-                         name="paper (read off Fig. 2)", marker=dict(color=PAPER_COLOR, size=11, symbol="diamond"),
-                         hovertemplate="paper, %{x} mask: about %{y:.1f} nats<extra></extra>"))
+        data.append(
+            dict(
+                type="scatter",
+                x=[k for k, _ in paper],
+                y=[v for _, v in paper],
+                mode="markers",
+                name="paper (read off Fig. 2)",
+                marker=dict(color=PAPER_COLOR, size=11, symbol="diamond"),
+                hovertemplate="paper, %{x} mask: about %{y:.1f} nats<extra></extra>",
+            )
+        )
     if you is not None:
         for v, name, symbol in ((you.nll_one_mask, "one mask", "circle-open"), (you.nll_ensemble, "ensemble", "star")):
             if v is not None:
-                data.append(dict(type="scatter", x=[you.masks], y=[v], mode="markers", name=f"{you_label}: {name}",
-                                 marker=dict(color=YOU_COLOR, size=13, symbol=symbol, line=dict(width=2)),
-                                 hovertemplate=f"{you_label}, K = %{{x}}: {name} %{{y:.2f}} nats<extra></extra>"))
+                data.append(
+                    dict(
+                        type="scatter",
+                        x=[you.masks],
+                        y=[v],
+                        mode="markers",
+                        name=f"{you_label}: {name}",
+                        marker=dict(color=YOU_COLOR, size=13, symbol=symbol, line=dict(width=2)),
+                        hovertemplate=f"{you_label}, K = %{{x}}: {name} %{{y:.2f}} nats<extra></extra>",
+                    )
+                )
     ks = sorted({p.masks for p in m} | {k for k, _ in paper} | ({you.masks} if you else set()))
-    layout = dict(height=height, margin=dict(l=10, r=10, t=10, b=10), font=FONT, showlegend=True,
-                  xaxis=dict(title=dict(text="masks used in training"), type="log", tickvals=ks,
-                             ticktext=[str(k) for k in ks], showgrid=True, gridcolor="#e5e7eb"),
-                  yaxis=dict(title=dict(text="test NLL (nats per example)"), showgrid=True, gridcolor="#e5e7eb"),
-                  legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=12)),
-                  plot_bgcolor="white", paper_bgcolor="rgba(0,0,0,0)")
+    layout = dict(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        font=FONT,
+        showlegend=True,
+        xaxis=dict(
+            title=dict(text="masks used in training"),
+            type="log",
+            tickvals=ks,
+            ticktext=[str(k) for k in ks],
+            showgrid=True,
+            gridcolor="#e5e7eb",
+        ),
+        yaxis=dict(title=dict(text="test NLL (nats per example)"), showgrid=True, gridcolor="#e5e7eb"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=12)),
+        plot_bgcolor="white",
+        paper_bgcolor="rgba(0,0,0,0)",
+    )
     return go.Figure(dict(data=data, layout=layout))

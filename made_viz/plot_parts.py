@@ -5,6 +5,7 @@ validates on every update_* call, and the network figure would otherwise be re-v
 trace it gets. Also here: the colours every figure and the page's captions name, and line traces
 that draw many edges as one trace (segments joined by NaN gaps), so D = 784 stays light.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,13 +13,14 @@ import plotly.colors as pcolors
 import plotly.graph_objects as go
 
 # colours (also named in the page's captions)
-UP = "#2563eb"            # reaches the traced unit
-DOWN = "#ea580c"          # reached from the traced unit
-BAD = "#dc2626"           # on a forbidden path
+UP = "#2563eb"  # reaches the traced unit
+DOWN = "#ea580c"  # reached from the traced unit
+BAD = "#dc2626"  # on a forbidden path
 EDGE = "#64748b"
 DIRECT = "#7c3aed"
 DEAD = "#d1d5db"
 DEGREE_SCALE = "Viridis"
+
 
 def _merge(into: dict, new: dict) -> dict:
     """Deep-merge `new` into `into` (how plotly's update_layout treats nested dicts)."""
@@ -84,17 +86,24 @@ def curves(x0, y0, x1, y1, bulge: float, pts: int = 10) -> tuple[np.ndarray, np.
     t = np.linspace(0, 1, pts)[None, :]
     cx = (x0 + x1) / 2 + bulge * np.where(x1 >= x0, 1, -1)
     cy = (y0 + y1) / 2
-    bx = (1 - t) ** 2 * x0[:, None] + 2 * (1 - t) * t * cx[:, None] + t ** 2 * x1[:, None]
-    by = (1 - t) ** 2 * y0[:, None] + 2 * (1 - t) * t * cy[:, None] + t ** 2 * y1[:, None]
+    bx = (1 - t) ** 2 * x0[:, None] + 2 * (1 - t) * t * cx[:, None] + t**2 * x1[:, None]
+    by = (1 - t) ** 2 * y0[:, None] + 2 * (1 - t) * t * cy[:, None] + t**2 * y1[:, None]
     gap = np.full((len(x0), 1), np.nan)
     return (np.hstack([bx, gap]).ravel().astype(np.float32), np.hstack([by, gap]).ravel().astype(np.float32))
 
 
-def line_trace(xs, ys, color: str, width: float, name: str, legend: bool = False,
-               dash: str | None = None) -> dict:
+def line_trace(xs, ys, color: str, width: float, name: str, legend: bool = False, dash: str | None = None) -> dict:
     """One line trace (many edges as NaN-separated pieces); `name` is its legend entry."""
-    return scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash), hoverinfo="skip",
-                   name=name, showlegend=legend, legendgroup=name)
+    return scatter(
+        x=xs,
+        y=ys,
+        mode="lines",
+        line=dict(color=color, width=width, dash=dash),
+        hoverinfo="skip",
+        name=name,
+        showlegend=legend,
+        legendgroup=name,
+    )
 
 
 def degree_colors(deg: np.ndarray, d: int) -> list[str]:
@@ -105,5 +114,5 @@ def degree_colors(deg: np.ndarray, d: int) -> list[str]:
 
 def text_color(rgb: str) -> str:
     """Dark or white text, whichever reads on an 'rgb(r, g, b)' fill (a degree label on its node)."""
-    r, g, b = (float(v) for v in rgb[rgb.index("(") + 1:-1].split(","))
+    r, g, b = (float(v) for v in rgb[rgb.index("(") + 1 : -1].split(","))
     return "#111827" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#ffffff"

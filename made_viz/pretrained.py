@@ -12,6 +12,7 @@ for an empty one (tests that depend on the models would silently turn into skips
     ['digits8', 'mnist', 'bars4']
     >>> ck = load_pretrained("digits8")        # a fresh model on every call
 """
+
 from __future__ import annotations
 
 import json
@@ -31,15 +32,15 @@ class PretrainedIndexError(RuntimeError):
 class PretrainedInfo:
     """One entry of `index.json`."""
 
-    name: str                 # key, e.g. "mnist"
-    title: str                # one line for a picker
-    dataset: str              # embedded data set it was trained on (made_viz.data)
-    description: str          # architecture and training in a sentence
-    test_nll_1: float         # test NLL in nats per example with one mask (mask 0)
+    name: str  # key, e.g. "mnist"
+    title: str  # one line for a picker
+    dataset: str  # embedded data set it was trained on (made_viz.data)
+    description: str  # architecture and training in a sentence
+    test_nll_1: float  # test NLL in nats per example with one mask (mask 0)
     test_nll_ensemble: float  # ... with the ensemble of all K masks (log-mean-exp)
-    K: int                    # number of masks
-    command: str              # the exact command that made the file
-    file: str                 # checkpoint file name inside the folder
+    K: int  # number of masks
+    command: str  # the exact command that made the file
+    file: str  # checkpoint file name inside the folder
     size_bytes: int = 0
     train_seconds: float = 0.0
 
@@ -51,6 +52,7 @@ def pretrained_dir() -> Path:
     if override:
         return Path(override).expanduser()
     from .data import assets_dir
+
     return assets_dir() / "pretrained"
 
 
@@ -81,8 +83,9 @@ def _read_index(path: Path) -> list[PretrainedInfo]:
         try:
             infos.append(PretrainedInfo(**entry))
         except TypeError as exc:
-            raise PretrainedIndexError(f"{path}: entry {i + 1} of the index of pre-trained models is "
-                                       f"incomplete or malformed ({exc}).") from exc
+            raise PretrainedIndexError(
+                f"{path}: entry {i + 1} of the index of pre-trained models is incomplete or malformed ({exc})."
+            ) from exc
     return infos
 
 
@@ -98,6 +101,7 @@ def load_pretrained(name: str):
     """The checkpoint of a shipped model (`made_viz.checkpoint.Checkpoint`); each call builds a new
     model, so a session may train it further without touching anyone else's copy."""
     from .checkpoint import load_checkpoint
+
     info = get_info(name)
     path = _file(pretrained_dir(), info.file)
     if path is None:  # pragma: no cover - list_pretrained checked it

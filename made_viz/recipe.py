@@ -17,6 +17,7 @@ Learning-rate schedules (the rate used during epoch e, counting from 0, of E pla
 * "cosine": lr * (1 + cos(pi e / E)) / 2: from lr down towards 0 over the planned epochs.
 The rate changes only between epochs, so the result does not depend on how a run is cut into chunks.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,25 +31,25 @@ import torch
 from .config import ConfigError
 
 LR_SCHEDULES = ("none", "step", "cosine")
-STEP_FACTOR = 10.0   # the "step" schedule divides the learning rate by this
+STEP_FACTOR = 10.0  # the "step" schedule divides the learning rate by this
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters of one training run (validated; round-trips through a JSON dict)."""
 
-    lr: float = 1e-3                  # Adam learning rate (at the start, see lr_schedule)
+    lr: float = 1e-3  # Adam learning rate (at the start, see lr_schedule)
     batch_size: int = 100
     epochs: int = 10
-    valid_fraction: float = 0.1       # carved from the training data when no validation set is given
-    patience: int | None = None       # early stopping: epochs without a better validation NLL; None = off
-    resample_every: int = 1           # minibatches between mask switches when K > 1 (1 = paper)
-    seed: int = 0                     # shuffling, validation split, mask choices
-    weight_decay: float = 0.0         # Adam's L2 penalty (see the module doc: not AdamW)
-    max_steps: int | None = None      # stop after this many minibatch steps in total
-    restore_best: bool = True         # at the end, keep the weights with the best validation NLL
-    lr_schedule: str = "none"         # "none" | "step" | "cosine" (see the module doc)
-    lr_step_epochs: int = 45          # the "step" schedule divides the rate by 10 every this many epochs
+    valid_fraction: float = 0.1  # carved from the training data when no validation set is given
+    patience: int | None = None  # early stopping: epochs without a better validation NLL; None = off
+    resample_every: int = 1  # minibatches between mask switches when K > 1 (1 = paper)
+    seed: int = 0  # shuffling, validation split, mask choices
+    weight_decay: float = 0.0  # Adam's L2 penalty (see the module doc: not AdamW)
+    max_steps: int | None = None  # stop after this many minibatch steps in total
+    restore_best: bool = True  # at the end, keep the weights with the best validation NLL
+    lr_schedule: str = "none"  # "none" | "step" | "cosine" (see the module doc)
+    lr_step_epochs: int = 45  # the "step" schedule divides the rate by 10 every this many epochs
 
     def __post_init__(self) -> None:
         self._validate()
@@ -74,8 +75,9 @@ class TrainConfig:
         if not isinstance(self.restore_best, bool):
             raise ConfigError(f"restore_best must be true or false, got {self.restore_best!r}.")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(f"learning-rate schedule must be one of {', '.join(LR_SCHEDULES)}, "
-                              f"got {self.lr_schedule!r}.")
+            raise ConfigError(
+                f"learning-rate schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}."
+            )
         _check_int(self.lr_step_epochs, "epochs between learning-rate steps", 1)
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -115,7 +117,7 @@ def _check_real(v: Any, what: str, positive: bool = False) -> None:
         raise ConfigError(f"{what} must be positive, got {v!r}.")
 
 
-DEFAULTS = TrainConfig()   # what a run uses unless told otherwise (the CLI's defaults read these)
+DEFAULTS = TrainConfig()  # what a run uses unless told otherwise (the CLI's defaults read these)
 
 
 def learning_rate(cfg: TrainConfig, epoch: int) -> float:

@@ -11,6 +11,7 @@ Both return a `Trajectory`: the samples, the order and, for every pixel, the con
 probability p(x_d = 1 | pixels drawn before d) at the moment it was drawn, which the pages
 animate. `complete` fills in the unknown pixels of partial images the same way.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,12 +26,12 @@ from .model import MADE
 class Trajectory:
     """The whole story of a batch of samples."""
 
-    x: torch.Tensor          # (n, D) float 0/1: the finished samples
-    order: torch.Tensor      # (D,) long: order[t] = pixel set at step t
-    probs: torch.Tensor      # (n, D): p(x_d = 1 | pixels before d), when pixel d was drawn
+    x: torch.Tensor  # (n, D) float 0/1: the finished samples
+    order: torch.Tensor  # (D,) long: order[t] = pixel set at step t
+    probs: torch.Tensor  # (n, D): p(x_d = 1 | pixels before d), when pixel d was drawn
     known: torch.Tensor | None = None  # (n, D) bool: pixels given, not drawn (completion)
     mask_index: int = 0
-    exact: bool = True       # False for a completion whose known pixels do not come first
+    exact: bool = True  # False for a completion whose known pixels do not come first
     note: str = ""
 
     @property
@@ -80,6 +81,7 @@ class Trajectory:
 
 # ---------------------------------------------------------------------------------------------
 
+
 def _uniforms(n: int, d: int, seed: int, device: torch.device) -> torch.Tensor:
     """The random numbers of a sampling run: u[i, t] decides the pixel drawn at step t."""
     gen = torch.Generator().manual_seed(int(seed))
@@ -108,8 +110,10 @@ def _fast(model: MADE, x: torch.Tensor, known: torch.Tensor, u: torch.Tensor, gr
     is D tiny sequential steps, where per-call overhead (not arithmetic) dominates."""
     ms = model.mask_set()
     if not ms.is_autoregressive():
-        raise ValueError("the fast sampler needs a true MADE; this network's masks are broken on purpose "
-                         "(use method='reference' to watch what goes wrong).")
+        raise ValueError(
+            "the fast sampler needs a true MADE; this network's masks are broken on purpose "
+            "(use method='reference' to watch what goes wrong)."
+        )
     d = x.shape[1]
     act = _NUMPY_ACT[model.cfg.activation]
     # Sort each hidden layer's units by degree, so the units that become final at step t form
@@ -118,14 +122,14 @@ def _fast(model: MADE, x: torch.Tensor, known: torch.Tensor, u: torch.Tensor, gr
     perm_prev = None
     for layer, deg in zip(model.layers[:-1], ms.degrees[1:]):
         perm = np.argsort(deg, kind="stable")
-        w = layer.masked_weight().detach().cpu().numpy()[perm]          # (out, in), rows sorted
+        w = layer.masked_weight().detach().cpu().numpy()[perm]  # (out, in), rows sorted
         if perm_prev is not None:
             w = w[:, perm_prev]
-        weights.append(np.ascontiguousarray(w.T))                     # (in, out)
+        weights.append(np.ascontiguousarray(w.T))  # (in, out)
         biases.append(layer.bias.detach().cpu().numpy()[perm])
         blocks.append(np.searchsorted(deg[perm], np.arange(d + 1), side="left"))  # start of degree t
         perm_prev = perm
-    w_out = model.layers[-1].masked_weight().detach().cpu().numpy()      # (D, H_L or D)
+    w_out = model.layers[-1].masked_weight().detach().cpu().numpy()  # (D, H_L or D)
     if perm_prev is not None:
         w_out = w_out[:, perm_prev]
     w_out = np.ascontiguousarray(w_out)
@@ -168,8 +172,9 @@ def _sigmoid(v: np.ndarray) -> np.ndarray:
 _NUMPY_ACT = {"relu": lambda v: np.maximum(v, 0), "tanh": np.tanh, "sigmoid": _sigmoid}
 
 
-def _run(model: MADE, x0: torch.Tensor, known: torch.Tensor, seed: int, method: str,
-         greedy: bool, mask: int | None) -> Trajectory:
+def _run(
+    model: MADE, x0: torch.Tensor, known: torch.Tensor, seed: int, method: str, greedy: bool, mask: int | None
+) -> Trajectory:
     if method not in ("fast", "reference"):
         raise ValueError(f"unknown sampling method {method!r}: use 'fast' or 'reference'.")
     active = model.mask_index
@@ -188,8 +193,9 @@ def _run(model: MADE, x0: torch.Tensor, known: torch.Tensor, seed: int, method: 
     return Trajectory(x=x, order=order, probs=probs, mask_index=k)
 
 
-def sample(model: MADE, n: int = 16, seed: int = 0, method: str = "fast", greedy: bool = False,
-           mask: int | None = None) -> Trajectory:
+def sample(
+    model: MADE, n: int = 16, seed: int = 0, method: str = "fast", greedy: bool = False, mask: int | None = None
+) -> Trajectory:
     """Draw n samples pixel by pixel in the generation order of mask `mask` (default: active).
 
     greedy=True takes the more likely value of each pixel instead of sampling it."""
@@ -206,7 +212,7 @@ def completion_is_exact(order: np.ndarray | torch.Tensor, known: np.ndarray | to
     order = np.asarray(order)
     known = np.atleast_2d(np.asarray(known, dtype=bool))
     k = known.sum(1)
-    ordered = known[:, order]                           # known flags in generation order
+    ordered = known[:, order]  # known flags in generation order
     first = np.arange(len(order))[None, :] < k[:, None]
     return bool((ordered == first).all())
 
@@ -216,12 +222,18 @@ def order_known_first(known: np.ndarray, base_order: np.ndarray) -> tuple[int, .
     each side): with it, completion is exact."""
     known = np.asarray(known, dtype=bool)
     base_order = np.asarray(base_order)
-    return tuple(int(i) for i in base_order[known[base_order]]) + tuple(
-        int(i) for i in base_order[~known[base_order]])
+    return tuple(int(i) for i in base_order[known[base_order]]) + tuple(int(i) for i in base_order[~known[base_order]])
 
 
-def complete(model: MADE, x: torch.Tensor | np.ndarray, known: torch.Tensor | np.ndarray, seed: int = 0,
-             method: str = "fast", greedy: bool = False, mask: int | None = None) -> Trajectory:
+def complete(
+    model: MADE,
+    x: torch.Tensor | np.ndarray,
+    known: torch.Tensor | np.ndarray,
+    seed: int = 0,
+    method: str = "fast",
+    greedy: bool = False,
+    mask: int | None = None,
+) -> Trajectory:
     """Sample the unknown pixels of partial images x (n, D), keeping the pixels where `known`.
 
     Exact (a sample of p(unknown | known)) when the known pixels come first in the order.
@@ -241,9 +253,12 @@ def complete(model: MADE, x: torch.Tensor | np.ndarray, known: torch.Tensor | np
     traj.known = known.clone()
     traj.exact = completion_is_exact(traj.order.cpu().numpy(), known.cpu().numpy())
     if traj.exact:
-        traj.note = ("Exact: the known pixels come first in the order, so each drawn pixel is conditioned on "
-                     "all of them.")
+        traj.note = (
+            "Exact: the known pixels come first in the order, so each drawn pixel is conditioned on all of them."
+        )
     else:
-        traj.note = ("Approximate: some known pixels come after unknown ones in the order, so those unknown "
-                     "pixels were drawn without seeing them. Choose an order that puts the known pixels first.")
+        traj.note = (
+            "Approximate: some known pixels come after unknown ones in the order, so those unknown "
+            "pixels were drawn without seeing them. Choose an order that puts the known pixels first."
+        )
     return traj

@@ -23,6 +23,7 @@ A `TrainingRun` wraps `train.Trainer` with what a live page needs:
 Each browser session keeps its own run in `st.session_state`; the only thing shared between
 sessions is `pacer.PACER`, which shares the process's training time fairly among them.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,9 +54,9 @@ from .train import TrainConfig, Trainer, TrainingDiverged, evaluate_nll, own_val
 
 IDLE, RUNNING, PAUSED, STOPPED, DONE, DIVERGED = "idle", "running", "paused", "stopped", "done", "diverged"
 STATES = (IDLE, RUNNING, PAUSED, STOPPED, DONE, DIVERGED)
-FINISHED = (STOPPED, DONE, DIVERGED)   # terminal: only reset() leaves them
-EXPLODE_FACTOR = 10.0                  # a minibatch loss above this x D ln 2 counts as divergence
-MAX_CURVE_POINTS = 600                 # training-curve points sent to the browser
+FINISHED = (STOPPED, DONE, DIVERGED)  # terminal: only reset() leaves them
+EXPLODE_FACTOR = 10.0  # a minibatch loss above this x D ln 2 counts as divergence
+MAX_CURVE_POINTS = 600  # training-curve points sent to the browser
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,10 @@ class Snapshot:
     """What the model does right now (for the page's small live panel)."""
 
     version: int
-    samples: np.ndarray        # (n, D) 0/1 from the fast exact sampler
-    image: np.ndarray | None   # (D,) one validation image ...
-    probs: np.ndarray | None   # (D,) ... and p(x_d = 1 | pixels before d) for it
-    mask: int                  # the mask used (the one training is using now)
+    samples: np.ndarray  # (n, D) 0/1 from the fast exact sampler
+    image: np.ndarray | None  # (D,) one validation image ...
+    probs: np.ndarray | None  # (D,) ... and p(x_d = 1 | pixels before d) for it
+    mask: int  # the mask used (the one training is using now)
 
 
 class TrainingRun:
@@ -86,21 +87,21 @@ class TrainingRun:
         self.cfg = cfg
         self.dataset = dataset
         self.train_cfg = train_cfg if train_cfg is not None else TrainConfig()
-        self._lock = threading.RLock()     # held by every use of the model
-        self._flag = threading.Lock()      # held while the state changes (never while waiting for _lock)
-        self._gen = 0                      # bumped by pause/stop/reset: a chunk in flight ends at its next step
+        self._lock = threading.RLock()  # held by every use of the model
+        self._flag = threading.Lock()  # held while the state changes (never while waiting for _lock)
+        self._gen = 0  # bumped by pause/stop/reset: a chunk in flight ends at its next step
         self._clear()
 
     def _clear(self) -> None:
         self.state = IDLE
-        self.message = ""                  # why the run stopped (divergence, early stopping, ...)
-        self.source = "trained here"       # or "checkpoint ..." / "pre-trained ..."
+        self.message = ""  # why the run stopped (divergence, early stopping, ...)
+        self.source = "trained here"  # or "checkpoint ..." / "pre-trained ..."
         self.model: MADE | None = None
         self.trainer: Trainer | None = None
-        self.version = 0                   # bumped whenever the weights or history change
-        self.train_seconds = 0.0           # wall time spent inside training chunks
-        self.examples = 0                  # training examples processed
-        self._recent: deque[tuple[int, float]] = deque(maxlen=8)   # (examples, seconds) of recent chunks
+        self.version = 0  # bumped whenever the weights or history change
+        self.train_seconds = 0.0  # wall time spent inside training chunks
+        self.examples = 0  # training examples processed
+        self._recent: deque[tuple[int, float]] = deque(maxlen=8)  # (examples, seconds) of recent chunks
         self._loaded_history: list[dict] = []
         self._eval: tuple[int, dict] | None = None
         self._ckpt: tuple[int, bytes] | None = None
@@ -131,15 +132,26 @@ class TrainingRun:
         one, ens = extra.get("test_nll"), extra.get("test_nll_ensemble")
         if ens is None and self.cfg.num_masks == 1:
             ens = one
-        if ds is None or not (is_finite_number(one) and is_finite_number(ens)) or data.get("name") != ds.name \
-                or data.get("n_test") != ds.n_test or data.get("d") != ds.d:
+        if (
+            ds is None
+            or not (is_finite_number(one) and is_finite_number(ens))
+            or data.get("name") != ds.name
+            or data.get("n_test") != ds.n_test
+            or data.get("d") != ds.d
+        ):
             return
         self._eval = (self.version, self._evaluation_record(float(one), float(ens), ds.n_test))
 
     def _evaluation_record(self, one: float, ens: float, n_test: int) -> dict:
         d = self.cfg.d
-        return dict(nll_1=one, nll_ensemble=ens, K=self.cfg.num_masks, bpd_1=bits_per_dim(one, d),
-                    bpd_ensemble=bits_per_dim(ens, d), n_test=n_test)
+        return dict(
+            nll_1=one,
+            nll_ensemble=ens,
+            K=self.cfg.num_masks,
+            bpd_1=bits_per_dim(one, d),
+            bpd_ensemble=bits_per_dim(ens, d),
+            n_test=n_test,
+        )
 
     # --- state machine --------------------------------------------------------------------------
     @property
@@ -192,20 +204,21 @@ class TrainingRun:
         the step count then is final."""
         if not self._change((RUNNING, PAUSED), STOPPED):
             return False
-        with self._lock:                   # the chunk in flight ends after its current step
+        with self._lock:  # the chunk in flight ends after its current step
             self.message = f"Stopped by you after {self.step} steps."
             self.version += 1
         return True
 
-    def reset(self, cfg: Config | None = None, dataset: Dataset | None = None,
-              train_cfg: TrainConfig | None = None) -> None:
+    def reset(
+        self, cfg: Config | None = None, dataset: Dataset | None = None, train_cfg: TrainConfig | None = None
+    ) -> None:
         """Back to idle with a fresh network (optionally a new architecture, data or settings).
         Models handed out before (e.g. to the Sample page) are not touched."""
         cfg = cfg if cfg is not None else self.cfg
         dataset = dataset if dataset is not None else self.dataset
         _check_match(cfg, dataset)
         with self._flag:
-            self._gen += 1                 # a chunk in flight ends at its next step
+            self._gen += 1  # a chunk in flight ends at its next step
         with self._lock:
             self.cfg, self.dataset = cfg, dataset
             self.train_cfg = train_cfg if train_cfg is not None else self.train_cfg
@@ -215,12 +228,18 @@ class TrainingRun:
         if self.dataset is None:
             raise ValueError("there is no data to train on: choose a data set first.")
         self.model = MADE(self.cfg)
-        self.trainer = Trainer(self.model, self.dataset.train, self.train_cfg, valid_x=own_validation(self.dataset),
-                               explode_factor=EXPLODE_FACTOR)
+        self.trainer = Trainer(
+            self.model,
+            self.dataset.train,
+            self.train_cfg,
+            valid_x=own_validation(self.dataset),
+            explode_factor=EXPLODE_FACTOR,
+        )
 
     # --- training -------------------------------------------------------------------------------
-    def advance(self, max_seconds: float | None = None, max_steps: int | None = None,
-                pacer: Pacer | None = None) -> int:
+    def advance(
+        self, max_seconds: float | None = None, max_steps: int | None = None, pacer: Pacer | None = None
+    ) -> int:
         """One chunk of training if running (else nothing): at most `max_steps` steps and/or about
         `max_seconds` (neither given: CHUNK_SECONDS). With a `pacer` (the page passes the process's
         PACER) the chunk is this session's fair share of the tick and waits for a free training
@@ -265,7 +284,7 @@ class TrainingRun:
         t0, step0 = time.perf_counter(), trainer.step
         try:
             trainer.step_chunk(max_steps=max_steps, max_seconds=max_seconds, should_stop=lambda: self._gen != gen)
-        except TrainingDiverged as e:      # the trainer put the last good weights back
+        except TrainingDiverged as e:  # the trainer put the last good weights back
             self._settle(gen, DIVERGED, str(e))
         else:
             if trainer.done:
@@ -283,10 +302,14 @@ class TrainingRun:
 
     def _finished_message(self) -> str:
         tr = self.trainer
-        early = " (early stopping: the validation NLL stopped improving)." if tr.stopped_reason == "early stopping" \
-            else "."
-        best = f" The weights of the best validation epoch ({tr.best_epoch}) were kept." \
-            if tr.best_epoch is not None and tr.cfg.restore_best else ""
+        early = (
+            " (early stopping: the validation NLL stopped improving)." if tr.stopped_reason == "early stopping" else "."
+        )
+        best = (
+            f" The weights of the best validation epoch ({tr.best_epoch}) were kept."
+            if tr.best_epoch is not None and tr.cfg.restore_best
+            else ""
+        )
         return f"Finished: {tr.epoch} epochs, {tr.step} steps{early}{best}"
 
     def _count(self, steps: int, seconds: float) -> None:
@@ -331,20 +354,38 @@ class TrainingRun:
         tr = self.trainer
         if tr is None:
             epochs = len(self._loaded_history)
-            return dict(state=self.state, epoch=epochs, epochs=self.train_cfg.epochs, step=0, total_steps=0,
-                        fraction=1.0 if self.finished else 0.0, examples_per_s=None, seconds=0.0)
+            return dict(
+                state=self.state,
+                epoch=epochs,
+                epochs=self.train_cfg.epochs,
+                step=0,
+                total_steps=0,
+                fraction=1.0 if self.finished else 0.0,
+                examples_per_s=None,
+                seconds=0.0,
+            )
         current = tr.epoch if tr.done else min(tr.epoch + 1, self.train_cfg.epochs)
-        return dict(state=self.state, epoch=current, epochs=self.train_cfg.epochs, step=tr.step,
-                    total_steps=tr.total_steps, fraction=1.0 if self.state == DONE else tr.progress,
-                    examples_per_s=self.examples_per_s, seconds=self.train_seconds)
+        return dict(
+            state=self.state,
+            epoch=current,
+            epochs=self.train_cfg.epochs,
+            step=tr.step,
+            total_steps=tr.total_steps,
+            fraction=1.0 if self.state == DONE else tr.progress,
+            examples_per_s=self.examples_per_s,
+            seconds=self.train_seconds,
+        )
 
     def train_points(self) -> list[tuple[float, float]]:
         """(epoch, training NLL) pairs: the per-minibatch loss, smoothed (a trailing moving
         average over about half an epoch) and thinned to at most MAX_CURVE_POINTS."""
         tr = self.trainer
         if tr is None:
-            return [(h["epoch"], h["train_nll"]) for h in self._loaded_history
-                    if is_finite_number(h.get("train_nll")) and "epoch" in h]
+            return [
+                (h["epoch"], h["train_nll"])
+                for h in self._loaded_history
+                if is_finite_number(h.get("train_nll")) and "epoch" in h
+            ]
         hist = list(tr.step_history)
         if not hist:
             return []
@@ -355,23 +396,25 @@ class TrainingRun:
         csum = np.concatenate([[0.0], np.cumsum(loss)])
         idx = np.arange(1, len(loss) + 1)
         start = np.maximum(0, idx - window)
-        smooth = (csum[idx] - csum[start]) / (idx - start)          # trailing moving average
+        smooth = (csum[idx] - csum[start]) / (idx - start)  # trailing moving average
         keep = np.unique(np.linspace(0, len(loss) - 1, min(len(loss), MAX_CURVE_POINTS)).round().astype(int))
         x = steps / tr.steps_per_epoch
         return [(float(x[i]), float(smooth[i])) for i in keep]
 
     def valid_points(self) -> list[tuple[float, float]]:
         """(epoch, validation NLL) for every finished epoch."""
-        return [(float(h["epoch"]), float(h["valid_nll"])) for h in list(self.history)
-                if is_finite_number(h.get("valid_nll")) and "epoch" in h]
+        return [
+            (float(h["epoch"]), float(h["valid_nll"]))
+            for h in list(self.history)
+            if is_finite_number(h.get("valid_nll")) and "epoch" in h
+        ]
 
     def references(self) -> list[Reference]:
         """Independent-Bernoulli NLL of the test data (fitted on the training data) and, for
         generated data, the exact entropy."""
         if self._refs is None:
             ds = self.dataset
-            self._refs = [] if ds is None else reference_lines(
-                independent_bernoulli_nll(ds.train, ds.test), ds.entropy)
+            self._refs = [] if ds is None else reference_lines(independent_bernoulli_nll(ds.train, ds.test), ds.entropy)
         return self._refs
 
     def cached_evaluation(self) -> dict | None:
@@ -412,6 +455,7 @@ class TrainingRun:
     def _peek(self, n: int, seed: int) -> Snapshot:
         """Samples and one image's conditionals under the mask training uses (the lock is held)."""
         from . import sample
+
         mask, model = self.active_mask, self.model
         was_training, active = model.training, model.mask_index
         model.eval()
@@ -440,6 +484,7 @@ class TrainingRun:
     def checkpoint_bytes(self) -> bytes:
         """The model, its history, data and settings as a checkpoint file (cached)."""
         from .checkpoint import checkpoint_bytes
+
         with self._lock:
             if self.model is None:
                 raise ValueError("there is no model to save yet.")
@@ -449,8 +494,9 @@ class TrainingRun:
                     data = self.dataset.to_dict()
                     data["source"] = self.dataset.name
                 extra = {"source": self.source, "state": self.state, "steps": self.step}
-                blob = checkpoint_bytes(self.model, history=_plain_history(self.history), data=data,
-                                        train_cfg=self.train_cfg, extra=extra)
+                blob = checkpoint_bytes(
+                    self.model, history=_plain_history(self.history), data=data, train_cfg=self.train_cfg, extra=extra
+                )
                 self._ckpt = (self.version, blob)
             return self._ckpt[1]
 
@@ -482,15 +528,18 @@ def data_mismatch(ds: Dataset, cfg: Config) -> str | None:
         return None
     h, w = ds.shape or (1, ds.d)
     reset = " (your explicit order resets to natural)" if isinstance(cfg.order, tuple) else ""
-    return (f"These images have D = {h} × {w} = {ds.d} pixels, but your architecture has D = {cfg.d} inputs. "
-            f"MADE needs one input and one output per pixel, so D must change{reset}.")
+    return (
+        f"These images have D = {h} × {w} = {ds.d} pixels, but your architecture has D = {cfg.d} inputs. "
+        f"MADE needs one input and one output per pixel, so D must change{reset}."
+    )
 
 
 def config_for_data(cfg: Config, ds: Dataset) -> Config:
     """`cfg` with D and the image shape of `ds`; hidden layers, masks, seed... kept (an explicit
     order, which only fits the old D, becomes natural)."""
-    return cfg.replace(d=ds.d, shape=ds.shape or (1, ds.d),
-                       order="natural" if isinstance(cfg.order, tuple) else cfg.order)
+    return cfg.replace(
+        d=ds.d, shape=ds.shape or (1, ds.d), order="natural" if isinstance(cfg.order, tuple) else cfg.order
+    )
 
 
 def stale_message(run: TrainingRun, cfg: Config, ds: Dataset | None) -> str | None:
@@ -500,5 +549,7 @@ def stale_message(run: TrainingRun, cfg: Config, ds: Dataset | None) -> str | No
     what = "architecture" if run.cfg != cfg else "data"
     old_data = run.dataset.name if run.dataset is not None else "unknown data"
     new_data = ds.name if ds is not None else "no usable data"
-    return (f"The trained model belongs to the old {what}: **{describe_cfg(run.cfg)}** on {old_data}; the sidebar "
-            f"and the data picker now show **{describe_cfg(cfg)}** on {new_data}. Reset to train the new one.")
+    return (
+        f"The trained model belongs to the old {what}: **{describe_cfg(run.cfg)}** on {old_data}; the sidebar "
+        f"and the data picker now show **{describe_cfg(cfg)}** on {new_data}. Reset to train the new one."
+    )

@@ -1,7 +1,8 @@
 """Look shared by every figure (no streamlit, no torch): type size and colour helpers, one home each."""
+
 from __future__ import annotations
 
-FONT = dict(size=15)   # plotly font of every figure: readable on a classroom projector
+FONT = dict(size=15)  # plotly font of every figure: readable on a classroom projector
 
 
 def hex_to_rgb(hexcode: str) -> tuple[int, int, int]:
@@ -9,7 +10,7 @@ def hex_to_rgb(hexcode: str) -> tuple[int, int, int]:
     code = hexcode.lstrip("#")
     if len(code) != 6:
         raise ValueError(f"colour must look like #rrggbb, got {hexcode!r}")
-    return tuple(int(code[i:i + 2], 16) for i in (0, 2, 4))
+    return tuple(int(code[i : i + 2], 16) for i in (0, 2, 4))
 
 
 def rgba(hexcode: str, alpha: float) -> str:

@@ -5,6 +5,7 @@ not (a starved conditional), it must not yet does (a forbidden path), ... `depen
 the inputs ('which pixels does it see') and the outputs ('which conditionals does it feed') as
 h x w images coloured by category; `dependency_legend` names the colours.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,14 @@ AFTER, SEEN, STARVED, SELF, FORBIDDEN, FED = 0, 1, 2, 3, 4, 5
 _CAT_COLORS = {AFTER: "#e5e7eb", SEEN: UP, STARVED: "#fbbf24", SELF: "#111827", FORBIDDEN: BAD, FED: DOWN}
 # red (forbidden), orange (feeds) and amber (starved) differ by more than hue: two of them carry a marker
 _CAT_MARKERS = {FORBIDDEN: ("x-thin", "#ffffff", "✕"), STARVED: ("circle-open", "#78350f", "○")}
-_CAT_NAMES = {SEEN: "reaches it", STARVED: "before it, yet no path (○)", FORBIDDEN: "connected, but must not be (✕)",
-              SELF: "the pixel itself", AFTER: "not connected", FED: "depends on it"}
+_CAT_NAMES = {
+    SEEN: "reaches it",
+    STARVED: "before it, yet no path (○)",
+    FORBIDDEN: "connected, but must not be (✕)",
+    SELF: "the pixel itself",
+    AFTER: "not connected",
+    FED: "depends on it",
+}
 # the panels' titles, on two short lines so that two panels side by side never overlap
 _TITLES = ("pixels<br>it sees", "outputs<br>it feeds")
 _TITLE_FONT = 14
@@ -44,8 +51,8 @@ def dependency_categories(ms: MaskSet, tr: Trace) -> tuple[np.ndarray | None, np
     seen = feeds = None
     if tr.layer != 0:  # which inputs reach it
         hit = tr.up[0]
-        first = min_over_reached_sources(ms, tr, deg)[0]   # smallest degree among the sources i reaches
-        strict = tr.layer == last                              # an output needs pos < m, a hidden unit pos <= m
+        first = min_over_reached_sources(ms, tr, deg)[0]  # smallest degree among the sources i reaches
+        strict = tr.layer == last  # an output needs pos < m, a hidden unit pos <= m
         bad = hit & ((pos >= first) if strict else (pos > first))
         may = (pos < deg.max()) if strict else (pos <= deg.max())
         cat = np.full(ms.d, AFTER, dtype=np.int64)
@@ -91,10 +98,22 @@ def _marker_traces(grid: np.ndarray, ax: str, cell_px: float) -> list[dict]:
     for cat, (symbol, color, _) in _CAT_MARKERS.items():
         rows, cols = np.nonzero(grid == cat)
         if len(rows):
-            out.append(dict(type="scatter", x=cols.tolist(), y=rows.tolist(), mode="markers", hoverinfo="skip",
-                            marker=dict(symbol=symbol, color=color, size=max(4.0, 0.55 * cell_px),
-                                        line=dict(color=color, width=1.5)),
-                            name=_CAT_NAMES[cat], showlegend=False, xaxis=f"x{ax}", yaxis=f"y{ax}"))
+            out.append(
+                dict(
+                    type="scatter",
+                    x=cols.tolist(),
+                    y=rows.tolist(),
+                    mode="markers",
+                    hoverinfo="skip",
+                    marker=dict(
+                        symbol=symbol, color=color, size=max(4.0, 0.55 * cell_px), line=dict(color=color, width=1.5)
+                    ),
+                    name=_CAT_NAMES[cat],
+                    showlegend=False,
+                    xaxis=f"x{ax}",
+                    yaxis=f"y{ax}",
+                )
+            )
     return out
 
 
@@ -115,19 +134,52 @@ def dependency_figure(ms: MaskSet, tr: Trace, shape: tuple[int, int] | None, wid
     for c, (title, cat) in enumerate(panels):
         ax = "" if c == 0 else str(c + 1)
         text = np.array([f"x{p}: {_CAT_NAMES[int(k)]}" for p, k in enumerate(cat)]).reshape(h, w)
-        fig.add_trace(dict(type="heatmap", z=cat.reshape(h, w).astype(np.float32) + 0.5, zmin=0, zmax=nc,
-                           colorscale=_category_scale(), showscale=False, text=text,
-                           hovertemplate="%{text}<extra></extra>", xgap=1, ygap=1, xaxis=f"x{ax}", yaxis=f"y{ax}"))
+        fig.add_trace(
+            dict(
+                type="heatmap",
+                z=cat.reshape(h, w).astype(np.float32) + 0.5,
+                zmin=0,
+                zmax=nc,
+                colorscale=_category_scale(),
+                showscale=False,
+                text=text,
+                hovertemplate="%{text}<extra></extra>",
+                xgap=1,
+                ygap=1,
+                xaxis=f"x{ax}",
+                yaxis=f"y{ax}",
+            )
+        )
         for trace in _marker_traces(cat.reshape(h, w), ax, img_h / h):
             fig.add_trace(trace)
         lo = c * (span + gap)
-        fig.update_layout(**{f"xaxis{ax}": dict(domain=[lo, lo + span], visible=False, constrain="domain",
-                                                 fixedrange=True),
-                             f"yaxis{ax}": dict(visible=False, autorange="reversed", scaleanchor=f"x{ax}",
-                                                constrain="domain", fixedrange=True)})
-        fig.add_annotation(text=title, x=lo + span / 2, xref="paper", xanchor="center", y=1, yref="paper",
-                           yanchor="bottom", showarrow=False, font=dict(size=_TITLE_FONT))
-    top = 26 + 16 * max(t.count("<br>") for t, _ in panels)   # room for each line of the titles
-    fig.update_layout(height=int(img_h + top + 4), margin=dict(l=4, r=4, t=top, b=4), font=dict(size=13),
-                      plot_bgcolor="white", paper_bgcolor="white", dragmode=False, showlegend=False)
+        fig.update_layout(
+            **{
+                f"xaxis{ax}": dict(domain=[lo, lo + span], visible=False, constrain="domain", fixedrange=True),
+                f"yaxis{ax}": dict(
+                    visible=False, autorange="reversed", scaleanchor=f"x{ax}", constrain="domain", fixedrange=True
+                ),
+            }
+        )
+        fig.add_annotation(
+            text=title,
+            x=lo + span / 2,
+            xref="paper",
+            xanchor="center",
+            y=1,
+            yref="paper",
+            yanchor="bottom",
+            showarrow=False,
+            font=dict(size=_TITLE_FONT),
+        )
+    top = 26 + 16 * max(t.count("<br>") for t, _ in panels)  # room for each line of the titles
+    fig.update_layout(
+        height=int(img_h + top + 4),
+        margin=dict(l=4, r=4, t=top, b=4),
+        font=dict(size=13),
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        dragmode=False,
+        showlegend=False,
+    )
     return fig.build()

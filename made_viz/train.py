@@ -33,6 +33,7 @@ Deterministic on the CPU for a fixed `TrainConfig.seed` (shuffling, validation s
 choices come from private generators; the initial weights from the model's `Config.seed`), and
 the result does not depend on how the run is cut into chunks.
 """
+
 from __future__ import annotations
 
 import copy
@@ -49,16 +50,28 @@ from .metrics import bits_per_dim
 from .model import MADE
 from .recipe import DEFAULTS, TrainConfig, learning_rate, lower_lr_advice, make_optimizer, set_learning_rate
 
-__all__ = ["DEFAULTS", "STOP_DIVERGED", "STOP_EARLY", "STOP_FINISHED", "TrainConfig", "Trainer",
-           "TrainingDiverged", "as_binary_tensor", "evaluate_nll", "log_probs", "own_validation", "set_torch_threads",
-           "split_validation"]
+__all__ = [
+    "DEFAULTS",
+    "STOP_DIVERGED",
+    "STOP_EARLY",
+    "STOP_FINISHED",
+    "TrainConfig",
+    "Trainer",
+    "TrainingDiverged",
+    "as_binary_tensor",
+    "evaluate_nll",
+    "log_probs",
+    "own_validation",
+    "set_torch_threads",
+    "split_validation",
+]
 
 STOP_FINISHED = "finished"
 STOP_EARLY = "early stopping"
 STOP_DIVERGED = "diverged"
 
-EVAL_BATCH_SIZE = 2000       # examples per forward pass when evaluating (batched, no per-example loop)
-MAX_STEP_POINTS = 4000       # `step_history` keeps at most about this many points (subsampled)
+EVAL_BATCH_SIZE = 2000  # examples per forward pass when evaluating (batched, no per-example loop)
+MAX_STEP_POINTS = 4000  # `step_history` keeps at most about this many points (subsampled)
 
 
 class TrainingDiverged(RuntimeError):
@@ -73,6 +86,7 @@ class TrainingDiverged(RuntimeError):
 # ---------------------------------------------------------------------------------------------
 # small helpers
 
+
 def set_torch_threads(n: int | None) -> None:
     """Use at most n CPU threads for torch's intra-op parallelism (None: leave as is)."""
     if n is None:
@@ -82,8 +96,9 @@ def set_torch_threads(n: int | None) -> None:
     torch.set_num_threads(n)
 
 
-def as_binary_tensor(x: np.ndarray | torch.Tensor, d: int | None = None, what: str = "data",
-                     device: torch.device | str | None = None) -> torch.Tensor:
+def as_binary_tensor(
+    x: np.ndarray | torch.Tensor, d: int | None = None, what: str = "data", device: torch.device | str | None = None
+) -> torch.Tensor:
     """A float32 (N, D) tensor of 0/1 values, checked once (clear ValueError otherwise)."""
     if isinstance(x, torch.Tensor):
         t = x.detach().to(device=device, dtype=torch.float32)
@@ -101,8 +116,9 @@ def as_binary_tensor(x: np.ndarray | torch.Tensor, d: int | None = None, what: s
 
 
 @torch.no_grad()
-def log_probs(model: MADE, x: np.ndarray | torch.Tensor, ensemble: int | None = None,
-              batch_size: int = EVAL_BATCH_SIZE) -> torch.Tensor:
+def log_probs(
+    model: MADE, x: np.ndarray | torch.Tensor, ensemble: int | None = None, batch_size: int = EVAL_BATCH_SIZE
+) -> torch.Tensor:
     """(N,) float64 log p(x) in nats, batched. ensemble None or 1: mask 0 alone; k > 1: the
     first k masks, log-mean-exp of their probabilities (`MADE.log_prob_ensemble`)."""
     k = 1 if ensemble is None else int(ensemble)
@@ -110,15 +126,17 @@ def log_probs(model: MADE, x: np.ndarray | torch.Tensor, ensemble: int | None = 
     was_training = model.training
     model.eval()
     try:
-        parts = [model.log_prob_ensemble(x[i:i + batch_size], masks=k).double()
-                 for i in range(0, x.shape[0], batch_size)]
+        parts = [
+            model.log_prob_ensemble(x[i : i + batch_size], masks=k).double() for i in range(0, x.shape[0], batch_size)
+        ]
     finally:
         model.train(was_training)
     return torch.cat(parts)
 
 
-def evaluate_nll(model: MADE, x: np.ndarray | torch.Tensor, ensemble: int | None = None,
-                 batch_size: int = EVAL_BATCH_SIZE) -> float:
+def evaluate_nll(
+    model: MADE, x: np.ndarray | torch.Tensor, ensemble: int | None = None, batch_size: int = EVAL_BATCH_SIZE
+) -> float:
     """Average negative log-likelihood in nats per example (see `log_probs`)."""
     return float(-log_probs(model, x, ensemble, batch_size).mean())
 
@@ -140,10 +158,11 @@ def split_validation(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, 
     n_valid = min(max(1, round(n * fraction)), n - 1)
     gen = torch.Generator().manual_seed(int(seed) + 7919)
     perm = torch.randperm(n, generator=gen)
-    return perm[:n - n_valid].sort().values, perm[n - n_valid:].sort().values
+    return perm[: n - n_valid].sort().values, perm[n - n_valid :].sort().values
 
 
 # ---------------------------------------------------------------------------------------------
+
 
 class Trainer:
     """Minibatch Adam on -log p(x) of a MADE; steppable in chunks, stoppable at any time.
@@ -162,17 +181,21 @@ class Trainer:
     `error` (the divergence message or None), `steps_per_epoch`, `total_steps`, `progress`.
     """
 
-    def __init__(self, model: MADE, train_x: np.ndarray | torch.Tensor,
-                 train_cfg: TrainConfig | None = None, valid_x: np.ndarray | torch.Tensor | None = None,
-                 explode_factor: float | None = None):
+    def __init__(
+        self,
+        model: MADE,
+        train_x: np.ndarray | torch.Tensor,
+        train_cfg: TrainConfig | None = None,
+        valid_x: np.ndarray | torch.Tensor | None = None,
+        explode_factor: float | None = None,
+    ):
         self.model = model
         self.cfg = train_cfg if train_cfg is not None else TrainConfig()
         if not isinstance(self.cfg, TrainConfig):
             raise TypeError("train_cfg must be a TrainConfig.")
         self.train_x, self.valid_x = self._split(train_x, valid_x)
         if self.cfg.patience is not None and self.valid_x is None:
-            raise ValueError("early stopping (patience) needs validation data: set valid_fraction > 0 "
-                             "or pass valid_x.")
+            raise ValueError("early stopping (patience) needs validation data: set valid_fraction > 0 or pass valid_x.")
         self.n_train = self.train_x.shape[0]
         self.batch_size = min(self.cfg.batch_size, self.n_train)
         self.steps_per_epoch = math.ceil(self.n_train / self.batch_size)
@@ -191,10 +214,10 @@ class Trainer:
 
         # progress
         self._step = 0
-        self._epoch = 0                   # finished epochs
+        self._epoch = 0  # finished epochs
         self._perm: torch.Tensor | None = None
-        self._pos = 0                     # examples done in the current epoch
-        self._epoch_loss_sum = 0.0        # sum over examples of -log p(x) this epoch
+        self._pos = 0  # examples done in the current epoch
+        self._epoch_loss_sum = 0.0  # sum over examples of -log p(x) this epoch
         self._epoch_train_seconds = 0.0
         self._epoch_wall_start = 0.0
         self._epoch_mask_counts = [0] * self._num_masks
@@ -254,8 +277,12 @@ class Trainer:
         return evaluate_nll(self.model, x, ensemble)
 
     # --- stepping ----------------------------------------------------------------------------------
-    def step_chunk(self, max_steps: int | None = None, max_seconds: float | None = None,
-                   should_stop: Callable[[], bool] | None = None) -> list[dict]:
+    def step_chunk(
+        self,
+        max_steps: int | None = None,
+        max_seconds: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[dict]:
         """Advance by up to `max_steps` minibatch steps and/or about `max_seconds` of wall time
         (at least one step unless done; neither limit: to the end). `should_stop`, asked before
         every step, ends the chunk early (another thread pressed Stop: the chunk ends after the
@@ -293,8 +320,9 @@ class Trainer:
             model.train(was_training)
         return records
 
-    def run(self, callback: Callable[[Trainer, list[dict]], Any] | None = None,
-            seconds_per_callback: float = 0.5) -> list[dict]:
+    def run(
+        self, callback: Callable[[Trainer, list[dict]], Any] | None = None, seconds_per_callback: float = 0.5
+    ) -> list[dict]:
         """Train to the end; returns `history`. With a callback, it is called as
         callback(trainer, records) about every `seconds_per_callback` seconds (progress bars)."""
         while not self.done:
@@ -330,11 +358,11 @@ class Trainer:
             self._start_epoch()
         t0 = time.perf_counter()
         self._choose_mask()
-        idx = self._perm[self._pos:self._pos + self.batch_size]
+        idx = self._perm[self._pos : self._pos + self.batch_size]
         xb = self.train_x.index_select(0, idx)
         nb = xb.shape[0]
         loss = F.binary_cross_entropy_with_logits(self.model(xb), xb, reduction="sum") / nb
-        value = loss.item()                       # the one sync per step: divergence check
+        value = loss.item()  # the one sync per step: divergence check
         if not math.isfinite(value):
             self._diverge(f"the loss became {value}", self._step + 1)
         if self._max_loss is not None and value > self._max_loss:
@@ -347,8 +375,7 @@ class Trainer:
         self._epoch_loss_sum += value * nb
         self._epoch_mask_counts[self._train_mask] += 1
         self._epoch_train_seconds += time.perf_counter() - t0
-        rec = {"kind": "step", "step": self._step, "epoch": self._epoch + 1, "loss": value,
-               "mask": self._train_mask}
+        rec = {"kind": "step", "step": self._step, "epoch": self._epoch + 1, "loss": value, "mask": self._train_mask}
         self._record_step(rec)
         return rec
 
@@ -356,8 +383,10 @@ class Trainer:
         """Adam with a huge learning rate often blows up without ever reaching NaN: a loss far above
         what a fair coin per pixel costs (D ln 2) counts as divergence too."""
         coin = self._d * math.log(2)
-        return (f"the loss jumped to {loss:.4g} nats per example, more than {self._explode_factor:g} times "
-                f"what a fair coin per pixel costs (D ln 2 = {coin:.1f})")
+        return (
+            f"the loss jumped to {loss:.4g} nats per example, more than {self._explode_factor:g} times "
+            f"what a fair coin per pixel costs (D ln 2 = {coin:.1f})"
+        )
 
     def _record_step(self, rec: dict) -> None:
         if self._step % self._step_stride == 0:
@@ -384,14 +413,22 @@ class Trainer:
         seconds = time.perf_counter() - self._epoch_wall_start
         self._elapsed += seconds
         rec = {
-            "kind": "epoch", "epoch": self._epoch, "step": self._step,
-            "train_nll": train_nll, "valid_nll": valid_nll,
-            "train_bpd": bits_per_dim(train_nll, self._d), "valid_bpd": bits_per_dim(valid_nll, self._d),
+            "kind": "epoch",
+            "epoch": self._epoch,
+            "step": self._step,
+            "train_nll": train_nll,
+            "valid_nll": valid_nll,
+            "train_bpd": bits_per_dim(train_nll, self._d),
+            "valid_bpd": bits_per_dim(valid_nll, self._d),
             "best_valid_nll": self.best_valid_nll,
-            "seconds": seconds, "elapsed": self._elapsed,
+            "seconds": seconds,
+            "elapsed": self._elapsed,
             "examples_per_s": seen / max(self._epoch_train_seconds, 1e-9),
-            "examples": seen, "partial": partial, "lr": self._lr,
-            "num_masks": self._num_masks, "mask_counts": list(self._epoch_mask_counts),
+            "examples": seen,
+            "partial": partial,
+            "lr": self._lr,
+            "num_masks": self._num_masks,
+            "mask_counts": list(self._epoch_mask_counts),
             "mask_switches": self._epoch_switches,
         }
         self.history.append(rec)
@@ -418,8 +455,11 @@ class Trainer:
 
     # --- divergence -------------------------------------------------------------------------------
     def _snapshot(self) -> dict:
-        return {"step": self._step, "model": _copy_state(self.model.state_dict()),
-                "optimizer": copy.deepcopy(self.optimizer.state_dict())}
+        return {
+            "step": self._step,
+            "model": _copy_state(self.model.state_dict()),
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+        }
 
     def _remember_if_finite(self) -> None:
         if self._good["step"] == self._step:
@@ -436,9 +476,10 @@ class Trainer:
         self.stopped_reason = STOP_DIVERGED
         lr = self.cfg.lr
         epoch = max(step - 1, 0) // self.steps_per_epoch + 1
-        self.error = (f"Training diverged at step {step} (epoch {epoch}): {what}. "
-                      f"The weights were restored to the last good ones (step {good['step']}). "
-                      + lower_lr_advice(lr))
+        self.error = (
+            f"Training diverged at step {step} (epoch {epoch}): {what}. "
+            f"The weights were restored to the last good ones (step {good['step']}). " + lower_lr_advice(lr)
+        )
         self._perm = None
         raise TrainingDiverged(self.error, step, lr)
 

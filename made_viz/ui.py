@@ -5,6 +5,7 @@ session in `st.session_state` (never at module level: many students share one se
 mirrors it into the URL query parameters so a teacher can hand out a link, and draws the
 architecture controls in the sidebar of every page.
 """
+
 from __future__ import annotations
 
 import gc
@@ -15,20 +16,20 @@ import streamlit as st
 
 from . import budget
 from .config import MAX_D, MAX_MASKS, ORDERS, Config, ConfigError, parse_int_list, parse_layers
-from .urlstate import canonical_params, config_from_params, view_from_params, view_params
+from .urlstate import PAGE_KEYS, canonical_params, config_from_params, view_from_params, view_params
 
 # session_state keys (one place, so pages never guess)
-CFG = "cfg"                  # the session's Config
-MASK_SHOWN = "mask_shown"    # which of the K masks the pages show
-MODEL = "model"              # the session's trained MADE (Train page), or None
-DATASET = "dataset"          # name of the chosen dataset
+CFG = "cfg"  # the session's Config
+MASK_SHOWN = "mask_shown"  # which of the K masks the pages show
+MODEL = "model"  # the session's trained MADE (Train page), or None
+DATASET = "dataset"  # name of the chosen dataset
 DATASET_OBJ = "dataset_obj"  # the chosen Dataset itself (uploads and data-folder files have no embedded name)
-_REJECTED = "_rejected"      # the message about the last entry the sidebar (or the link) refused
+_REJECTED = "_rejected"  # the message about the last entry the sidebar (or the link) refused
 _ORDER_PENDING = "_order_pending"  # "explicit" picked, its text not typed yet: the Config keeps its order
-_W = "w_"                    # prefix of the sidebar widget keys
-PROJECTOR = "w_projector"    # projector mode on (sidebar toggle, URL ?projector=1)
-THEME = "w_theme"            # "light", "dark" or "contrast" (sidebar select, URL ?theme=)
-MAX_SIDE = 64                # an image is at most 64 x 64 pixels (MAX_D)
+_W = "w_"  # prefix of the sidebar widget keys
+PROJECTOR = "w_projector"  # projector mode on (sidebar toggle, URL ?projector=1)
+THEME = "w_theme"  # "light", "dark" or "contrast" (sidebar select, URL ?theme=)
+MAX_SIDE = 64  # an image is at most 64 x 64 pixels (MAX_D)
 MAX_SEED = 2**32 - 1
 
 
@@ -81,6 +82,7 @@ def prepare_process() -> None:
     import plotly.graph_objects  # noqa: F401  (the pages' heavy imports, loaded before the freeze)
 
     from . import animation, checkpoint, curves, figures, graph, model, sample, session, train  # noqa: F401
+
     gc.collect()
     gc.freeze()
 
@@ -90,6 +92,7 @@ def cap_torch_threads() -> None:
     (MADE_VIZ_THREADS, default 1). Done once per process."""
     import torch
     from threadpoolctl import threadpool_limits
+
     try:
         n = max(1, int(os.environ.get("MADE_VIZ_THREADS", "1") or 1))
     except ValueError:
@@ -101,6 +104,7 @@ def cap_torch_threads() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # the per-session budget
+
 
 def over_budget(cfg: Config) -> str | None:
     """Why `cfg` is too big for a server shared by a class (one sentence), or None if it fits.
@@ -121,12 +125,15 @@ def check(cfg: Config) -> Config:
 # ---------------------------------------------------------------------------------------------
 # the session's Config
 
+
 def describe(cfg: Config) -> str:
     """The network in the sidebar's words, for messages that say what is kept."""
     h, w = cfg.image_shape
     order = cfg.order if isinstance(cfg.order, str) else "explicit"
-    return (f"{h} x {w} image (D = {cfg.d}), hidden layers {', '.join(map(str, cfg.hidden)) or 'none'}, "
-            f"{order} order, K = {cfg.num_masks} mask{'s' if cfg.num_masks > 1 else ''}, seed {cfg.seed}")
+    return (
+        f"{h} x {w} image (D = {cfg.d}), hidden layers {', '.join(map(str, cfg.hidden)) or 'none'}, "
+        f"{order} order, K = {cfg.num_masks} mask{'s' if cfg.num_masks > 1 else ''}, seed {cfg.seed}"
+    )
 
 
 def init_session() -> None:
@@ -140,8 +147,9 @@ def init_session() -> None:
         cfg = check(config_from_params(params, default))
     except ConfigError as e:
         cfg = default
-        st.session_state[_REJECTED] = (f"This link's architecture is not valid ({e}) — showing the default "
-                                       f"instead: {describe(cfg)}.")
+        st.session_state[_REJECTED] = (
+            f"This link's architecture is not valid ({e}) — showing the default instead: {describe(cfg)}."
+        )
     st.session_state[CFG] = cfg
     st.session_state[MASK_SHOWN] = 0
     init_view(params)
@@ -152,7 +160,7 @@ def init_view(params: dict) -> None:
     these values. A value a key does not allow is said once and the default is kept."""
     values, refused = view_from_params(params)
     st.session_state.update(values)
-    if "w_mask_shown" in values:   # students read masks 1..K; the pages index them 0..K-1
+    if "w_mask_shown" in values:  # students read masks 1..K; the pages index them 0..K-1
         st.session_state[MASK_SHOWN] = values["w_mask_shown"] - 1
     if refused and _REJECTED not in st.session_state:
         st.session_state[_REJECTED] = "Part of this link was not taken: " + "; ".join(refused) + "."
@@ -181,6 +189,7 @@ def sync_url(cfg: Config) -> None:
     """Mirror the Config and the view into the query string, canonically (only the app's keys, each once):
     a teacher's link reproduces the screen."""
     want = canonical_params(cfg, PRESETS[DEFAULT_PRESET].cfg) | view_params(st.session_state)
+    want |= {k: st.query_params[k] for k in PAGE_KEYS if k in st.query_params}  # read by their own page
     have = {k: st.query_params.get_all(k) for k in st.query_params}
     if have != {k: [v] for k, v in want.items()}:
         st.query_params.from_dict(want)
@@ -189,9 +198,18 @@ def sync_url(cfg: Config) -> None:
 # ---------------------------------------------------------------------------------------------
 # sidebar: the Config is the truth, the widgets show it
 
-LABELS = {"height": "Height", "width": "Width", "hidden": "Hidden layers", "order": "Ordering",
-          "order_text": "Explicit order", "degrees": "Hidden degrees", "activation": "Activation",
-          "direct": "Direct connections", "masks": "Masks K", "seed": "Seed"}
+LABELS = {
+    "height": "Height",
+    "width": "Width",
+    "hidden": "Hidden layers",
+    "order": "Ordering",
+    "order_text": "Explicit order",
+    "degrees": "Hidden degrees",
+    "activation": "Activation",
+    "direct": "Direct connections",
+    "masks": "Masks K",
+    "seed": "Seed",
+}
 
 
 def _write_widgets(cfg: Config) -> None:
@@ -233,26 +251,38 @@ def _config_from_widgets(old: Config) -> Config:
     order = parse_int_list(ss[_W + "order_text"], "explicit order") if order_kind == "explicit" else order_kind
     if order_kind == "explicit" and not order:
         raise ConfigError("type an explicit order: the pixel indices 0..D-1 in the order they are generated.")
-    return check(old.replace(
-        d=h * w, shape=(h, w), hidden=parse_layers(ss[_W + "hidden"]), order=order, degrees=ss[_W + "degrees"],
-        activation=ss[_W + "activation"], direct=bool(ss[_W + "direct"]),
-        num_masks=_whole_in_range("masks", 1, MAX_MASKS), seed=_whole_in_range("seed", 0, MAX_SEED)))
+    return check(
+        old.replace(
+            d=h * w,
+            shape=(h, w),
+            hidden=parse_layers(ss[_W + "hidden"]),
+            order=order,
+            degrees=ss[_W + "degrees"],
+            activation=ss[_W + "activation"],
+            direct=bool(ss[_W + "direct"]),
+            num_masks=_whole_in_range("masks", 1, MAX_MASKS),
+            seed=_whole_in_range("seed", 0, MAX_SEED),
+        )
+    )
 
 
 def _refuse(key: str, error: Exception) -> None:
     """Say what was refused, why, and what is kept; the widgets go back to the kept network."""
     value = st.session_state.get(_W + key)
     shown = f" “{value}”" if key in ("hidden", "order_text") else f" {value}" if value is not None else ""
-    st.session_state[_REJECTED] = (f"{LABELS[key]}{shown} was not taken: {error} "
-                                   f"Kept: {describe(st.session_state[CFG])}.")
+    st.session_state[_REJECTED] = (
+        f"{LABELS[key]}{shown} was not taken: {error} Kept: {describe(st.session_state[CFG])}."
+    )
 
 
 def _on_widget_change(key: str) -> None:
     ss = st.session_state
     if key == "order" and ss[_W + "order"] == "explicit" and not ss.get(_W + "order_text"):
-        ss[_ORDER_PENDING] = True   # show the text field; the order changes once one is typed
-        ss[_REJECTED] = ("Ordering: type an explicit order (the pixel indices 0..D-1 in the order they are "
-                         f"generated) in the field below. Kept until then: {describe(ss[CFG])}.")
+        ss[_ORDER_PENDING] = True  # show the text field; the order changes once one is typed
+        ss[_REJECTED] = (
+            "Ordering: type an explicit order (the pixel indices 0..D-1 in the order they are "
+            f"generated) in the field below. Kept until then: {describe(ss[CFG])}."
+        )
         return
     try:
         cfg = _config_from_widgets(ss[CFG])
@@ -309,8 +339,14 @@ def architecture_sidebar() -> Config:
     if rejected:
         st.sidebar.error(rejected)
     if cfg.num_masks > 1:
-        st.sidebar.slider("Mask shown", 1, cfg.num_masks, key=_W + "mask_shown", on_change=_on_mask_shown,
-                          help="Masks are numbered 1 to K on every page.")
+        st.sidebar.slider(
+            "Mask shown",
+            1,
+            cfg.num_masks,
+            key=_W + "mask_shown",
+            on_change=_on_mask_shown,
+            help="Masks are numbered 1 to K on every page.",
+        )
     st.sidebar.caption(f"D = {cfg.d} · layers {cfg.d} → {' → '.join(map(str, cfg.hidden)) or '(none)'} → {cfg.d}")
     room_sidebar()
     sync_url(cfg)
@@ -319,34 +355,62 @@ def architecture_sidebar() -> Config:
 
 def _draw_controls(sb, cfg: Config) -> None:
     """The architecture widgets; each change goes through `_on_widget_change(its key)`."""
+
     def on(key: str) -> dict:
         return {"key": _W + key, "on_change": _on_widget_change, "args": (key,)}
 
     sb.subheader("Architecture")
-    sb.selectbox("Preset", [""] + list(PRESETS), key=_W + "preset", on_change=_on_preset,
-                 format_func=lambda k: "Pick a preset…" if not k else PRESETS[k].title,
-                 help="One click sets every control below.")
+    sb.selectbox(
+        "Preset",
+        [""] + list(PRESETS),
+        key=_W + "preset",
+        on_change=_on_preset,
+        format_func=lambda k: "Pick a preset…" if not k else PRESETS[k].title,
+        help="One click sets every control below.",
+    )
     c1, c2 = sb.columns(2)
     c1.number_input("Height", step=1, help=f"1 to {MAX_SIDE} pixels.", **on("height"))
-    c2.number_input("Width", step=1, help=f"1 to {MAX_SIDE} pixels. D = height × width inputs (binary pixels).",
-                    **on("width"))
-    sb.text_input("Hidden layers", help="Sizes separated by commas, e.g. 128, 64. Leave empty for no hidden layer.",
-                  **on("hidden"))
+    c2.number_input(
+        "Width", step=1, help=f"1 to {MAX_SIDE} pixels. D = height × width inputs (binary pixels).", **on("width")
+    )
+    sb.text_input(
+        "Hidden layers",
+        help="Sizes separated by commas, e.g. 128, 64. Leave empty for no hidden layer.",
+        **on("hidden"),
+    )
     b1, b2 = sb.columns(2)
     b1.button("Add layer", icon=":material/add:", on_click=_on_layer, args=(1,), width="stretch")
-    b2.button("Remove", icon=":material/remove:", on_click=_on_layer, args=(-1,), width="stretch",
-              disabled=not cfg.hidden, help="Remove the last hidden layer.")
-    sb.selectbox("Ordering", list(ORDERS) + ["explicit"], help="The generation order of the pixels (m⁰).",
-                 **on("order"))
+    b2.button(
+        "Remove",
+        icon=":material/remove:",
+        on_click=_on_layer,
+        args=(-1,),
+        width="stretch",
+        disabled=not cfg.hidden,
+        help="Remove the last hidden layer.",
+    )
+    sb.selectbox(
+        "Ordering", list(ORDERS) + ["explicit"], help="The generation order of the pixels (m⁰).", **on("order")
+    )
     if st.session_state.get(_W + "order") == "explicit":
-        sb.text_input("Explicit order", help="Pixel indices 0..D-1 in generation order, e.g. 1, 2, 0.",
-                      **on("order_text"))
-    sb.radio("Hidden degrees", ["random", "even"], horizontal=True, **on("degrees"),
-             help="random: uniform on [min of the layer below, D-1] as in the paper; even: spread over 1..D-1.")
+        sb.text_input(
+            "Explicit order", help="Pixel indices 0..D-1 in generation order, e.g. 1, 2, 0.", **on("order_text")
+        )
+    sb.radio(
+        "Hidden degrees",
+        ["random", "even"],
+        horizontal=True,
+        **on("degrees"),
+        help="random: uniform on [min of the layer below, D-1] as in the paper; even: spread over 1..D-1.",
+    )
     c3, c4 = sb.columns(2)
     c3.selectbox("Activation", ["relu", "tanh", "sigmoid"], **on("activation"))
-    c4.number_input("Masks K", step=1, help=f"Number of masks for order/connectivity-agnostic training "
-                    f"(1 to {MAX_MASKS}).", **on("masks"))
+    c4.number_input(
+        "Masks K",
+        step=1,
+        help=f"Number of masks for order/connectivity-agnostic training (1 to {MAX_MASKS}).",
+        **on("masks"),
+    )
     sb.checkbox("Direct input→output connections", **on("direct"))
     c5, c6 = sb.columns([3, 2], vertical_alignment="bottom")
     c5.number_input("Seed", step=1, **on("seed"))
@@ -367,15 +431,23 @@ def projector() -> bool:
 def room_sidebar() -> None:
     """The projector toggle and the theme select (both kept in the link), and their CSS."""
     ss = st.session_state
-    ss[PROJECTOR] = projector()                      # kept across pages (widget values are forgotten)
+    ss[PROJECTOR] = projector()  # kept across pages (widget values are forgotten)
     ss[THEME] = ss.get(THEME) if ss.get(THEME) in THEMES else "light"
     st.sidebar.subheader("The room")
-    st.sidebar.toggle("Projector mode", key=PROJECTOR,
-                      help="Larger type and figures that fill a 1920 x 1080 screen; the sidebar folds away "
-                           "(open it again with the » at the top left).")
-    st.sidebar.selectbox("Theme", list(THEMES), key=THEME, format_func=THEMES.get,
-                         help="Dark for a dim room; high contrast for a washed-out projector.")
-    if projector():   # fold the sidebar away; the » at the top left opens it again
+    st.sidebar.toggle(
+        "Projector mode",
+        key=PROJECTOR,
+        help="Larger type and figures that fill a 1920 x 1080 screen; the sidebar folds away "
+        "(open it again with the » at the top left).",
+    )
+    st.sidebar.selectbox(
+        "Theme",
+        list(THEMES),
+        key=THEME,
+        format_func=THEMES.get,
+        help="Dark for a dim room; high contrast for a washed-out projector.",
+    )
+    if projector():  # fold the sidebar away; the » at the top left opens it again
         st.set_page_config(initial_sidebar_state="collapsed")
     css = room_css(projector(), ss[THEME])
     if css:
@@ -417,5 +489,4 @@ def room_css(projector_on: bool, theme: str) -> str:
     """The page's extra CSS for the projector mode and the theme ("" for the default light screen).
     In the dark theme the figures stay on a white card: their colours carry meaning (dark ink on white
     paper, red = forbidden), which a recoloured figure would change."""
-    return ((_PROJECTOR_CSS if projector_on else "")
-            + {"dark": _DARK_CSS, "contrast": _CONTRAST_CSS}.get(theme, ""))
+    return (_PROJECTOR_CSS if projector_on else "") + {"dark": _DARK_CSS, "contrast": _CONTRAST_CSS}.get(theme, "")

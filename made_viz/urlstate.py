@@ -17,6 +17,7 @@ same network to every student. The rules, in one place:
 
 No streamlit here: `made_viz.ui` hands in the parameters and writes the result.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -83,6 +84,11 @@ def _format(cfg: Config, key: str) -> str:
     return str(value)
 
 
+# Keys a page reads from the link itself (the Exercises page: `?exercise=see&seed=7`); the URL keeps
+# them as they are, so a reload or a copied link gives the class the same questions.
+PAGE_KEYS = ("exercise",)
+
+
 # ---------------------------------------------------------------------------------------------
 # the view: everything on the screen that is not the architecture
 #
@@ -92,15 +98,17 @@ def _format(cfg: Config, key: str) -> str:
 # value differs from the default, each once, in the table's order. A value a key does not allow is
 # not taken (the caller says so in one sentence) and the default stays.
 
+
 @dataclass(frozen=True)
 class ViewKey:
     """One piece of the view in the URL. `kind` is "bool", "int" (from `lo` to `hi`) or "choice" (the
     URL's words in `choices`, each naming the value the session holds)."""
+
     url: str
     state: str
     kind: str
     default: Any
-    what: str                              # the control's name, for messages
+    what: str  # the control's name, for messages
     lo: int = 0
     hi: int = 0
     choices: tuple[tuple[str, Any], ...] = ()
@@ -151,13 +159,26 @@ VIEW_KEYS: tuple[ViewKey, ...] = (
     ViewKey("projector", "w_projector", "bool", False, "Projector mode"),
     ViewKey("theme", "w_theme", "choice", "light", "Theme", choices=_same("light", "dark", "contrast")),
     ViewKey("mask", "w_mask_shown", "int", 1, "Mask shown", lo=1, hi=64),
-    ViewKey("data", "t_builtin", "choice", "digits8", "Data set",
-            choices=_same("digits8", "mnist", "bars4", "shapes8")),
+    ViewKey(
+        "data", "t_builtin", "choice", "digits8", "Data set", choices=_same("digits8", "mnist", "bars4", "shapes8")
+    ),
     ViewKey("tab", "w_arch_tab", "choice", "Network", "Architecture tab", choices=_labels("Network", "Masks", "Check")),
-    ViewKey("stab", "s_tab", "choice", "Sample", "Sample tab",
-            choices=_labels("Sample", "Copying?", "Complete", "Likelihood lens")),
-    ViewKey("model", "s_model", "choice", None, "Model",
-            choices=(("session", "session"),) + _same("digits8", "mnist", "bars4")),
+    ViewKey(
+        "stab",
+        "s_tab",
+        "choice",
+        "Sample",
+        "Sample tab",
+        choices=_labels("Sample", "Copying?", "Complete", "Likelihood lens"),
+    ),
+    ViewKey(
+        "model",
+        "s_model",
+        "choice",
+        None,
+        "Model",
+        choices=(("session", "session"),) + _same("digits8", "mnist", "bars4"),
+    ),
     ViewKey("smask", "s_mask", "int", 0, "Sampling mask", lo=0, hi=63),
     ViewKey("n", "s_n", "choice", 16, "Samples", choices=tuple((str(n), n) for n in (1, 4, 9, 16, 25, 36))),
     ViewKey("sseed", "s_seed", "int", 0, "Sampling seed", lo=0, hi=2**31 - 1),

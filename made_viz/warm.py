@@ -20,6 +20,7 @@ them (AppTest's in-memory one), so only `cache_resource` is relied on here (the 
 there). At the end the warmed objects join the garbage collector's frozen
 generation (`gc.freeze`, as `ui.prepare_process` does for the imports), so later collections skip them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterator
 
 # the pages a first visit reaches, in the order a class goes through them; the first is the default page
 WARM_PAGES = ("home", "architecture", "train", "sample")
-RUN_TIMEOUT_S = 120.0   # one page's first run on a busy 2-core machine: imports take most of it
+RUN_TIMEOUT_S = 120.0  # one page's first run on a busy 2-core machine: imports take most of it
 # Streamlit's warnings for code run outside a server ("No runtime found", "missing ScriptRunContext"):
 # true and harmless during the warm-up, alarming in a teacher's terminal
 QUIET_LOGGERS = ("streamlit.runtime.caching.cache_data_api", "streamlit.runtime.scriptrunner_utils.script_run_context")
@@ -50,6 +51,7 @@ def heavy_imports() -> None:
 def embedded_data() -> None:
     """Read the embedded data sets the default pages show (digits8 is the default preset's)."""
     from .data import load_dataset
+
     load_dataset("digits8")
 
 

@@ -29,7 +29,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the library of this checkout, also when it is not installed
 
-from made_viz.data.layout import asset_arrays, save_asset
+from made_viz.data.layout import asset_arrays, save_asset  # noqa: E402
 
 SEED = 0
 DIGITS_N_TEST = 300
@@ -68,8 +68,9 @@ def describe(path: Path, arrays: dict[str, np.ndarray]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=REPO / "made_viz" / "assets",
-                        help="output folder (default made_viz/assets/)")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "made_viz" / "assets", help="output folder (default made_viz/assets/)"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "digits8.npz"

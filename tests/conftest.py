@@ -1,4 +1,5 @@
 """Shared test settings."""
+
 import pytest
 import torch
 

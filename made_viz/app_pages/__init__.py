@@ -8,6 +8,7 @@ files are named by absolute path, so the router works whichever script Streamlit
 (Not a folder called `pages/`: Streamlit would register that on its own, and a deep link would then
 bypass the router.)
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,8 +39,10 @@ def run_app() -> None:
 
     st.set_page_config(page_title="MADE Explorer", page_icon=":material/grid_on:", layout="wide")
     ui.prepare_process()
-    pages = [st.Page(page_path(name), title=title, icon=icon, default=i == 0)
-             for i, (name, (title, icon)) in enumerate(PAGES.items())]
+    pages = [
+        st.Page(page_path(name), title=title, icon=icon, default=i == 0)
+        for i, (name, (title, icon)) in enumerate(PAGES.items())
+    ]
     page = st.navigation(pages)
     ui.init_session()
     page.run()

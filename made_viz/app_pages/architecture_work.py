@@ -1,6 +1,7 @@
 """The Architecture page's working parts: the context its panels share, the cached masks, figures
 and checks (keyed by the Config's JSON text and the mask index), and the widget callbacks. Imported
 by app_pages/architecture.py, which reads top to bottom as the header and the three tabs."""
+
 import json
 import time
 from dataclasses import dataclass
@@ -21,13 +22,14 @@ NO_BAR = export.TOOLBAR
 @dataclass(frozen=True)
 class Ctx:
     """Everything the tabs need, decided once per page run."""
+
     cfg: Config
-    k: int                # the mask shown (0-based; students read k + 1)
-    cj: str               # the Config's JSON text: the key of the cached work
+    k: int  # the mask shown (0-based; students read k + 1)
+    cj: str  # the Config's JSON text: the key of the cached work
     ms: MaskSet
-    bad: list             # offending (input, output) pairs the check found
-    how: str              # how it was checked: "masks" or the Jacobian's time
-    pair: tuple | None    # the pair the badge names and the network traces
+    bad: list  # offending (input, output) pairs the check found
+    how: str  # how it was checked: "masks" or the Jacobian's time
+    pair: tuple | None  # the pair the badge names and the network traces
 
     @property
     def mask_note(self) -> str:
@@ -83,6 +85,7 @@ def jacobian_check(cj: str, k: int) -> tuple[list, str]:
     if not jacobian_affordable(cfg):
         return mask_set(cj, k).violations()[:5], "masks"
     from made_viz.model import MADE, dependency_violations
+
     t = time.perf_counter()
     model = MADE(cfg)
     model.set_mask(k)
@@ -92,6 +95,7 @@ def jacobian_check(cj: str, k: int) -> tuple[list, str]:
 @st.cache_data(max_entries=64, show_spinner="Summing p(x) over every image…")
 def exact_sums(cj: str, k: int) -> tuple[float, float | None]:
     from made_viz.model import MADE, total_probability
+
     cfg = _cfg(cj)
     model = MADE(cfg)
     model.set_mask(k)
@@ -101,10 +105,15 @@ def exact_sums(cj: str, k: int) -> tuple[float, float | None]:
 def network_download(c: Ctx, arrange: str, target: str, aggregated: bool) -> None:
     """The network as one offline HTML file (hover and the traced paths as drawn), built on click."""
     fig = network_fig(c.cj, c.k, arrange, target, aggregated)
-    st.download_button("Download the network (HTML, works offline)",
-                       lambda: export.network_html(fig, ui.describe(c.cfg) + "."), "made_network.html",
-                       "text/html", key="net_html", icon=":material/download:",
-                       help="One file with everything inside: open it in any browser, no network needed.")
+    st.download_button(
+        "Download the network (HTML, works offline)",
+        lambda: export.network_html(fig, ui.describe(c.cfg) + "."),
+        "made_network.html",
+        "text/html",
+        key="net_html",
+        icon=":material/download:",
+        help="One file with everything inside: open it in any browser, no network needed.",
+    )
 
 
 # --- callbacks ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 shipped MNIST model, a score per session, and a teacher's link (`?exercise=see&seed=7`) that gives the
 whole class the same questions. Widgets and layout only; the questions, their truth and the
 explanations are in made_viz/exercises.py."""
+
 import secrets
 import threading
 
@@ -56,12 +57,23 @@ def header() -> str:
     c_title, c_pick = st.columns([1, 2.2], vertical_alignment="center")
     c_title.title("Exercises")
     with c_pick:
-        ex = st.segmented_control("Exercise", list(X.EXERCISES), key="x_ex", format_func=X.EXERCISES.get,
-                                  required=True, label_visibility="collapsed") or "see"
+        ex = (
+            st.segmented_control(
+                "Exercise",
+                list(X.EXERCISES),
+                key="x_ex",
+                format_func=X.EXERCISES.get,
+                required=True,
+                label_visibility="collapsed",
+            )
+            or "see"
+        )
     if msg := ss.x_link.message:
         st.warning(msg, icon=":material/link_off:")
-    st.caption(f"Guess first, then reveal. Question set {ss.x_seed}: the link `?exercise={ex}&seed={ss.x_seed}` "
-               "gives the whole class the same questions.")
+    st.caption(
+        f"Guess first, then reveal. Question set {ss.x_seed}: the link `?exercise={ex}&seed={ss.x_seed}` "
+        "gives the whole class the same questions."
+    )
     return ex
 
 
@@ -76,8 +88,9 @@ def footer(exercise: str, revealed: bool, lines: list[str], right: bool) -> None
         (st.success if right else st.error)(lines[0], icon=":material/check_circle:" if right else ":material/info:")
         for line in lines[1:]:
             st.markdown(f"- {line}")
-    st.button("Next question", icon=":material/skip_next:", key=f"x_next_{exercise}", on_click=next_question,
-              args=(exercise,))
+    st.button(
+        "Next question", icon=":material/skip_next:", key=f"x_next_{exercise}", on_click=next_question, args=(exercise,)
+    )
 
 
 # --- "Which inputs can this output see?" --------------------------------------------------------------
@@ -89,8 +102,9 @@ def toggle_pixels(key: str, width: int) -> None:
 def see_exercise(cfg) -> None:
     c_q, c_variant = st.columns([2.2, 1], vertical_alignment="center")
     with c_variant:
-        variant = st.radio("Ask about", list(X.SEE_VARIANTS), key="x_variant", format_func=X.SEE_VARIANTS.get,
-                           horizontal=True)
+        variant = st.radio(
+            "Ask about", list(X.SEE_VARIANTS), key="x_variant", format_func=X.SEE_VARIANTS.get, horizontal=True
+        )
     if variant == "hidden" and not cfg.hidden:
         st.info("This network has no hidden layer: add one in the sidebar, or ask about an output.")
         return
@@ -99,12 +113,17 @@ def see_exercise(cfg) -> None:
     if ss.get("x_see_qid") != qid:
         ss.x_see_qid, ss.x_guess, ss.x_revealed = qid, np.zeros(cfg.d, dtype=np.int64), False
     ms = q.masks
-    what = ("the inputs that reach it" if not q.is_output else "the inputs it depends on")
+    what = "the inputs that reach it" if not q.is_output else "the inputs it depends on"
     c_q.subheader(f"Which inputs can {X.unit_name(q)} see?")
-    st.markdown(f"Click the pixels you think are {what}, then press **Reveal**."
-                + (" The outlined amber pixel is the output's own pixel." if q.is_output else "")
-                + (f" **This network is broken on purpose** (masking “{q.cfg.masking}”): find the forbidden path."
-                   if q.cfg.masking != "made" else ""))
+    st.markdown(
+        f"Click the pixels you think are {what}, then press **Reveal**."
+        + (" The outlined amber pixel is the output's own pixel." if q.is_output else "")
+        + (
+            f" **This network is broken on purpose** (masking “{q.cfg.masking}”): find the forbidden path."
+            if q.cfg.masking != "made"
+            else ""
+        )
+    )
     shape = cfg.shape
     width = shape[1] if shape else cfg.d
     height = 400 if shape and shape[0] > 1 else 160
@@ -114,8 +133,13 @@ def see_exercise(cfg) -> None:
         if q.is_output:
             target[q.unit] = True
         key = f"x_canvas_{ss.get('x_canvas', 0)}"
-        st.plotly_chart(lens_figures.canvas_figure(ss.x_guess, shape, height=height, known=target), key=key,
-                        selection_mode="points", on_select=lambda: toggle_pixels(key, width), config=NO_BAR)
+        st.plotly_chart(
+            lens_figures.canvas_figure(ss.x_guess, shape, height=height, known=target),
+            key=key,
+            selection_mode="points",
+            on_select=lambda: toggle_pixels(key, width),
+            config=NO_BAR,
+        )
         st.caption(f"Your guess: {int(np.sum(ss.x_guess))} pixel(s). Click a pixel again to take it back.")
         st.button("Reveal", type="primary", key="x_reveal_see", on_click=lambda: ss.update(x_revealed=True))
     result = X.grade_see(q, ss.x_guess)
@@ -123,10 +147,15 @@ def see_exercise(cfg) -> None:
         if ss.x_revealed:
             answered(qid, result.right)
             cats = X.reveal_categories(X.sees(q), ss.x_guess)
-            st.plotly_chart(X.reveal_figure(cats, ms.degrees[0], shape, q.unit if q.is_output else None,
-                                            height=height), key="x_reveal_fig", config=NO_BAR)
-            st.caption("Green ● right · orange ✕ missed · purple △ extra · grey: not seen · numbers: each pixel's "
-                       "order position m⁰.")
+            st.plotly_chart(
+                X.reveal_figure(cats, ms.degrees[0], shape, q.unit if q.is_output else None, height=height),
+                key="x_reveal_fig",
+                config=NO_BAR,
+            )
+            st.caption(
+                "Green ● right · orange ✕ missed · purple △ extra · grey: not seen · numbers: each pixel's "
+                "order position m⁰."
+            )
     footer("see", ss.x_revealed, result.lines, result.right)
 
 
@@ -155,6 +184,7 @@ def mnist_model() -> tuple[MADE, threading.Lock]:
     """The shipped model, shared by every session, with the lock that serialises its use (sampling and
     the ensemble switch its active mask for a moment)."""
     from made_viz import pretrained
+
     return pretrained.load_pretrained(MNIST).model.eval(), threading.Lock()
 
 
@@ -195,8 +225,10 @@ def real_exercise() -> None:
         for i in range(len(q.is_sample)):
             ss.pop(f"x_tile_{i}", None)
     st.subheader("Real or sampled?")
-    st.markdown("Some of these digits are MNIST test images, the others were drawn by the shipped MADE pixel by "
-                "pixel. Tick the ones you think **the model drew**, then press **Reveal**.")
+    st.markdown(
+        "Some of these digits are MNIST test images, the others were drawn by the shipped MADE pixel by "
+        "pixel. Tick the ones you think **the model drew**, then press **Reveal**."
+    )
     cols = st.columns(len(q.is_sample) // 2)
     for i in range(len(q.is_sample)):
         with cols[i % len(cols)]:
@@ -210,8 +242,10 @@ def real_exercise() -> None:
     right, _, lines = X.grade_real(q, marked, log_p, dist)
     if ss.x_real_revealed:
         answered(qid, right)
-        lines.append("log p: the model's log-likelihood in nats (higher = more typical for the model); NN: pixels "
-                     "that differ from the closest of the 50,000 training digits.")
+        lines.append(
+            "log p: the model's log-likelihood in nats (higher = more typical for the model); NN: pixels "
+            "that differ from the closest of the 50,000 training digits."
+        )
     footer("real", ss.x_real_revealed, lines, right)
 
 

@@ -7,6 +7,7 @@ checks that one against made_viz.graph); keep the two in step. What it highlight
 (tests/e2e/test_netview.py does): the root has data-traced="layer:unit", every node data-l, data-k and
 data-state (source / up / down / none), every edge data-e="layer:i:j" (layer -1: direct) and data-state
 (up / down / bad / none)."""
+
 from __future__ import annotations
 
 import streamlit as st

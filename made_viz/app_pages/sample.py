@@ -4,6 +4,7 @@ set, complete half images and see where the model is surprised (likelihood lens)
 Thin view, read top to bottom as: pick the model, then one of four lazy tabs. Each trajectory is
 computed once per (model, settings) and kept in session_state with its figure; the browser plays
 it (plotly frames). Figures come from made_viz.animation, the numbers from made_viz.lens."""
+
 import numpy as np
 import streamlit as st
 
@@ -31,13 +32,30 @@ from made_viz.app_pages.sample_panels import (
 from made_viz.model import model_surprise
 
 NO_MODEL = "No model to sample from yet. Train a model on the Train page, or pick a pre-trained one."
-GREEDY = ("**Greedy** takes the more likely value of every pixel (the mode of each conditional) instead of "
-          "drawing it. With no randomness left every 'sample' is the same image, and it looks smoothed, like an "
-          "'average' digit: it lacks the variety of true samples and is *not* a sample from p(x).")
+GREEDY = (
+    "**Greedy** takes the more likely value of every pixel (the mode of each conditional) instead of "
+    "drawing it. With no randomness left every 'sample' is the same image, and it looks smoothed, like an "
+    "'average' digit: it lacks the variety of true samples and is *not* a sample from p(x)."
+)
 ss = st.session_state
-TAB_DEFAULTS = {"s_n": 16, "s_seed": 0, "s_greedy": False, "s_speed": "normal", "s_all": False, "s_order": False,
-                "c_image": 0, "c_region": "top half", "c_n": 8, "c_seed": 0, "c_speed": "normal", "c_all": False,
-                "l_source": "Test image", "l_test": 0, "l_which": 0, "l_brush": "toggle"}
+TAB_DEFAULTS = {
+    "s_n": 16,
+    "s_seed": 0,
+    "s_greedy": False,
+    "s_speed": "normal",
+    "s_all": False,
+    "s_order": False,
+    "c_image": 0,
+    "c_region": "top half",
+    "c_n": 8,
+    "c_seed": 0,
+    "c_speed": "normal",
+    "c_all": False,
+    "l_source": "Test image",
+    "l_test": 0,
+    "l_which": 0,
+    "l_brush": "toggle",
+}
 
 
 # --- the four tabs ---------------------------------------------------------------------------------
@@ -47,30 +65,56 @@ def sample_tab(c: Ctx) -> None:
     with ctl:
         st.selectbox("Samples", [1, 4, 9, 16, 25, 36], key="s_n")
         st.number_input("Seed", 0, 2**31 - 1, key="s_seed")
-        st.button("New seed", key="s_new", width="stretch", help="Next seed: new random numbers, new samples.",
-                  on_click=lambda: ss.update(s_seed=ss.s_seed + 1))
-        greedy = st.toggle("Greedy", key="s_greedy", help="Take the most likely value of each pixel instead of "
-                           "drawing it.")
+        st.button(
+            "New seed",
+            key="s_new",
+            width="stretch",
+            help="Next seed: new random numbers, new samples.",
+            on_click=lambda: ss.update(s_seed=ss.s_seed + 1),
+        )
+        greedy = st.toggle(
+            "Greedy", key="s_greedy", help="Take the most likely value of each pixel instead of drawing it."
+        )
         speed = st.select_slider("Speed", list(A.SPEEDS), key="s_speed")
         all_steps = st.checkbox("All steps", key="s_all", help="One frame per pixel (a bigger figure to send).")
-        order = st.checkbox("Show the order", key="s_order",
-                            help="The path the sampler walks through the pixels, drawn on every sample.")
+        order = st.checkbox(
+            "Show the order",
+            key="s_order",
+            help="The path the sampler walks through the pixels, drawn on every sample.",
+        )
     entry = sample_entry(c)
     with right:
         fig = show_animation(c, entry, speed, all_steps, order)
-    st.markdown("**What to look for:** the red square is the pixel being drawn and the number under each tile is "
-                "p(x = 1 | earlier pixels) → the value drawn; on the right, orange marks coin flips and dark or white "
-                f"marks sure pixels. Pixels are drawn in mask {c.mask + 1}'s order ({c.order_name}).")
+    st.markdown(
+        "**What to look for:** the red square is the pixel being drawn and the number under each tile is "
+        "p(x = 1 | earlier pixels) → the value drawn; on the right, orange marks coin flips and dark or white "
+        f"marks sure pixels. Pixels are drawn in mask {c.mask + 1}'s order ({c.order_name})."
+    )
     if greedy:
         st.info(GREEDY)
     d1, d2, d3 = st.columns(3)
-    d1.download_button("Download the grid (PNG)", png(entry["traj"].x.numpy(), c.shape, scale=6), "made_samples.png",
-                       "image/png", key="spng", icon=":material/image:", width="stretch")
-    d2.download_button("Download the animation (GIF)", lambda: A.animation_gif(entry["traj"], c.shape)[0],
-                       "made_samples.gif", "image/gif", key="s_gif", icon=":material/movie:", width="stretch")
+    d1.download_button(
+        "Download the grid (PNG)",
+        png(entry["traj"].x.numpy(), c.shape, scale=6),
+        "made_samples.png",
+        "image/png",
+        key="spng",
+        icon=":material/image:",
+        width="stretch",
+    )
+    d2.download_button(
+        "Download the animation (GIF)",
+        lambda: A.animation_gif(entry["traj"], c.shape)[0],
+        "made_samples.gif",
+        "image/gif",
+        key="s_gif",
+        icon=":material/movie:",
+        width="stretch",
+    )
     with d3:
-        animation_download(fig, f"{ss.s_n} samples of {c.mkey}, mask {c.mask + 1} ({c.order_name} order), "
-                           f"seed {ss.s_seed}.", "s_html")
+        animation_download(
+            fig, f"{ss.s_n} samples of {c.mkey}, mask {c.mask + 1} ({c.order_name} order), seed {ss.s_seed}.", "s_html"
+        )
 
 
 def copying_tab(c: Ctx) -> None:
@@ -82,12 +126,16 @@ def copying_tab(c: Ctx) -> None:
     idx, dist = neighbours(c.ds.fingerprint, x, c.ds)
     left, right = st.columns([2.2, 1])
     left.plotly_chart(nn_fig(x, c.ds.train[idx], dist, c.shape, log_probs=lp), config=NO_BAR)
-    right.markdown("**Is the model copying?** Each sample (black) sits beside the training image nearest to it "
-                   "(blue), with the number of pixels that differ.")
+    right.markdown(
+        "**Is the model copying?** Each sample (black) sits beside the training image nearest to it "
+        "(blue), with the number of pixels that differ."
+    )
     right.metric("Median distance to the training set", f"{np.median(dist):.0f} px")
-    right.caption(f"For comparison, real test images are a median "
-                  f"{train_stats(c.ds.fingerprint, c.ds).median_test_distance:.0f} px from their nearest training "
-                  "image: samples about as far are new images, 0 px is a copy.")
+    right.caption(
+        f"For comparison, real test images are a median "
+        f"{train_stats(c.ds.fingerprint, c.ds).median_test_distance:.0f} px from their nearest training "
+        "image: samples about as far are new images, 0 px is a copy."
+    )
     right.metric("Mean −log p(sample)", f"{-lp.mean():.2f} nats")
     right.caption(f"= {metrics.bits_per_dim(-lp.mean(), c.d):.4f} bits per pixel, under mask {c.mask + 1}.")
     with right.expander("Each sample's log-likelihood"):
@@ -110,15 +158,20 @@ def complete_tab(c: Ctx) -> None:
         speed = st.select_slider("Speed", list(A.SPEEDS), key="c_speed")
         all_steps = st.checkbox("All steps", key="c_all", help="One frame per drawn pixel.")
     entry, known, xt = completion_entry(c)
-    mini.image(png(np.stack([xt, np.where(known, xt, np.nan)]), c.shape, cols=2, scale=4 if c.d > 100 else 10),
-               caption="The test image · what is given (blue: to fill in)", width="stretch")
+    mini.image(
+        png(np.stack([xt, np.where(known, xt, np.nan)]), c.shape, cols=2, scale=4 if c.d > 100 else 10),
+        caption="The test image · what is given (blue: to fill in)",
+        width="stretch",
+    )
     with right:
         show_animation(c, entry, speed, all_steps, cols=min(n, 4))
     traj = entry["traj"]
     orders = [c.model.mask_set(k).order for k in range(c.model.cfg.num_masks)]
     (st.success if traj.exact else st.warning)(A.completion_advice(traj.exact, traj.note, known, orders))
-    st.markdown("**What to look for:** amber pixels are given. With the top half given and the natural order the "
-                "given pixels come first, so the completions are exact and differ only in what the model invents.")
+    st.markdown(
+        "**What to look for:** amber pixels are given. With the top half given and the natural order the "
+        "given pixels come first, so the completions are exact and differ only in what the model invents."
+    )
 
 
 @st.fragment
@@ -134,9 +187,11 @@ def lens_tab(c: Ctx) -> None:
     for col, (name, nats, bits) in zip(right.columns(2), view.totals()):
         col.metric(f"{name}: −log p(x)", f"{nats:.3f} nats")
         col.caption(f"= {bits:.4f} bits per pixel")
-    st.markdown("**What to look for:** dark red pixels surprised the model. By the chain rule the map adds up exactly "
-                "to −log p(x); the independent-pixel model cannot use the pixels already seen, so it is surprised "
-                "all along every stroke. Below, the running sum along the order ends at each total.")
+    st.markdown(
+        "**What to look for:** dark red pixels surprised the model. By the chain rule the map adds up exactly "
+        "to −log p(x); the independent-pixel model cannot use the pixels already seen, so it is surprised "
+        "all along every stroke. Below, the running sum along the order ends at each total."
+    )
     st.latex(r"-\log p(\mathbf{x}) = \sum_{d=1}^{D} -\log p\big(x_{o(d)} \mid x_{o(1)},\dots,x_{o(d-1)}\big)")
     order = c.model.mask_set(c.mask).order
     st.plotly_chart(lens_figures.chain_rule_figure(view.model_map, view.base_map, order), config=NO_BAR)
@@ -155,9 +210,14 @@ def pick_model() -> Ctx | None:
     titles = {i.name: f"Pre-trained: {i.title}" for i in infos} | {"session": "Your model from the Train page"}
     head, top1, top2 = st.columns([1.3, 3, 2], vertical_alignment="bottom")
     head.title("Sample")
-    choice = top1.selectbox("Model", options, key="s_model", format_func=titles.get,
-                            index=next((j for j, o in enumerate(options) if o in ("session", "mnist")), 0),
-                            help="This page uses the model's own architecture, not the sidebar's.")
+    choice = top1.selectbox(
+        "Model",
+        options,
+        key="s_model",
+        format_func=titles.get,
+        index=next((j for j, o in enumerate(options) if o in ("session", "mnist")), 0),
+        help="This page uses the model's own architecture, not the sidebar's.",
+    )
     if choice == "session":
         model, ds_name = ss[ui.MODEL], ss.get(ui.DATASET)
         mkey = lens.model_key(model)
@@ -168,15 +228,22 @@ def pick_model() -> Ctx | None:
     order_name = mc.order if isinstance(mc.order, str) else "explicit"
     clamp("s_mask", mc.num_masks - 1)
     mask = top2.selectbox(
-        "Mask: its ordering samples and scores", range(mc.num_masks), index=model.mask_index, key="s_mask",
-        format_func=lambda k: f"mask {k + 1} · {order_name} order", disabled=mc.num_masks == 1,
+        "Mask: its ordering samples and scores",
+        range(mc.num_masks),
+        index=model.mask_index,
+        key="s_mask",
+        format_func=lambda k: f"mask {k + 1} · {order_name} order",
+        disabled=mc.num_masks == 1,
         help=f"This model: D = {mc.d}, hidden layers {', '.join(map(str, mc.hidden)) or 'none'}, {mc.num_masks} "
-             f"mask(s), data {ds_name or 'unknown'}. Each mask has its own ordering (random orders) or its own "
-             "hidden degrees (named orders); one set of weights serves them all.")
+        f"mask(s), data {ds_name or 'unknown'}. Each mask has its own ordering (random orders) or its own "
+        "hidden degrees (named orders); one set of weights serves them all.",
+    )
     if ds is None:
-        st.warning("The training data of this model are not available here: nearest neighbours, completions of "
-                   "test images and the independent-pixel baseline are off.")
-    shape = mc.shape or (ds.shape if ds is not None else None)   # None: draw one row of D pixels
+        st.warning(
+            "The training data of this model are not available here: nearest neighbours, completions of "
+            "test images and the independent-pixel baseline are off."
+        )
+    shape = mc.shape or (ds.shape if ds is not None else None)  # None: draw one row of D pixels
     return Ctx(model, mkey, ds, shape, mask, order_name)
 
 

@@ -2,6 +2,7 @@
 the data's content hash), the per-session trajectories and their animation player, and the
 likelihood lens's image picker. Imported by app_pages/sample.py, which reads top to bottom as the
 model picker and the four tabs."""
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,18 +19,19 @@ try:
 except ImportError:  # the shipped models are optional
     pretrained = None
 
-NO_BAR = export.TOOLBAR   # every figure's toolbar: only the camera, a sharp PNG for slides
+NO_BAR = export.TOOLBAR  # every figure's toolbar: only the camera, a sharp PNG for slides
 ss = st.session_state
 
 
 @dataclass(frozen=True)
 class Ctx:
     """Everything the tabs need, decided once per page run (the tabs never read page-level names)."""
+
     model: MADE
-    mkey: str                      # names the model in the trajectory cache
-    ds: data.Dataset | None        # the model's data, when available here
+    mkey: str  # names the model in the trajectory cache
+    ds: data.Dataset | None  # the model's data, when available here
     shape: tuple[int, int] | None
-    mask: int                      # 0-based index; students read mask + 1
+    mask: int  # 0-based index; students read mask + 1
     order_name: str
 
     @property
@@ -99,8 +101,11 @@ def _entry(key: tuple, make, current: str) -> dict:
 def sample_entry(c: Ctx) -> dict:
     """The samples of the Sample tab's settings (also shown by the Copying? and lens tabs)."""
     n, seed, greedy = ss.s_n, ss.s_seed, ss.s_greedy
-    return _entry(("sample", c.mkey, n, seed, greedy, c.mask),
-                  lambda: sample(c.model, n=n, seed=seed, greedy=greedy, mask=c.mask), "_sample_last")
+    return _entry(
+        ("sample", c.mkey, n, seed, greedy, c.mask),
+        lambda: sample(c.model, n=n, seed=seed, greedy=greedy, mask=c.mask),
+        "_sample_last",
+    )
 
 
 def completion_entry(c: Ctx) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -108,9 +113,13 @@ def completion_entry(c: Ctx) -> tuple[dict, np.ndarray, np.ndarray]:
     clamp("c_image", c.ds.n_test - 1)
     i, region, n, seed = ss.c_image, ss.c_region, ss.c_n, ss.c_seed
     known, xt = A.known_region(c.shape, c.d, region, seed=i), c.ds.test[i].astype(np.float32)
-    entry = _entry(("complete", c.mkey, i, region, n, seed, c.mask), lambda: complete(
-        c.model, np.repeat(xt[None] * known, n, 0), np.repeat(known[None], n, 0), seed=seed, mask=c.mask),
-        "_complete_last")
+    entry = _entry(
+        ("complete", c.mkey, i, region, n, seed, c.mask),
+        lambda: complete(
+            c.model, np.repeat(xt[None] * known, n, 0), np.repeat(known[None], n, 0), seed=seed, mask=c.mask
+        ),
+        "_complete_last",
+    )
     return entry, known, xt
 
 
@@ -121,8 +130,9 @@ def show_animation(c: Ctx, entry: dict, speed: str, all_steps=False, order=False
     if (fkey := ("fig", all_steps, order, speed, big)) not in entry:
         known = None if traj.known is None else traj.known.numpy()
         plan = A.frame_plan(traj.order.numpy(), known, all_steps=all_steps)
-        fig = A.animation_figure(traj, c.shape, cols, plan, order, A.SPEEDS[speed],
-                                 height=PROJECTOR_HEIGHT if big else None)
+        fig = A.animation_figure(
+            traj, c.shape, cols, plan, order, A.SPEEDS[speed], height=PROJECTOR_HEIGHT if big else None
+        )
         entry[fkey] = (bigger_type(fig, PROJECTOR_TYPE) if big else fig, plan)
     fig, plan = entry[fkey]
     # the browser plays the figure and steps through it (its own Play, Pause, Step and Replay buttons)
@@ -133,13 +143,20 @@ def show_animation(c: Ctx, entry: dict, speed: str, all_steps=False, order=False
 
 def animation_download(fig, what: str, key: str) -> None:
     """The animation as one offline HTML file (Play, Pause, Step, the slider), built on click."""
-    st.download_button("Download the animation (HTML, works offline)", lambda: export.animation_html(fig, what),
-                       "made_sampling.html", "text/html", key=key, icon=":material/download:", width="stretch",
-                       help="One file with everything inside: open it in any browser, no network needed.")
+    st.download_button(
+        "Download the animation (HTML, works offline)",
+        lambda: export.animation_html(fig, what),
+        "made_sampling.html",
+        "text/html",
+        key=key,
+        icon=":material/download:",
+        width="stretch",
+        help="One file with everything inside: open it in any browser, no network needed.",
+    )
 
 
-PROJECTOR_HEIGHT = 820   # px: the animation fills a 1920 x 1080 screen below the title row
-PROJECTOR_TYPE = 1.7     # the figure's type, this many times larger (13 px labels -> 22 px)
+PROJECTOR_HEIGHT = 820  # px: the animation fills a 1920 x 1080 screen below the title row
+PROJECTOR_TYPE = 1.7  # the figure's type, this many times larger (13 px labels -> 22 px)
 
 
 def bigger_type(fig, factor: float):
@@ -170,7 +187,7 @@ def _apply_drawing(key: str, width: int) -> None:
 def lens_image(c: Ctx):
     """The image the lens looks at, picked in the left column (None: nothing to show)."""
     sources = (["Test image"] if c.ds is not None else []) + ["A sample", "A completion", "Draw your own"]
-    if ss.l_source not in sources:   # no test images for this model
+    if ss.l_source not in sources:  # no test images for this model
         ss.l_source = sources[0]
     source = st.selectbox("Image", sources, key="l_source")
     if source == "Test image":
@@ -180,8 +197,13 @@ def lens_image(c: Ctx):
         if len(ss.setdefault("l_drawn", np.zeros(c.d, np.uint8))) != c.d:
             ss.l_drawn = np.zeros(c.d, dtype=np.uint8)
         x, key = ss.l_drawn, f"l_canvas_{ss.get('l_canvas', 0)}"
-        st.plotly_chart(lens_figures.canvas_figure(x, c.shape, height=230), key=key, selection_mode="points",
-                        on_select=lambda: _apply_drawing(key, c.shape[1] if c.shape else c.d), config=NO_BAR)
+        st.plotly_chart(
+            lens_figures.canvas_figure(x, c.shape, height=230),
+            key=key,
+            selection_mode="points",
+            on_select=lambda: _apply_drawing(key, c.shape[1] if c.shape else c.d),
+            config=NO_BAR,
+        )
         c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
         c1.selectbox("A click on a pixel will", ["toggle", "ink", "paper"], key="l_brush")
         c2.button("Clear", key="l_clear", on_click=lambda: ss.update(l_drawn=np.zeros(c.d, np.uint8)))

@@ -5,10 +5,13 @@ top to bottom as its panels: data, settings, the run's buttons and live curves, 
 and load. While the run is "running", the live fragment re-runs every tick (longer when many
 sessions of the process train), redraws only itself and advances the run by one short chunk.
 """
+
 from dataclasses import dataclass
 
 import streamlit as st
 
+from made_viz import curves, ui
+from made_viz import session as ses
 from made_viz.app_pages.train_panels import (
     DATA_OBJ,
     FULL,
@@ -21,8 +24,6 @@ from made_viz.app_pages.train_panels import (
     new_run,
     save_load_panel,
 )
-from made_viz import curves, ui
-from made_viz import session as ses
 from made_viz.config import Config, ConfigError
 from made_viz.data import EMBEDDED, DataError, Dataset, load_bytes, load_dataset
 from made_viz.data import folder as data_folder
@@ -30,14 +31,17 @@ from made_viz.train import TrainConfig
 
 TITLES = {"digits8": "8x8 digits", "mnist": "MNIST 28x28", "bars4": "Bars and stripes 4x4", "shapes8": "Shapes 8x8"}
 LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
-UPLOAD_HELP = ("MNIST IDX (train-images-idx3-ubyte, optionally .gz), binarized-MNIST .npz or .amat, or a .npy array "
-               "of images. At most 50 MB (the server's limit, set in .streamlit/config.toml).")
+UPLOAD_HELP = (
+    "MNIST IDX (train-images-idx3-ubyte, optionally .gz), binarized-MNIST .npz or .amat, or a .npy array "
+    "of images. At most 50 MB (the server's limit, set in .streamlit/config.toml)."
+)
 ss = st.session_state
 
 
 @dataclass(frozen=True)
 class Data:
     """The data the left column picked: usable (`ds`), or None with the reason already shown."""
+
     ds: Dataset | None
     name: str | None
 
@@ -85,17 +89,26 @@ def data_panel(cfg: Config, locked: bool) -> Data:
         name = st.selectbox("Data set", list(EMBEDDED), key="t_builtin", format_func=TITLES.get, disabled=locked)
         ds, error = load_dataset(name), None
     else:
-        method = st.radio("Binarize grey levels by", ["threshold", "sample"], key="t_binarize", horizontal=True,
-                          disabled=locked, help="threshold: a pixel is 1 above half intensity; sample: 1 with "
-                          "probability = intensity. Binary files are used as they are.")
+        method = st.radio(
+            "Binarize grey levels by",
+            ["threshold", "sample"],
+            key="t_binarize",
+            horizontal=True,
+            disabled=locked,
+            help="threshold: a pixel is 1 above half intensity; sample: 1 with "
+            "probability = intensity. Binary files are used as they are.",
+        )
         ds, name, error = (uploaded if source == "Upload" else from_folder)(method, locked)
     if error:
         st.error(f"This file cannot be used: {error}")
     if ds is None:
         return Data(None, name)
     ss[ui.DATASET], ss[DATA_OBJ] = name, ds
-    st.plotly_chart(curves.preview_figure(ds.train, ds.shape, n=16, cols=8, height=130), key="t_preview",
-                    config={**NO_CHART_BAR, "staticPlot": True})
+    st.plotly_chart(
+        curves.preview_figure(ds.train, ds.shape, n=16, cols=8, height=130),
+        key="t_preview",
+        config={**NO_CHART_BAR, "staticPlot": True},
+    )
     st.caption(f"{ds.description}. D = {ds.d} pixels per image.")
     if problem := ses.data_mismatch(ds, cfg):
         st.warning(problem)
@@ -110,22 +123,45 @@ def data_panel(cfg: Config, locked: bool) -> Data:
 def settings_panel(cfg: Config, locked: bool) -> TrainConfig | None:
     st.subheader("Settings")
     c1, c2, c3 = st.columns([3, 2, 2])
-    lr = c1.select_slider("Learning rate", LRS, value=3e-3, key="t_lr", format_func=lambda v: f"{v:g}",
-                          disabled=locked, help="Adam's step size. Try 10 to see training diverge.")
+    lr = c1.select_slider(
+        "Learning rate",
+        LRS,
+        value=3e-3,
+        key="t_lr",
+        format_func=lambda v: f"{v:g}",
+        disabled=locked,
+        help="Adam's step size. Try 10 to see training diverge.",
+    )
     bs = c2.number_input("Batch size", 1, 5000, 100, key="t_bs", disabled=locked)
     epochs = c3.number_input("Epochs", 1, 2000, 50, key="t_epochs", disabled=locked)
     c4, c5, c6 = st.columns([3, 2, 2])
-    resample = c4.number_input("New mask every", 1, 1000, 1, key="t_resample", disabled=locked or cfg.num_masks == 1,
-                               help="Minibatches between mask switches when K > 1 (1 = every minibatch, as in the "
-                                    "paper).")
-    seed = c5.number_input("Seed", 0, 2**31 - 1, 0, key="t_seed", disabled=locked,
-                           help="Shuffling, validation split and mask choices (the weights use the sidebar's seed).")
-    c6.markdown(f"K = **{cfg.num_masks}** mask{'s' if cfg.num_masks > 1 else ''}", help="The number of masks is "
-                "part of the architecture: change **Masks K** in the sidebar.")
+    resample = c4.number_input(
+        "New mask every",
+        1,
+        1000,
+        1,
+        key="t_resample",
+        disabled=locked or cfg.num_masks == 1,
+        help="Minibatches between mask switches when K > 1 (1 = every minibatch, as in the paper).",
+    )
+    seed = c5.number_input(
+        "Seed",
+        0,
+        2**31 - 1,
+        0,
+        key="t_seed",
+        disabled=locked,
+        help="Shuffling, validation split and mask choices (the weights use the sidebar's seed).",
+    )
+    c6.markdown(
+        f"K = **{cfg.num_masks}** mask{'s' if cfg.num_masks > 1 else ''}",
+        help="The number of masks is part of the architecture: change **Masks K** in the sidebar.",
+    )
     c6.caption("(sidebar)")
     try:
-        return TrainConfig(lr=float(lr), batch_size=int(bs), epochs=int(epochs), resample_every=int(resample),
-                           seed=int(seed))
+        return TrainConfig(
+            lr=float(lr), batch_size=int(bs), epochs=int(epochs), resample_every=int(resample), seed=int(seed)
+        )
     except ConfigError as e:
         st.error(str(e))
         return None
@@ -167,8 +203,10 @@ def main() -> None:
     ui.cap_torch_threads()  # already done by app.py; training is where one student could starve the others
     cfg = ui.architecture_sidebar()
     st.title("Train")
-    st.caption("Watch the negative log-likelihood (NLL) fall while the network from the sidebar learns the data: "
-               "lower NLL = more probability for real images.")
+    st.caption(
+        "Watch the negative log-likelihood (NLL) fall while the network from the sidebar learns the data: "
+        "lower NLL = more probability for real images."
+    )
     old = ss.get(RUN)
     locked = old is not None and old.state in (ses.RUNNING, ses.PAUSED)
     left, right = st.columns([2, 3], gap="large")

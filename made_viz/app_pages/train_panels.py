@@ -1,9 +1,10 @@
 """The Train page's run panels: the live curves and peek (fragments that train one chunk per
 tick), the test NLL, and saving and loading models. Imported by app_pages/train.py, which reads
 top to bottom as the page's list of panels; split off to keep each file one screenful of ideas."""
+
 import streamlit as st
 
-from made_viz import curves, images, paper, ui
+from made_viz import curves, export, images, paper, ui
 from made_viz import session as ses
 from made_viz.checkpoint import CheckpointError, load_checkpoint
 from made_viz.data import EMBEDDED, is_embedded_name, load_dataset
@@ -12,7 +13,7 @@ from made_viz.pretrained import get_info, list_pretrained, load_pretrained
 RUN, DATA_OBJ, FULL, TICKING = "train_run", ui.DATASET_OBJ, "_t_full_run", "_t_ticking"
 TICK_KEY, CUT = "_t_tick", "_t_cut"  # this session's current tick; set while a fragment run has not trained yet
 TICK, CHUNK, FULL_CHUNK, PEEK = ses.TICK_SECONDS, ses.CHUNK_SECONDS, ses.FULL_RUN_CHUNK_SECONDS, ses.PEEK_SECONDS
-NO_CHART_BAR = {"displayModeBar": False}
+NO_CHART_BAR = export.TOOLBAR  # the camera only: a PNG for slides
 STEPS = 20  # the "+20 steps" button
 ss = st.session_state
 
@@ -55,19 +56,37 @@ def buttons_panel(run: ses.TrainingRun) -> None:
     elif state == ses.RUNNING:
         cols[0].button("Pause", key="t_pause", on_click=run.pause, icon=":material/pause:", **wide)
     elif state == ses.PAUSED:
-        cols[0].button("Resume", key="t_resume", on_click=run.resume, type="primary", icon=":material/play_arrow:",
-                       **wide)
+        cols[0].button(
+            "Resume", key="t_resume", on_click=run.resume, type="primary", icon=":material/play_arrow:", **wide
+        )
     if state in (ses.RUNNING, ses.PAUSED):
-        cols[1].button("Stop", key="t_stop", on_click=run.stop, icon=":material/stop:", **wide,
-                       help="End the run and keep the weights as they are now.")
+        cols[1].button(
+            "Stop",
+            key="t_stop",
+            on_click=run.stop,
+            icon=":material/stop:",
+            **wide,
+            help="End the run and keep the weights as they are now.",
+        )
     if state in (ses.IDLE, ses.PAUSED):
-        cols[2].button(f"+{STEPS} steps", key="t_steps", on_click=run.train_steps, args=(STEPS,), **wide,
-                       help=f"Train exactly {STEPS} minibatches, then pause: step by step.")
+        cols[2].button(
+            f"+{STEPS} steps",
+            key="t_steps",
+            on_click=run.train_steps,
+            args=(STEPS,),
+            **wide,
+            help=f"Train exactly {STEPS} minibatches, then pause: step by step.",
+        )
     if state != ses.IDLE:
         cols[0 if run.finished else 3].button(
-            "New run" if run.finished else "Reset", key="t_reset", on_click=new_run, icon=":material/restart_alt:",
-            type="primary" if run.finished else "secondary", **wide,
-            help="Forget this run and start over with the data, architecture and settings shown.")
+            "New run" if run.finished else "Reset",
+            key="t_reset",
+            on_click=new_run,
+            icon=":material/restart_alt:",
+            type="primary" if run.finished else "secondary",
+            **wide,
+            help="Forget this run and start over with the data, architecture and settings shown.",
+        )
     if state == ses.DIVERGED:
         st.error(run.message)
     elif run.finished:
@@ -93,14 +112,28 @@ def live() -> None:
         train_chunk(run, tick, full)  # the last run was stopped before it trained
     ss[CUT] = run.active and not first
     st.progress(run.progress()["fraction"], text=status_line(run))
-    fig = curves.nll_figure(run.train_points(), run.valid_points(), run.cfg.d, unit=ss.get("t_unit") or "nats",
-                            references=run.references() + published_lines(run), epochs=run.progress()["epochs"],
-                            height=290)
+    fig = curves.nll_figure(
+        run.train_points(),
+        run.valid_points(),
+        run.cfg.d,
+        unit=ss.get("t_unit") or "nats",
+        references=run.references() + published_lines(run),
+        epochs=run.progress()["epochs"],
+        height=290,
+    )
     st.plotly_chart(fig, key="t_curve", config=NO_CHART_BAR)
-    st.segmented_control("Unit", ["nats", "bits"], key="t_unit", default="nats", label_visibility="collapsed",
-                         format_func={"nats": "nats per example", "bits": "bits per dimension"}.get)
-    st.caption("What to look for: both curves fall below the dashed *independent pixels* line as the network learns "
-               "how pixels go together; when validation turns up while training keeps falling, it is overfitting.")
+    st.segmented_control(
+        "Unit",
+        ["nats", "bits"],
+        key="t_unit",
+        default="nats",
+        label_visibility="collapsed",
+        format_func={"nats": "nats per example", "bits": "bits per dimension"}.get,
+    )
+    st.caption(
+        "What to look for: both curves fall below the dashed *independent pixels* line as the network learns "
+        "how pixels go together; when validation turns up while training keeps falling, it is overfitting."
+    )
     if ss[CUT]:
         train_chunk(run, tick, full)
     ss[CUT] = False
@@ -148,18 +181,27 @@ def peek() -> None:
         return
     a, b = st.columns([3, 2], vertical_alignment="bottom")
     k, shape = run.cfg.num_masks, run.cfg.shape
-    a.markdown("**Samples now**" + (f", with mask {snap.mask + 1} of {k}" if k > 1 else "")
-               + (" (the one training uses)" if k > 1 and run.trainer is not None else ""))
-    a.plotly_chart(images.grid_figure(snap.samples, shape, cols=8, height=80), key="t_samples",
-                   config={**NO_CHART_BAR, "staticPlot": True})
+    a.markdown(
+        "**Samples now**"
+        + (f", with mask {snap.mask + 1} of {k}" if k > 1 else "")
+        + (" (the one training uses)" if k > 1 and run.trainer is not None else "")
+    )
+    a.plotly_chart(
+        images.grid_figure(snap.samples, shape, cols=8, height=80),
+        key="t_samples",
+        config={**NO_CHART_BAR, "staticPlot": True},
+    )
     if snap.image is not None:
-        b.plotly_chart(curves.conditionals_figure(snap.image, snap.probs, shape, height=110), key="t_cond",
-                       config={**NO_CHART_BAR, "staticPlot": True})
+        b.plotly_chart(
+            curves.conditionals_figure(snap.image, snap.probs, shape, height=110),
+            key="t_cond",
+            config={**NO_CHART_BAR, "staticPlot": True},
+        )
 
 
 def live_panels(run: ses.TrainingRun) -> None:
     """The curves and the peek, as fragments that re-run on their own while the run is active."""
-    if run.active:   # longer ticks when many sessions of this process train
+    if run.active:  # longer ticks when many sessions of this process train
         ss[TICK_KEY] = ses.PACER.tick(id(run))
     st.fragment(live, run_every=ss.get(TICK_KEY, TICK) if run.active else None)()
     st.fragment(peek, run_every=PEEK if run.active else None)()
@@ -174,22 +216,31 @@ def evaluation_panel(run: ses.TrainingRun) -> None:
         with st.spinner("Evaluating every test image with each mask…"):
             ev = run.evaluate()
     if run.dataset is None:
-        st.info(f"The data this model was trained on is not available here: pick data with D = {run.cfg.d} to "
-                "evaluate it.")
+        st.info(
+            f"The data this model was trained on is not available here: pick data with D = {run.cfg.d} to evaluate it."
+        )
     elif ev is not None:
         refs = {r.label: r.nats for r in run.references()}
         m = st.columns(4)
         m[0].metric("One mask (mask 1)", f"{ev['nll_1']:.2f} nats", help=f"{ev['bpd_1']:.4f} bits per dimension")
-        m[1].metric(f"Ensemble of K = {ev['K']}", f"{ev['nll_ensemble']:.2f} nats",
-                    delta=f"{ev['nll_ensemble'] - ev['nll_1']:+.2f} nats" if ev["K"] > 1 else None,
-                    delta_color="inverse", help=f"{ev['bpd_ensemble']:.4f} bits per dimension")
+        m[1].metric(
+            f"Ensemble of K = {ev['K']}",
+            f"{ev['nll_ensemble']:.2f} nats",
+            delta=f"{ev['nll_ensemble'] - ev['nll_1']:+.2f} nats" if ev["K"] > 1 else None,
+            delta_color="inverse",
+            help=f"{ev['bpd_ensemble']:.4f} bits per dimension",
+        )
         m[2].metric("Independent pixels", f"{refs.get('independent pixels', float('nan')):.2f} nats")
         if "exact entropy (floor)" in refs:
             m[3].metric("Exact entropy (floor)", f"{refs['exact entropy (floor)']:.2f} nats")
         left, right = st.columns([2, 3], gap="large")
         left.latex(r"p(\mathbf{x}) = \frac{1}{K}\sum_{k=1}^{K} p_k(\mathbf{x})")
-        left.markdown(ENSEMBLE_NOTE if ev["K"] > 1 else "With K = 1 the ensemble is the single mask: set **Masks K** "
-                      "> 1 in the sidebar to train several orderings at once and compare.")
+        left.markdown(
+            ENSEMBLE_NOTE
+            if ev["K"] > 1
+            else "With K = 1 the ensemble is the single mask: set **Masks K** "
+            "> 1 in the sidebar to train several orderings at once and compare."
+        )
         with right:
             masks_panel(run, ev)
 
@@ -205,13 +256,17 @@ def masks_panel(run: ses.TrainingRun, ev: dict) -> None:
     mine = paper.applies_to(run.dataset)
     you = paper.MaskPoint(ev["K"], ev["nll_1"], ev["nll_ensemble"] if ev["K"] > 1 else None) if mine else None
     st.plotly_chart(paper.masks_figure(results, you, height=260), key="t_masks", config=NO_CHART_BAR)
-    st.caption(paper.provenance(results) + (f" You: {ses.describe_cfg(run.cfg)}." if mine else
-                                            " Train on MNIST to see your own model here."))
+    st.caption(
+        paper.provenance(results)
+        + (f" You: {ses.describe_cfg(run.cfg)}." if mine else " Train on MNIST to see your own model here.")
+    )
 
 
-ENSEMBLE_NOTE = ("Each mask is its own autoregressive model (same weights, different ordering or connections). "
-                 "Averaging their *probabilities* is a mixture, and the log of an average is at least the average of "
-                 "the logs, so the ensemble beats a typical single mask — at K forward passes per image.")
+ENSEMBLE_NOTE = (
+    "Each mask is its own autoregressive model (same weights, different ordering or connections). "
+    "Averaging their *probabilities* is a mixture, and the log of an average is at least the average of "
+    "the logs, so the ensemble beats a typical single mask — at K forward passes per image."
+)
 
 
 def save_load_panel(run: ses.TrainingRun | None) -> None:
@@ -221,18 +276,34 @@ def save_load_panel(run: ses.TrainingRun | None) -> None:
         st.error(msg)
     s1, s2, s3 = st.columns(3)
     if run is not None and run.has_model and run.state != ses.RUNNING:
-        s1.download_button("Download the model (.pt)", run.checkpoint_bytes(), file_name="made_model.pt",
-                           mime="application/octet-stream", icon=":material/download:", key="t_download")
+        s1.download_button(
+            "Download the model (.pt)",
+            run.checkpoint_bytes(),
+            file_name="made_model.pt",
+            mime="application/octet-stream",
+            icon=":material/download:",
+            key="t_download",
+        )
         s1.caption(f"{run.source}; {ses.describe_cfg(run.cfg)}.")
     else:
         s1.caption("Train (or stop) a model to download it.")
-    s2.file_uploader("Load a checkpoint", key="t_ckpt", on_change=on_checkpoint,
-                     help="A .pt file downloaded from this app or written by `made-viz train --out`. Files are "
-                          "checked; nothing in them is ever run.")
+    s2.file_uploader(
+        "Load a checkpoint",
+        key="t_ckpt",
+        on_change=on_checkpoint,
+        help="A .pt file downloaded from this app or written by `made-viz train --out`. Files are "
+        "checked; nothing in them is ever run.",
+    )
     if pre := list_pretrained():
-        s3.selectbox("Load a pre-trained model", [p.name for p in pre], key="t_pre",
-                     format_func={p.name: p.title for p in pre}.get)
+        s3.selectbox(
+            "Load a pre-trained model",
+            [p.name for p in pre],
+            key="t_pre",
+            format_func={p.name: p.title for p in pre}.get,
+        )
         info = next(p for p in pre if p.name == ss["t_pre"])
         s3.button("Load", key="t_pre_load", on_click=on_pretrained, icon=":material/upload:")
-        s3.caption(f"Test NLL {info.test_nll_1:.2f} nats with one mask, {info.test_nll_ensemble:.2f} with the "
-                   f"ensemble of {info.K}. Made by `{info.command}`.")
+        s3.caption(
+            f"Test NLL {info.test_nll_1:.2f} nats with one mask, {info.test_nll_ensemble:.2f} with the "
+            f"ensemble of {info.K}. Made by `{info.command}`."
+        )

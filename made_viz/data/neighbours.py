@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def nearest_neighbors(queries: np.ndarray, train: np.ndarray, k: int = 1,
-                      *, chunk_bytes: int = 2 * 2**20) -> tuple[np.ndarray, np.ndarray]:
+def nearest_neighbors(
+    queries: np.ndarray, train: np.ndarray, k: int = 1, *, chunk_bytes: int = 2 * 2**20
+) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` training images closest to each query in Hamming distance.
 
     ``queries`` is ``(n, D)`` (or one ``(D,)`` image), ``train`` is ``(N, D)``,
@@ -35,10 +36,9 @@ def nearest_neighbors(queries: np.ndarray, train: np.ndarray, k: int = 1,
     for array, what in ((q, "queries"), (t, "train")):
         if array.size and (array.dtype.kind not in "biuf" or array.min() < 0 or array.max() > 1):
             raise ValueError(f"{what} must contain only 0/1 values")
-    words_t = _pack_words(t).T.copy()   # (words, N): each word of every training image is contiguous
+    words_t = _pack_words(t).T.copy()  # (words, N): each word of every training image is contiguous
     words_q = _pack_words(q)
-    keys = np.concatenate([_nn_block(words_q[s : s + 1024], words_t, k, chunk_bytes)
-                           for s in range(0, len(q), 1024)])
+    keys = np.concatenate([_nn_block(words_q[s : s + 1024], words_t, k, chunk_bytes) for s in range(0, len(q), 1024)])
     keys.sort(axis=1)
     indices, distances = keys % len(t), keys // len(t)
     if k == 1:
@@ -75,7 +75,7 @@ def _nn_block(q: np.ndarray, t: np.ndarray, k: int, chunk_bytes: int) -> np.ndar
     (transposed, so one word of all images is one contiguous row).  Distances fit uint16 since
     D <= 4096; a key orders by distance, then by index (ties -> lower index first)."""
     n = t.shape[1]
-    rows = max(256, chunk_bytes // (12 * len(q)))   # the XOR (8 bytes), its count and the sum (2 + 2)
+    rows = max(256, chunk_bytes // (12 * len(q)))  # the XOR (8 bytes), its count and the sum (2 + 2)
     best = np.empty((len(q), 0), dtype=np.int64)
     for start in range(0, n, rows):
         chunk = t[:, start : start + rows]

@@ -27,8 +27,19 @@ MAX_BYTES = 512 * 2**20
 _IDX_IMAGES_MAGIC = 0x00000803
 _IDX_LABELS_MAGIC = 0x00000801
 _FORMATS_HINT = "supported: IDX (MNIST ubyte, optionally .gz), .npz, .npy, .amat"
-_READ_ERRORS = (ValueError, OSError, EOFError, RuntimeError, OverflowError, UnicodeError, zlib.error,
-                struct.error, zipfile.BadZipFile, zipfile.LargeZipFile, lzma.LZMAError)
+_READ_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    RuntimeError,
+    OverflowError,
+    UnicodeError,
+    zlib.error,
+    struct.error,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    lzma.LZMAError,
+)
 """What numpy, zipfile, gzip/zlib, struct and text decoding raise on a damaged file."""
 
 
@@ -39,8 +50,11 @@ def _parse(data: bytes, source: str, lower_name: str) -> _Raw:
     if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return _parse_npz(data, source)
     if len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5:
-        _fail(source, "is a Python pickle, which is refused for safety (it can run code); "
-                      "save the arrays with numpy.savez instead")
+        _fail(
+            source,
+            "is a Python pickle, which is refused for safety (it can run code); "
+            "save the arrays with numpy.savez instead",
+        )
     suffix = Path(lower_name).suffix
     if data[:2] == b"\x00\x00" or "ubyte" in lower_name or suffix in (".idx", ".idx3"):
         return _Raw(_parse_idx(data, source))
@@ -72,7 +86,6 @@ def _gunzip(data: bytes, source: str) -> bytes:
     return b"".join(parts)
 
 
-
 def _parse_idx(data: bytes, source: str, *, labels: bool = False) -> np.ndarray:
     """IDX ubyte file -> (N, rows, cols) images, or (N,) labels if ``labels``."""
     if len(data) < 4:
@@ -83,8 +96,7 @@ def _parse_idx(data: bytes, source: str, *, labels: bool = False) -> np.ndarray:
         if magic == _IDX_LABELS_MAGIC:
             _fail(source, "is an IDX label file (magic 0x00000801), not images")
         kind = "labels" if labels else "images"
-        _fail(source, f"bad magic number 0x{magic:08X}; expected 0x{want:08X} for IDX {kind} "
-                      f"(unsigned bytes)")
+        _fail(source, f"bad magic number 0x{magic:08X}; expected 0x{want:08X} for IDX {kind} (unsigned bytes)")
     ndim = data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
@@ -119,10 +131,11 @@ def _parse_npy(data: bytes, source: str) -> np.ndarray:
     except _READ_ERRORS as exc:
         _fail(source, f"is not a valid .npy file ({_reason(exc)})")
     if version not in ((1, 0), (2, 0)):
-        _fail(source, f"uses .npy format version {version[0]}.{version[1]}, which is not supported "
-                      f"(save it with numpy.save)")
-    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                   else np.lib.format.read_array_header_2_0)
+        _fail(
+            source,
+            f"uses .npy format version {version[0]}.{version[1]}, which is not supported (save it with numpy.save)",
+        )
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
     try:
         shape, fortran_order, dtype = read_header(fp)
     except Exception as exc:  # noqa: BLE001 - the header is untrusted text parsed by ast/tokenize/numpy
@@ -135,11 +148,13 @@ def _parse_npy(data: bytes, source: str) -> np.ndarray:
     count = math.prod(shape)
     declared, available = count * dtype.itemsize, len(data) - offset
     if declared > available:
-        _fail(source, f"is truncated or damaged: its header declares an array of shape {shape} "
-                      f"({_size(declared)}) but only {_size(available)} of data follow")
+        _fail(
+            source,
+            f"is truncated or damaged: its header declares an array of shape {shape} "
+            f"({_size(declared)}) but only {_size(available)} of data follow",
+        )
     if declared < available:
-        _fail(source, f"is damaged: {_size(available - declared)} of unexpected data follow "
-                      f"the array of shape {shape}")
+        _fail(source, f"is damaged: {_size(available - declared)} of unexpected data follow the array of shape {shape}")
     try:
         array = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
     except ValueError as exc:
@@ -182,8 +197,7 @@ class _NpzArchive:
     def __getitem__(self, key: str) -> np.ndarray:
         info = self.members[key]
         if info.flag_bits & 0x1:
-            _fail(self.source, f"array '{key}' is encrypted (password-protected); "
-                               f"save the archive without a password")
+            _fail(self.source, f"array '{key}' is encrypted (password-protected); save the archive without a password")
         return _parse_npy(self._read(info, key), f"{self.source}, array '{key}'")
 
     def _read(self, info: zipfile.ZipInfo, key: str) -> bytes:
@@ -193,8 +207,7 @@ class _NpzArchive:
                 while chunk := member.read(min(2**20, self.budget + 1)):
                     self.budget -= len(chunk)
                     if self.budget < 0:
-                        _fail(self.source, f"decompresses to more than {_size(MAX_BYTES)} "
-                                           f"(limit for data files)")
+                        _fail(self.source, f"decompresses to more than {_size(MAX_BYTES)} (limit for data files)")
                     chunks.append(chunk)
         except DataError:
             raise
@@ -220,8 +233,10 @@ def _parse_npz(data: bytes, source: str) -> _Raw:
             _fail(source, f"damaged packed-bits arrays ({_reason(exc)})")
     if "train_data" in keys:  # binarized MNIST (Larochelle & Murray 2011): its validation split is kept
         return _Raw(get("train_data"), get("test_data"), valid=get("valid_data"))
-    for train_key, test_key, ytrain, ytest in (("x_train", "x_test", "y_train", "y_test"),
-                                               ("train", "test", "train_labels", "test_labels")):
+    for train_key, test_key, ytrain, ytest in (
+        ("x_train", "x_test", "y_train", "y_test"),
+        ("train", "test", "train_labels", "test_labels"),
+    ):
         if train_key in keys:
             return _Raw(get(train_key), get(test_key), get(ytrain), get(ytest))
     if len(keys) == 1:
@@ -230,8 +245,11 @@ def _parse_npz(data: bytes, source: str) -> _Raw:
         _fail(source, "archive contains no arrays")
     shown = sorted(keys)
     listed = ", ".join(k[:30] for k in shown[:8]) + (", ..." if len(shown) > 8 else "")
-    _fail(source, f"don't know which arrays to use (keys: {listed}); expected "
-                  f"train_data/valid_data/test_data, x_train/x_test, train/test or a single array")
+    _fail(
+        source,
+        f"don't know which arrays to use (keys: {listed}); expected "
+        f"train_data/valid_data/test_data, x_train/x_test, train/test or a single array",
+    )
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -265,8 +283,7 @@ def _parse_text(data: bytes, source: str) -> np.ndarray:
     d = len(lines[0].split())
     _check_pixels(d, source)
     if len(lines) * d * 8 > MAX_BYTES:
-        _fail(source, f"has {len(lines) * d:,} values, more than this app can hold "
-                      f"({_size(MAX_BYTES)} as numbers)")
+        _fail(source, f"has {len(lines) * d:,} values, more than this app can hold ({_size(MAX_BYTES)} as numbers)")
     out = np.empty((len(lines), d), dtype=np.float64)
     for row, line in enumerate(lines):
         values = line.split()
@@ -277,8 +294,11 @@ def _parse_text(data: bytes, source: str) -> np.ndarray:
         except ValueError:
             bad = next((v for v in values if not _is_number(v)), values[0])
             shown = bad[:20].decode("ascii", "replace")
-            _fail(source, f"row {row + 1} contains {shown!r}, which is not a number "
-                          f"(.amat: one image per line, values separated by spaces)")
+            _fail(
+                source,
+                f"row {row + 1} contains {shown!r}, which is not a number "
+                f"(.amat: one image per line, values separated by spaces)",
+            )
     return out
 
 
@@ -297,5 +317,3 @@ def _check_row_lengths(counts: np.ndarray, source: str) -> None:
     if bad.size:
         _fail(source, f"row {bad[0] + 1} has {counts[bad[0]]} values but row 1 has {counts[0]}")
     _check_pixels(int(counts[0]), source)
-
-

@@ -1,5 +1,6 @@
 """The Architecture page through streamlit.testing: every control, presets, bad input, the break-it
 switches (red badge, sum of p(x) != 1) and tracing via the selectbox fallback."""
+
 from __future__ import annotations
 
 import json
@@ -120,7 +121,7 @@ def test_sidebar_changes_do_not_break_the_page():
     at.number_input(key="w_height").set_value(2).run()  # the explicit order (1, 2, 0) no longer fits
     assert_page_ok(at)
     assert any("order" in e.value for e in at.error)
-    assert at.number_input(key="w_height").value == 1   # refused: the field shows the kept network again
+    assert at.number_input(key="w_height").value == 1  # refused: the field shows the kept network again
     at.selectbox(key="w_order").set_value("natural").run()
     at.number_input(key="w_height").set_value(2).run()
     at.number_input(key="w_width").set_value(4).run()
@@ -140,7 +141,7 @@ def test_sidebar_changes_do_not_break_the_page():
     assert_page_ok(at)
     at.number_input(key="w_masks").set_value(3).run()
     assert_page_ok(at)
-    at.slider(key="w_mask_shown").set_value(2).run()   # masks are numbered 1..K for students
+    at.slider(key="w_mask_shown").set_value(2).run()  # masks are numbered 1..K for students
     assert_page_ok(at)
     assert at.session_state["mask_shown"] == 1
     assert any("mask 2 of 3" in s.value for s in at.success)
@@ -160,8 +161,10 @@ def test_invalid_layer_text_shows_an_error_and_the_page_goes_on():
     assert at.session_state[CFG].hidden == (6,)
 
 
-@pytest.mark.parametrize("query", [{"d": "abc"}, {"hidden": "5,x"}, {"d": "5", "order": "0,0,1,2,3"},
-                                   {"masking": "sideways"}, {"d": "99999"}])
+@pytest.mark.parametrize(
+    "query",
+    [{"d": "abc"}, {"hidden": "5,x"}, {"d": "5", "order": "0,0,1,2,3"}, {"masking": "sideways"}, {"d": "99999"}],
+)
 def test_bad_url_params_give_a_message_and_the_defaults(query):
     at = open_page(query)
     assert_page_ok(at)
@@ -211,7 +214,7 @@ def test_selecting_a_unit_in_the_fallback_changes_the_highlight():
     assert "Tracing output x0 (position 3 in the order)" in texts(at)
     units = next(t for t in spec["data"] if t.get("name") == "units")
     assert units["marker"]["line"]["color"][7] == "#111827"  # the traced output is outlined
-    at.selectbox(key="w_trace").set_value("u:1:0").run()   # a hidden unit: both directions
+    at.selectbox(key="w_trace").set_value("u:1:0").run()  # a hidden unit: both directions
     names = trace_names(network(at))
     assert {"reaches the traced unit", "reached from it"} <= names
     assert "Tracing hidden 1, unit 0 (degree 1)" in texts(at)

@@ -6,6 +6,7 @@ still renders, the previous valid architecture is kept and a valid edit afterwar
 for the library loaders their one error type (DataError, CheckpointError); for the command line
 exit status 2 and one `made-viz: error:` line, never a traceback.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -60,6 +61,7 @@ def assert_session_goes_on(at: AppTest, cfg: Config) -> None:
 # ---------------------------------------------------------------------------------------------
 # sidebar widgets
 
+
 def _hidden(text):
     return lambda at: at.text_input(key="w_hidden").set_value(text).run()
 
@@ -68,6 +70,7 @@ def _size(h, w):
     def act(at):
         at.number_input(key="w_height").set_value(h).run()
         at.number_input(key="w_width").set_value(w).run()
+
     return act
 
 
@@ -75,6 +78,7 @@ def _explicit(text):
     def act(at):
         at.selectbox(key="w_order").set_value("explicit").run()
         at.text_input(key="w_order_text").set_value(text).run()
+
     return act
 
 
@@ -82,6 +86,7 @@ def _add_layers(n):
     def act(at):
         for _ in range(n):
             at.button[0].click().run()  # "Add layer"
+
     return act
 
 
@@ -118,7 +123,7 @@ def test_bad_sidebar_input_gives_a_message_and_keeps_the_architecture(case):
     setup, act, fragment = SIDEBAR_CASES[case]
     at = run_app()
     if setup:
-        setup(at)   # a valid starting point
+        setup(at)  # a valid starting point
     before = at.session_state[CFG]
     act(at)
     assert any(fragment in m for m in messages(at)), messages(at)
@@ -190,13 +195,15 @@ def test_unknown_query_keys_are_ignored():
     at = run_app({"utm_source": "board", "page": "../../etc/passwd", "hidden": "32"})
     assert not at.exception and not messages(at)
     # the default preset (8x8 digits) with one hidden layer of 32: the other keys change nothing
-    assert at.session_state[CFG] == Config(d=64, shape=(8, 8), hidden=(32,), order="natural", degrees="random",
-                                           num_masks=1, seed=0)
-    assert dict(at.query_params) == {"d": "64", "hidden": "32"}        # the rewritten URL is canonical
+    assert at.session_state[CFG] == Config(
+        d=64, shape=(8, 8), hidden=(32,), order="natural", degrees="random", num_masks=1, seed=0
+    )
+    assert dict(at.query_params) == {"d": "64", "hidden": "32"}  # the rewritten URL is canonical
 
 
 # ---------------------------------------------------------------------------------------------
 # uploaded data files (the Train page hands the uploaded bytes to made_viz.data.load_bytes)
+
 
 def _idx(images) -> bytes:
     images = np.asarray(images, dtype=np.uint8)
@@ -220,8 +227,7 @@ def _zip_bomb() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         header = io.BytesIO()
-        np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False,
-                                                      "shape": (150_000, 4096)})
+        np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (150_000, 4096)})
         with z.open("train.npy", "w", force_zip64=True) as f:
             f.write(header.getvalue())
             chunk = bytes(4096 * 1000)
@@ -237,8 +243,11 @@ UPLOAD_CASES = {
     "IDX header only": (lambda: _idx(_IMAGES)[:10], "train-images-idx3-ubyte", "header is truncated"),
     "IDX wrong magic": (lambda: b"\x00\x00\x08\x07" + _idx(_IMAGES)[4:], "train-images-idx3-ubyte", "bad magic number"),
     "IDX label file": (lambda: struct.pack(">II", 0x801, 3) + b"\x01\x02\x03", "labels-idx1-ubyte", "label file"),
-    "IDX oversized declared dims": (lambda: struct.pack(">I3I", 0x803, 60000, 1000, 1000) + b"\x00" * 100,
-                                    "train-images-idx3-ubyte", "not supported"),
+    "IDX oversized declared dims": (
+        lambda: struct.pack(">I3I", 0x803, 60000, 1000, 1000) + b"\x00" * 100,
+        "train-images-idx3-ubyte",
+        "not supported",
+    ),
     "IDX trailing garbage": (lambda: _idx(_IMAGES) + b"junk", "train-images-idx3-ubyte", "size mismatch"),
     "images larger than 64x64": (lambda: _npy(np.zeros((3, 65, 65), np.uint8)), "big.npy", "larger than 64x64"),
     "1-D array": (lambda: _npy(np.arange(10, dtype=np.uint8)), "vec.npy", "expected images"),
@@ -251,38 +260,54 @@ UPLOAD_CASES = {
     "intensities above 255": (lambda: _npy(np.full((4, 16), 1000, np.int32)), "hdr.npy", "above 255"),
     "no images": (lambda: _npy(np.zeros((0, 16), np.uint8)), "none.npy", "contains no images"),
     "a single image": (lambda: _npy(np.ones((1, 16), np.uint8)), "one.npy", "only 1 image"),
-    "pickled npy": (lambda: _npy(np.array([{"a": 1}], dtype=object), allow_pickle=True), "obj.npy", "refused for safety"),
+    "pickled npy": (
+        lambda: _npy(np.array([{"a": 1}], dtype=object), allow_pickle=True),
+        "obj.npy",
+        "refused for safety",
+    ),
     "plain python pickle": (lambda: pickle.dumps({"train": [[0, 1]]}), "data.pkl", "refused for safety"),
     "npz of pickled objects": (lambda: _npz(train=np.array([None, 1], dtype=object)), "obj.npz", "refused for safety"),
-    "npz with unknown keys": (lambda: _npz(foo=np.ones((4, 16)), bar=np.ones((4, 16))), "keys.npz", "don't know which arrays"),
+    "npz with unknown keys": (
+        lambda: _npz(foo=np.ones((4, 16)), bar=np.ones((4, 16))),
+        "keys.npz",
+        "don't know which arrays",
+    ),
     "npz with no arrays": (lambda: _npz(), "empty.npz", "no arrays"),
-    "npz train/test sizes differ": (lambda: _npz(x_train=np.ones((4, 16), np.uint8), x_test=np.ones((4, 9), np.uint8)),
-                                    "split.npz", "train images have 16 pixels but test images have 9"),
+    "npz train/test sizes differ": (
+        lambda: _npz(x_train=np.ones((4, 16), np.uint8), x_test=np.ones((4, 9), np.uint8)),
+        "split.npz",
+        "train images have 16 pixels but test images have 9",
+    ),
     "zip bomb npz": (_zip_bomb, "bomb.npz", "MB"),
     "gzip inside gzip": (lambda: gzip.compress(gzip.compress(_idx(_IMAGES))), "x.gz", "compressed twice"),
     "truncated gzip": (lambda: gzip.compress(_idx(_IMAGES))[:-20], "x.gz", "truncated"),
     "ragged amat rows": (lambda: b"0 1 0 1\n0 1 0\n", "x.amat", "row 2 has 3 values"),
     "amat with words": (lambda: b"0 1 zero 1\n", "x.amat", "not a number"),
     "html page": (lambda: b"<!doctype html><html><body>hi</body></html>", "index.html", "unrecognised file format"),
-    "random bytes": (lambda: bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8)), "x.bin",
-                     "unrecognised file format"),
+    "random bytes": (
+        lambda: bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8)),
+        "x.bin",
+        "unrecognised file format",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(UPLOAD_CASES))
 def test_bad_upload_gives_a_data_error_naming_the_file(case):
     from made_viz.data import DataError, load_bytes
+
     make, name, fragment = UPLOAD_CASES[case]
     with pytest.raises(DataError) as info:
         load_bytes(make(), name)
     msg = str(info.value)
-    assert msg.startswith(Path(name).name) and fragment in msg, msg   # names the file first
+    assert msg.startswith(Path(name).name) and fragment in msg, msg  # names the file first
     assert "\n" not in msg
 
 
 def test_upload_name_with_a_path_is_reduced_to_its_base_name():
     """A crafted upload name never puts a server path into a message or a lookup."""
     from made_viz.data import DataError, load_bytes
+
     with pytest.raises(DataError, match=r"^passwd: "):
         load_bytes(b"root:x:0:0:root:/root:/bin/bash\n", "../../../etc/passwd")
 
@@ -290,9 +315,11 @@ def test_upload_name_with_a_path_is_reduced_to_its_base_name():
 # ---------------------------------------------------------------------------------------------
 # checkpoints (uploaded to the Sample page, or named on the command line)
 
+
 class _Evil:
     def __reduce__(self):
         import os
+
         return (os.getcwd, ())  # harmless: test_safety.py checks that a real payload never runs
 
 
@@ -300,12 +327,14 @@ def _good_checkpoint(cfg: Config | None = None) -> bytes:
     cfg = cfg or Config(d=4, shape=(2, 2), hidden=(8,))
     from made_viz.checkpoint import checkpoint_bytes
     from made_viz.model import MADE
+
     torch.manual_seed(0)
     return checkpoint_bytes(MADE(cfg), history=[{"epoch": 1, "valid_nll": 2.0}])
 
 
 def _tampered(change) -> bytes:
     from made_viz.checkpoint import pack, unpack
+
     payload = unpack(_good_checkpoint())
     change(payload)
     return pack(payload)
@@ -332,13 +361,16 @@ def _other_architecture(payload):
 def _set_weight(name, value):
     def change(p):
         p["state_dict"][name] = value(p["state_dict"][name])
+
     return change
 
 
 CHECKPOINT_CASES = {
     "empty file": (lambda: b"", "empty"),
-    "random bytes": (lambda: bytes(np.random.default_rng(2).integers(0, 256, 4000, dtype=np.uint8)),
-                     "not a torch zip archive"),
+    "random bytes": (
+        lambda: bytes(np.random.default_rng(2).integers(0, 256, 4000, dtype=np.uint8)),
+        "not a torch zip archive",
+    ),
     "truncated checkpoint": (lambda: _good_checkpoint()[:700], "truncated or corrupt"),
     "plain zip": (lambda: _zip_of("hello.txt", b"hi"), "not one written by torch.save"),
     "legacy bare pickle": (lambda: pickle.dumps({"format": "made-viz-checkpoint"}), "not a torch zip archive"),
@@ -348,8 +380,10 @@ CHECKPOINT_CASES = {
     "invalid configuration": (lambda: _tampered(lambda p: p.update(config='{"d": 1}')), "invalid configuration"),
     "future version": (lambda: _tampered(lambda p: p.update(version=99)), "version 99 is not supported"),
     "NaN weights": (lambda: _tampered(_set_weight("layers.0.weight", lambda t: t * float("nan"))), "NaN or infinite"),
-    "tampered mask": (lambda: _tampered(_set_weight("layers.0.mask", lambda t: torch.ones_like(t))),
-                      "differs from the mask"),
+    "tampered mask": (
+        lambda: _tampered(_set_weight("layers.0.mask", lambda t: torch.ones_like(t))),
+        "differs from the mask",
+    ),
     "missing weights": (lambda: _tampered(lambda p: p["state_dict"].pop("layers.0.weight")), "missing"),
     "history not JSON": (lambda: _tampered(lambda p: p.update(history="{oops")), "history is not valid JSON"),
 }
@@ -358,6 +392,7 @@ CHECKPOINT_CASES = {
 @pytest.mark.parametrize("case", list(CHECKPOINT_CASES))
 def test_bad_checkpoint_gives_a_checkpoint_error(case):
     from made_viz.checkpoint import CheckpointError, load_checkpoint
+
     make, fragment = CHECKPOINT_CASES[case]
     with pytest.raises(CheckpointError) as info:
         load_checkpoint(make())
@@ -368,6 +403,7 @@ def test_bad_checkpoint_gives_a_checkpoint_error(case):
 def test_good_checkpoint_still_loads():
     """The catalogue above is not rejecting everything: the untampered file loads."""
     from made_viz.checkpoint import load_checkpoint
+
     ck = load_checkpoint(_good_checkpoint())
     assert ck.config.hidden == (8,) and ck.history[0]["valid_nll"] == 2.0
 
@@ -400,6 +436,7 @@ CLI_CASES = {
 @pytest.mark.parametrize("case", list(CLI_CASES))
 def test_bad_command_line_gives_one_error_line_and_status_2(case, capsys):
     from made_viz.cli import main
+
     argv, fragment = CLI_CASES[case]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -410,7 +447,10 @@ def test_bad_command_line_gives_one_error_line_and_status_2(case, capsys):
 # ---------------------------------------------------------------------------------------------
 # every page, not just Home
 
-@pytest.mark.parametrize("page", ["made_viz/app_pages/architecture.py", "made_viz/app_pages/train.py", "made_viz/app_pages/sample.py"])
+
+@pytest.mark.parametrize(
+    "page", ["made_viz/app_pages/architecture.py", "made_viz/app_pages/train.py", "made_viz/app_pages/sample.py"]
+)
 def test_every_page_survives_a_bad_link_and_bad_sidebar_text(page):
     at = run_app({"hidden": "-1", "order": "9,9"})
     assert any("link's architecture is not valid" in m for m in messages(at))
@@ -424,7 +464,9 @@ def test_every_page_survives_a_bad_link_and_bad_sidebar_text(page):
     assert at.session_state[CFG] == before and at.title
 
 
-@pytest.mark.parametrize("page", ["made_viz/app_pages/architecture.py", "made_viz/app_pages/train.py", "made_viz/app_pages/sample.py"])
+@pytest.mark.parametrize(
+    "page", ["made_viz/app_pages/architecture.py", "made_viz/app_pages/train.py", "made_viz/app_pages/sample.py"]
+)
 def test_sidebar_controls_keep_the_architecture_across_a_page_switch(page):
     """No state is lost by moving to another page: the sidebar still shows the session's
     architecture, and the next valid edit builds on it (not on blank controls)."""

@@ -1,6 +1,7 @@
 """The Exercises page through streamlit.testing: each exercise with a right and a wrong answer (the score
 counts, a wrong answer is explained), and the teacher's link (same questions for everyone; a bad link is
 said and falls back to a random question)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,7 @@ def open_page(query: dict | None = None, exercise: str | None = None) -> AppTest
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for e in (*at.markdown, *at.error, *at.success, *at.warning, *at.info, *at.caption,
-                               *at.subheader)]
+    parts = [e.value for e in (*at.markdown, *at.error, *at.success, *at.warning, *at.info, *at.caption, *at.subheader)]
     return "\n".join(str(p) for p in parts)
 
 
@@ -39,8 +39,9 @@ def score(at: AppTest, exercise: str) -> tuple[int, int]:
 
 def see_question(at: AppTest, variant: str = "output") -> X.SeeQuestion:
     n = at.session_state["x_n"].get("see", 0)
-    return X.make_see_question(at.session_state[CFG], 0, variant,
-                               X.question_rng(at.session_state["x_seed"], "see", n, variant))
+    return X.make_see_question(
+        at.session_state[CFG], 0, variant, X.question_rng(at.session_state["x_seed"], "see", n, variant)
+    )
 
 
 def reveal(at: AppTest, key: str) -> AppTest:
@@ -58,7 +59,7 @@ def test_see_right_answer_scores():
     assert at.success and at.success[0].value.startswith("Right!") and not at.error
     assert score(at, "see") == (1, 1)
     assert "Score this session (right/asked): Which inputs can this output see? **1/1**" in texts(at)
-    reveal(at, "x_reveal_see")                      # a rerun does not count the same answer twice
+    reveal(at, "x_reveal_see")  # a rerun does not count the same answer twice
     assert score(at, "see") == (1, 1)
 
 
@@ -120,7 +121,7 @@ def test_real_or_sampled_right_and_wrong():
     q = X.make_real_question(10_000, X.question_rng(5, "real", 0))
     assert len([c for c in at.checkbox if c.key.startswith("x_tile_")]) == 8
     for i, s in enumerate(q.is_sample):
-        at.checkbox(key=f"x_tile_{i}").set_value(s).run()   # each tick reruns, as in the browser
+        at.checkbox(key=f"x_tile_{i}").set_value(s).run()  # each tick reruns, as in the browser
     reveal(at, "x_reveal_real")
     assert at.success[0].value.startswith("8 of 8 tiles right") and score(at, "real") == (1, 1)
     assert "log p =" in texts(at) and "NN" in texts(at)

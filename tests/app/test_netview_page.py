@@ -2,6 +2,7 @@
 default view within the edge budget, the data it is sent (traced in Python the way its JavaScript traces,
 compared with made_viz.graph), the selectbox's pick as its first trace, the classic figure kept reachable
 and remembered, and the plotly figure with a note above the budget."""
+
 from __future__ import annotations
 
 import json
@@ -64,7 +65,7 @@ def test_classic_figure_is_reachable_and_remembered_across_a_big_net():
     at = open_page(SEED_QUERY)
     at.toggle(key="w_classic").set_value(True).run()
     assert [e.key for e in at.get("plotly_chart")] == ["net_plot"] and component_data(at) is None
-    at.selectbox(key="w_preset").set_value("digits").run()   # over the budget: no toggle drawn
+    at.selectbox(key="w_preset").set_value("digits").run()  # over the budget: no toggle drawn
     assert not at.get("toggle") or all(t.key != "w_classic" for t in at.toggle)
     at.selectbox(key="w_preset").set_value("seed").run()
     assert not at.exception
@@ -72,7 +73,7 @@ def test_classic_figure_is_reachable_and_remembered_across_a_big_net():
 
 
 def test_over_the_budget_the_plotly_figure_with_a_note():
-    at = open_page()   # the default preset: 8x8 digits, 16,747 edges
+    at = open_page()  # the default preset: 8x8 digits, 16,747 edges
     assert component_data(at) is None
     assert [e.key for e in at.get("plotly_chart")] == ["net_plot"]
     assert "edges the network is drawn by the server" in captions(at)

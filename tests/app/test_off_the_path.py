@@ -5,6 +5,7 @@ message that must be seen where the student looks, links carrying other sites' p
 duplicated keys, a network too big for a shared server, and shared caches that must never show
 one student another student's data.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,11 @@ from made_viz.model import MADE
 from made_viz.ui import CFG, DEFAULT_PRESET, PRESETS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-ARCH, TRAIN, SAMPLE = "made_viz/app_pages/architecture.py", "made_viz/app_pages/train.py", "made_viz/app_pages/sample.py"
+ARCH, TRAIN, SAMPLE = (
+    "made_viz/app_pages/architecture.py",
+    "made_viz/app_pages/train.py",
+    "made_viz/app_pages/sample.py",
+)
 DEFAULT = PRESETS[DEFAULT_PRESET].cfg
 
 
@@ -34,10 +39,12 @@ def open_page(page: str = ARCH, query: dict | None = None) -> AppTest:
 
 
 def sidebar_values(at: AppTest) -> dict:
-    return {"height": at.sidebar.number_input(key="w_height").value,
-            "width": at.sidebar.number_input(key="w_width").value,
-            "hidden": at.sidebar.text_input(key="w_hidden").value,
-            "seed": at.sidebar.number_input(key="w_seed").value}
+    return {
+        "height": at.sidebar.number_input(key="w_height").value,
+        "width": at.sidebar.number_input(key="w_width").value,
+        "hidden": at.sidebar.text_input(key="w_hidden").value,
+        "seed": at.sidebar.number_input(key="w_seed").value,
+    }
 
 
 def main_messages(at: AppTest) -> list[str]:
@@ -52,6 +59,7 @@ def first_main_element(at: AppTest):
 # ---------------------------------------------------------------------------------------------
 # defect 1: a rejected entry, then a page switch
 
+
 def test_rejected_entry_then_page_switch_keeps_the_sidebar_in_step():
     at = open_page()
     at.sidebar.text_input(key="w_hidden").set_value("40, 30").run()
@@ -63,7 +71,7 @@ def test_rejected_entry_then_page_switch_keeps_the_sidebar_in_step():
     want = DEFAULT.replace(hidden=(40, 30))
     assert at.session_state[CFG] == want
     assert sidebar_values(at) == {"height": 8, "width": 8, "hidden": "40, 30", "seed": 0}
-    at.sidebar.number_input(key="w_seed").set_value(5).run()   # the next edit works
+    at.sidebar.number_input(key="w_seed").set_value(5).run()  # the next edit works
     assert not at.exception and not at.main.error and not at.sidebar.error
     assert at.session_state[CFG] == want.replace(seed=5)
 
@@ -71,7 +79,7 @@ def test_rejected_entry_then_page_switch_keeps_the_sidebar_in_step():
 def test_a_rejected_entry_does_not_leak_into_the_other_widgets():
     at = open_page()
     at.sidebar.text_input(key="w_hidden").set_value("abc").run()
-    at.sidebar.number_input(key="w_seed").set_value(3).run()     # a valid edit of another field
+    at.sidebar.number_input(key="w_seed").set_value(3).run()  # a valid edit of another field
     assert at.session_state[CFG] == DEFAULT.replace(seed=3)
     assert sidebar_values(at)["hidden"] == "128, 128"
 
@@ -79,12 +87,16 @@ def test_a_rejected_entry_does_not_leak_into_the_other_widgets():
 # ---------------------------------------------------------------------------------------------
 # defect 2: rejected entries are said where the student looks
 
-@pytest.mark.parametrize("key, value, fragment", [
-    ("w_hidden", "abc", "'abc' is not a whole number"),
-    ("w_height", 65, "Height"),
-    ("w_height", 0, "Height"),
-    ("w_masks", 65, "K"),
-])
+
+@pytest.mark.parametrize(
+    "key, value, fragment",
+    [
+        ("w_hidden", "abc", "'abc' is not a whole number"),
+        ("w_height", 65, "Height"),
+        ("w_height", 0, "Height"),
+        ("w_masks", 65, "K"),
+    ],
+)
 def test_a_rejected_entry_is_said_at_the_top_of_the_page_with_what_is_kept(key, value, fragment):
     at = open_page()
     widget = at.sidebar.text_input(key=key) if key == "w_hidden" else at.sidebar.number_input(key=key)
@@ -94,11 +106,12 @@ def test_a_rejected_entry_is_said_at_the_top_of_the_page_with_what_is_kept(key, 
     top = first_main_element(at)
     assert isinstance(top, Error), top
     assert fragment in top.value and "Kept" in top.value and "8 x 8" in top.value, top.value
-    assert any(fragment in e.value for e in at.sidebar.error)          # and next to the field
+    assert any(fragment in e.value for e in at.sidebar.error)  # and next to the field
 
 
 # ---------------------------------------------------------------------------------------------
 # defect 3: only the app's own URL keys count
+
 
 def test_tracking_parameters_do_not_change_the_network():
     at = open_page(query={"utm_source": "lms"})
@@ -108,15 +121,25 @@ def test_tracking_parameters_do_not_change_the_network():
 
 def test_a_link_with_only_d_keeps_the_default_preset_otherwise():
     at = open_page(query={"d": "12"})
-    assert at.session_state[CFG] == DEFAULT.replace(d=12, shape=None)   # one row of 12 pixels
+    assert at.session_state[CFG] == DEFAULT.replace(d=12, shape=None)  # one row of 12 pixels
     assert not at.main.error
 
 
 def test_a_duplicated_parameter_resolves_to_one_value_and_a_canonical_url():
     at = open_page(query={"d": ["64", "12"], "shape": "none"})
     assert at.session_state[CFG] == DEFAULT.replace(d=12, shape=None)  # the last value, like Streamlit
-    assert set(at.query_params) <= {"d", "shape", "hidden", "activation", "direct", "order", "degrees",
-                                     "num_masks", "seed", "masking"}
+    assert set(at.query_params) <= {
+        "d",
+        "shape",
+        "hidden",
+        "activation",
+        "direct",
+        "order",
+        "degrees",
+        "num_masks",
+        "seed",
+        "masking",
+    }
     assert all(not isinstance(v, list) or len(v) == 1 for v in at.query_params.values()), at.query_params
 
 
@@ -131,6 +154,7 @@ def test_the_url_round_trips_every_preset():
 # ---------------------------------------------------------------------------------------------
 # defect 5: a per-session budget
 
+
 def test_a_huge_network_is_refused_with_the_limit_named():
     at = open_page()
     at.sidebar.text_input(key="w_hidden").set_value(",".join(["4096"] * 8)).run()
@@ -144,7 +168,7 @@ def test_the_budget_is_set_by_the_operator(monkeypatch):
     monkeypatch.setenv("MADE_VIZ_MAX_WEIGHTS", "5000")
     assert Config(d=16, hidden=(100,)).num_weights == 16 * 100 + 100 + 100 * 16 + 16
     assert Config(d=16, hidden=(100,), direct=True).num_weights == 3316 + 16 * 16
-    assert ui.over_budget(Config(d=16, shape=(4, 4), hidden=(100,))) is None     # 3,316 weights
+    assert ui.over_budget(Config(d=16, shape=(4, 4), hidden=(100,))) is None  # 3,316 weights
     assert ui.over_budget(DEFAULT) and "5,000" in ui.over_budget(DEFAULT)
     assert ui.over_budget(Config(d=4, hidden=(8,))) is None
 
@@ -159,7 +183,7 @@ def test_the_architecture_page_skips_the_jacobian_for_a_big_network():
     at = open_page()
     at.sidebar.number_input(key="w_height").set_value(32).run()
     at.sidebar.number_input(key="w_width").set_value(32).run()
-    at.sidebar.text_input(key="w_hidden").set_value("2048, 2048").run()   # 8.4 M weights: within the budget
+    at.sidebar.text_input(key="w_hidden").set_value("2048, 2048").run()  # 8.4 M weights: within the budget
     assert at.session_state[CFG].hidden == (2048, 2048) and at.session_state[CFG].d == 1024
     assert not at.exception
     assert any("masks' product" in s.value for s in at.success)
@@ -167,6 +191,7 @@ def test_the_architecture_page_skips_the_jacobian_for_a_big_network():
 
 # ---------------------------------------------------------------------------------------------
 # defect 6: shared caches are keyed by content, never by names
+
 
 def _upload(name: str, first_half: bool) -> data.Dataset:
     """8x8 images whose ink is in the first (or last) 32 pixels: two such sets have the same
@@ -206,7 +231,7 @@ def test_two_colliding_uploads_never_see_each_others_training_images(monkeypatch
     a_ds, b_ds = _upload(name, True), _upload(name, False)
     assert a_ds.train.sum() == b_ds.train.sum() and a_ds.train.shape == b_ds.train.shape
     sessions = []
-    if name == "digits8":   # another session uses the real built-in set of that name first
+    if name == "digits8":  # another session uses the real built-in set of that name first
         real = data.load_dataset("digits8")
         sessions.append((real, _sample_session(real)))
     sessions += [(a_ds, _sample_session(a_ds)), (b_ds, _sample_session(b_ds))]

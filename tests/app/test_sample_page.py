@@ -1,5 +1,6 @@
 """The Sample page through streamlit.testing, with a small MADE injected as the session's model
 (and no shipped pre-trained models, so the tests do not depend on assets/pretrained)."""
+
 from pathlib import Path
 
 import numpy as np
@@ -107,14 +108,14 @@ def test_sample_step_seed_greedy_and_mask(random_order):
     at.toggle(key="s_greedy").set_value(True).run()
     assert any("Greedy" in i.value for i in at.info)
     greedy = at.session_state["_sample_last"]["traj"]
-    assert torch.equal(greedy.x, (greedy.probs >= 0.5).to(greedy.x.dtype))     # the mode of every conditional
+    assert torch.equal(greedy.x, (greedy.probs >= 0.5).to(greedy.x.dtype))  # the mode of every conditional
 
     at.selectbox(key="s_mask").set_value(1).run()
     traj1 = at.session_state["_sample_last"]["traj"]
     assert traj1.mask_index == 1
     assert np.array_equal(traj1.order.numpy(), random_order.mask_set(1).order)
     assert not np.array_equal(traj1.order.numpy(), random_order.mask_set(0).order)
-    assert random_order.mask_index == 0                  # sampling leaves the model's mask alone
+    assert random_order.mask_index == 0  # sampling leaves the model's mask alone
     at.selectbox(key="s_n").set_value(4).run()
     assert at.session_state["_sample_last"]["traj"].n == 4 and not at.exception
 
@@ -132,7 +133,7 @@ def test_completion_exact_with_natural_order(natural):
     traj = at.session_state["_complete_last"]["traj"]
     assert traj.exact and any(s.value.startswith("Exact") for s in at.success)
     test_image = data.load_dataset("digits8").test[0]
-    assert np.array_equal(traj.x[:, :32].numpy(), np.repeat(test_image[None, :32], 8, 0))   # top half kept
+    assert np.array_equal(traj.x[:, :32].numpy(), np.repeat(test_image[None, :32], 8, 0))  # top half kept
     at.selectbox(key="c_region").set_value("bottom half").run()
     assert not at.session_state["_complete_last"]["traj"].exact
     assert any("Approximate" in w.value for w in at.warning)
@@ -170,7 +171,7 @@ def test_drawing_on_the_lens_canvas(natural):
         blank = -float(natural.log_prob(torch.zeros(1, 64)))
         mine = -float(natural.log_prob(torch.tensor(drawn[None]).float()))
     assert _lens_total(at) == pytest.approx(blank, abs=6e-4)
-    at.session_state["l_drawn"] = drawn                  # what a few clicks on the canvas set
+    at.session_state["l_drawn"] = drawn  # what a few clicks on the canvas set
     at.run()
     assert _lens_total(at) == pytest.approx(mine, abs=6e-4)
     at.button(key="l_clear").click().run()
@@ -186,22 +187,22 @@ def test_unknown_dataset_is_explained(natural):
 def test_tabs_are_lazy_and_settings_survive_a_tab_switch(natural):
     at = _open(natural)
     assert at.session_state["_sample_last"]["traj"].n == 16
-    assert "_complete_last" not in at.session_state           # the Complete tab has not run
+    assert "_complete_last" not in at.session_state  # the Complete tab has not run
     at.selectbox(key="s_n").set_value(4).run()
     at.number_input(key="s_seed").set_value(5).run()
     _tab(at, "Complete")
     assert not at.get("download_button") and at.session_state["_complete_last"]["traj"].n == 8
     at.selectbox(key="c_region").set_value("left half").run()
-    _tab(at, "Copying?")                                       # neighbours of the Sample tab's samples
+    _tab(at, "Copying?")  # neighbours of the Sample tab's samples
     assert at.session_state["_sample_last"]["traj"].n == 4
     _tab(at, "Sample")
     assert at.selectbox(key="s_n").value == 4 and at.number_input(key="s_seed").value == 5
     _tab(at, "Likelihood lens")
-    at.selectbox(key="l_source").set_value("A completion").run()   # the Complete tab's left-half completions
+    at.selectbox(key="l_source").set_value("A completion").run()  # the Complete tab's left-half completions
     assert not at.exception
-    completion = at.session_state["_complete_last"]["traj"].x.numpy()[0]   # "Which one" = 0
+    completion = at.session_state["_complete_last"]["traj"].x.numpy()[0]  # "Which one" = 0
     assert _lens_total(at) == pytest.approx(_minus_log_prob(natural, completion, 0), abs=6e-4)
     _tab(at, "Complete")
     assert at.selectbox(key="c_region").value == "left half"
-    at.text_input(key="w_hidden").set_value("12").run()        # a sidebar change keeps the open tab
+    at.text_input(key="w_hidden").set_value("12").run()  # a sidebar change keeps the open tab
     assert at.selectbox(key="c_region").value == "left half" and not at.exception

@@ -1,4 +1,5 @@
 """The app shell through streamlit.testing: the shared sidebar, presets and the URL."""
+
 from pathlib import Path
 
 import pytest
@@ -43,8 +44,8 @@ def test_widget_changes_reach_the_config_and_bad_text_keeps_the_last_good_one():
     at.text_input(key="w_hidden").set_value("0,-3").run()
     assert any("at least 1 unit" in e.value for e in at.error)
     assert at.session_state["cfg"].hidden == (10, 5)
-    assert at.text_input(key="w_hidden").value == "10, 5"    # the field shows what is kept
-    at.text_input(key="w_hidden").set_value("10, 6").run()   # the next valid edit is taken, the message goes
+    assert at.text_input(key="w_hidden").value == "10, 5"  # the field shows what is kept
+    at.text_input(key="w_hidden").set_value("10, 6").run()  # the next valid edit is taken, the message goes
     assert not at.error and at.session_state["cfg"].hidden == (10, 6)
     at.number_input(key="w_height").set_value(2).run()
     at.number_input(key="w_width").set_value(3).run()
@@ -61,12 +62,12 @@ def test_widget_changes_reach_the_config_and_bad_text_keeps_the_last_good_one():
 def test_add_and_remove_layer_buttons_and_resample():
     at = run_app()
     n = len(at.session_state["cfg"].hidden)
-    at.button[0].click().run()   # Add layer
+    at.button[0].click().run()  # Add layer
     assert len(at.session_state["cfg"].hidden) == n + 1
-    at.button[1].click().run()   # Remove
+    at.button[1].click().run()  # Remove
     assert len(at.session_state["cfg"].hidden) == n
     seed = at.session_state["cfg"].seed
-    at.button[2].click().run()   # Resample
+    at.button[2].click().run()  # Resample
     assert at.session_state["cfg"].seed == seed + 1
 
 
@@ -88,11 +89,16 @@ def test_a_tampered_link_falls_back_to_defaults_with_a_message(query):
 def test_switching_pages_keeps_the_sidebar_showing_the_architecture():
     at = run_app()
     at.text_input(key="w_hidden").set_value("12, 6").run()
-    for page in ("made_viz/app_pages/architecture.py", "made_viz/app_pages/train.py", "made_viz/app_pages/sample.py", "made_viz/app_pages/home.py"):
+    for page in (
+        "made_viz/app_pages/architecture.py",
+        "made_viz/app_pages/train.py",
+        "made_viz/app_pages/sample.py",
+        "made_viz/app_pages/home.py",
+    ):
         at.switch_page(page).run()
         assert not at.exception, page
         assert at.number_input(key="w_height").value == 8, page
         assert at.text_input(key="w_hidden").value == "12, 6", page
-    at.number_input(key="w_width").set_value(4).run()      # editing after a switch still works
+    at.number_input(key="w_width").set_value(4).run()  # editing after a switch still works
     assert not at.error
     assert at.session_state["cfg"].d == 32 and at.session_state["cfg"].hidden == (12, 6)

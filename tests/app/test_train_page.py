@@ -3,6 +3,7 @@
 AppTest does not fire `run_every` timers; the page advances a running run by one short chunk in
 every script run, and has a "Train 20 steps" button, so each `at.run()` makes progress.
 """
+
 from __future__ import annotations
 
 import io
@@ -61,10 +62,10 @@ def test_each_embedded_dataset_trains(name):
     choose_builtin(at, name)
     d = {"digits8": 64, "mnist": 784, "bars4": 16, "shapes8": 64}[name]
     cfg = at.session_state[ui.CFG]
-    assert cfg.d == d and cfg.hidden == (128, 128)          # the hidden layers were kept
+    assert cfg.d == d and cfg.hidden == (128, 128)  # the hidden layers were kept
     assert at.session_state[ui.DATASET] == name
-    at.number_input(key="t_epochs").set_value(2000).run()   # long enough never to finish during the test
-    click(at, "t_steps")                                    # "Train 20 steps"
+    at.number_input(key="t_epochs").set_value(2000).run()  # long enough never to finish during the test
+    click(at, "t_steps")  # "Train 20 steps"
     run = run_obj(at)
     assert run.step == 20 and run.state == "paused" and run.dataset.name == name
     click(at, "t_resume")
@@ -109,7 +110,7 @@ def test_d_mismatch_offers_one_click_fix_and_resets_explicit_order():
     at.selectbox(key="t_builtin").set_value("bars4").run()
     warning = texts(at.warning)
     assert "D = 4 × 4 = 16" in warning and "D = 64" in warning and "resets to natural" in warning
-    assert at.session_state[RUN] is None                  # nothing to start until D matches
+    assert at.session_state[RUN] is None  # nothing to start until D matches
     assert "t_start" not in [b.key for b in at.button] and "matches the architecture" in texts(at.info)
     click(at, "t_use_d")
     cfg = at.session_state[ui.CFG]
@@ -142,7 +143,7 @@ def test_architecture_change_after_training_offers_reset():
     at.sidebar.text_input(key="w_hidden").set_value("32").run()
     warning = texts(at.warning)
     assert "belongs to the old architecture" in warning and "hidden 128-128" in warning and "hidden 32" in warning
-    assert at.session_state[ui.MODEL] is old.model                  # still there for the Sample page
+    assert at.session_state[ui.MODEL] is old.model  # still there for the Sample page
     click(at, "t_reset_new")
     run = run_obj(at)
     assert run is not old and run.state == "idle" and run.cfg.hidden == (32,)
@@ -153,7 +154,7 @@ def test_bad_uploads_are_refused_and_the_session_goes_on():
     at.radio(key="t_source").set_value("Upload").run()
     at.file_uploader(key="t_upload").set_value(("x.npy", b"\x00garbage\xff" * 10, "application/octet-stream")).run()
     assert not at.exception and "cannot be used" in texts(at.error) and "x.npy" in texts(at.error)
-    truncated = struct.pack(">IIII", 0x00000803, 100, 28, 28) + bytes(500)      # promises 100 images, has < 1
+    truncated = struct.pack(">IIII", 0x00000803, 100, 28, 28) + bytes(500)  # promises 100 images, has < 1
     at.file_uploader(key="t_upload").set_value(("train-images-idx3-ubyte", truncated, "application/octet-stream")).run()
     assert not at.exception and "train-images-idx3-ubyte" in texts(at.error)
     # a good upload works (grey levels, binarized by threshold)
@@ -182,14 +183,18 @@ def test_corrupt_foreign_and_malicious_checkpoints_are_refused(tmp_path):
     torch.save({"format": "made-viz-checkpoint", "version": 1, "payload": Evil()}, evil)
     foreign = io.BytesIO()
     torch.save({"weight": torch.zeros(3)}, foreign)
-    for name, blob in (("bad.pt", b"PK\x03\x04 truncated zip"), ("random.pt", os.urandom(300)),
-                       ("evil.pt", evil.getvalue()), ("foreign.pt", foreign.getvalue())):
+    for name, blob in (
+        ("bad.pt", b"PK\x03\x04 truncated zip"),
+        ("random.pt", os.urandom(300)),
+        ("evil.pt", evil.getvalue()),
+        ("foreign.pt", foreign.getvalue()),
+    ):
         at.file_uploader(key="t_ckpt").set_value((name, blob, "application/octet-stream")).run()
         assert not at.exception
         assert f"{name} was not loaded" in texts(at.error), (name, texts(at.error))
         assert at.session_state[ui.CFG] == cfg0 and ui.MODEL not in at.session_state
     assert not marker.exists()
-    click(at, "t_steps")                                   # the session still trains
+    click(at, "t_steps")  # the session still trains
     assert run_obj(at).step == 20
 
 
@@ -201,7 +206,7 @@ def test_download_then_upload_a_checkpoint_in_another_session():
     click(at, "t_stop")
     blob = run_obj(at).checkpoint_bytes()
     assert at.get("download_button")
-    other = open_train()                                   # a fresh session, default architecture
+    other = open_train()  # a fresh session, default architecture
     other.file_uploader(key="t_ckpt").set_value(("mine.pt", blob, "application/octet-stream")).run()
     assert not other.exception and "Loaded checkpoint mine.pt" in texts(other.success)
     cfg = other.session_state[ui.CFG]
@@ -278,12 +283,12 @@ def test_switching_pages_keeps_the_run_and_unit_toggle_redraws_in_bits():
     at.switch_page("made_viz/app_pages/home.py").run()
     assert not at.exception and run_obj(at) is run and run.state == "running"
     at.run()
-    assert run.step == steps                         # away from the Train page nothing trains
+    assert run.step == steps  # away from the Train page nothing trains
     at.switch_page(PAGE).run()
-    assert run_obj(at) is run and run.step > steps    # back: the same run goes on
+    assert run_obj(at) is run and run.step > steps  # back: the same run goes on
     at.button_group(key="t_unit").set_value("bits").run()
     assert not at.exception
     fig = at.get("plotly_chart")
     spec = next(json.loads(c.proto.spec) for c in fig if "bits per dimension" in c.proto.spec)
     refs = [t for t in spec["data"] if t["name"].startswith("independent pixels")]
-    assert refs and 0 < refs[0]["y"][0] < 1           # 25.2 nats / (64 ln 2) = 0.57 bits per pixel
+    assert refs and 0 < refs[0]["y"][0] < 1  # 25.2 nats / (64 ln 2) = 0.57 bits per pixel

@@ -1,6 +1,7 @@
 """The Train page's published figures (AppTest): the reference's and the paper's test NLLs as lines on
 the MNIST curves (never for digits8), Figure 2 "what more masks buy" from the committed file with the
 student's own K marked, and a clear message when that file is damaged. MNIST trains 20 steps only."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,7 @@ import pytest
 from made_viz import paper
 from tests.app.test_train_page import choose_builtin, click, open_train, run_obj, texts
 
-PUBLISHED = ("reference, 1 x 500: 93.44", "paper, 1 layer: 88.40",
-             "paper best: 86.64")
+PUBLISHED = ("reference, 1 x 500: 93.44", "paper, 1 layer: 88.40", "paper best: 86.64")
 
 
 def chart(at, key: str) -> dict:
@@ -28,7 +28,7 @@ def trace_names(fig: dict) -> list[str]:
 def train_a_little(at, name: str):
     choose_builtin(at, name)
     at.number_input(key="t_epochs").set_value(2000).run()
-    click(at, "t_steps")            # 20 minibatches, then paused
+    click(at, "t_steps")  # 20 minibatches, then paused
     return run_obj(at)
 
 
@@ -38,13 +38,17 @@ def test_mnist_curves_show_the_published_lines_in_both_units():
     names = trace_names(chart(at, "t_curve"))
     assert names[0] == "training"
     assert [n for n in names if n.startswith(("reference", "paper"))] == list(PUBLISHED)
-    assert any(n.startswith("independent pixels: ") for n in names)      # beside the baseline
+    assert any(n.startswith("independent pixels: ") for n in names)  # beside the baseline
     at.segmented_control(key="t_unit").set_value("bits").run()
     fig = chart(at, "t_curve")
     y = {t["name"].split(":")[0]: t["y"][0] for t in fig["data"] if t["name"].startswith(("reference", "paper"))}
-    assert y == pytest.approx({"reference, 1 x 500": 93.44 / (784 * 0.6931471805599453),
-                               "paper, 1 layer": 88.40 / (784 * 0.6931471805599453),
-                               "paper best": 86.64 / (784 * 0.6931471805599453)})
+    assert y == pytest.approx(
+        {
+            "reference, 1 x 500": 93.44 / (784 * 0.6931471805599453),
+            "paper, 1 layer": 88.40 / (784 * 0.6931471805599453),
+            "paper best": 86.64 / (784 * 0.6931471805599453),
+        }
+    )
     assert run.dataset.name == "mnist"
 
 
@@ -63,9 +67,14 @@ def masks_chart(at) -> dict:
 def test_what_more_masks_buy_marks_the_students_K_on_mnist(tmp_path, monkeypatch):
     raw = json.loads(paper.results_path().read_text(encoding="utf-8"))
     raw["figure2"]["measured"].update(
-        points=[{"masks": 1, "nll_one_mask": 93.25, "nll_ensemble": 93.25},
-                {"masks": 8, "nll_one_mask": 95.75, "nll_ensemble": 89.5}],
-        command="python bench/bench_paper.py", date="2026-11-30", machine="the test machine")
+        points=[
+            {"masks": 1, "nll_one_mask": 93.25, "nll_ensemble": 93.25},
+            {"masks": 8, "nll_one_mask": 95.75, "nll_ensemble": 89.5},
+        ],
+        command="python bench/bench_paper.py",
+        date="2026-11-30",
+        machine="the test machine",
+    )
     path = tmp_path / "paper_results.json"
     path.write_text(json.dumps(raw), encoding="utf-8")
     monkeypatch.setattr(paper, "results_path", lambda: path)

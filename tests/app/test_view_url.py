@@ -1,6 +1,7 @@
 """The URL holds the whole view (issue 14): a teacher's link reproduces the screen. The architecture's rules
 hold for the view keys too (made_viz.urlstate.VIEW_KEYS): unknown keys ignored, a bad value refused in one
 sentence, the written URL canonical."""
+
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,11 @@ def open_page(page: str, query: dict) -> AppTest:
 
 def test_every_view_key_reads_back_what_it_writes():
     for key in VIEW_KEYS:
-        values = [v for _, v in key.choices] if key.kind == "choice" else (
-            [True, False] if key.kind == "bool" else [key.lo, key.hi])
+        values = (
+            [v for _, v in key.choices]
+            if key.kind == "choice"
+            else ([True, False] if key.kind == "bool" else [key.lo, key.hi])
+        )
         for value in values:
             if value == key.default:
                 assert key.url not in view_params({key.state: value}), "a default value stays out of the URL"
@@ -35,15 +39,24 @@ def test_every_view_key_reads_back_what_it_writes():
 
 
 def test_bad_view_values_are_refused_in_a_sentence_and_unknown_keys_ignored():
-    values, refused = view_from_params({"n": "7", "speed": ["warp", "fast"], "tab": "Masks", "utm_source": "x",
-                                        "projector": "maybe"})
-    assert values == {"s_speed": "fast", "w_arch_tab": "Masks"}      # the last of a repeated key; case ignored
-    assert len(refused) == 2 and "Projector mode" in refused[0] and "Samples" in refused[1]   # table order
+    values, refused = view_from_params(
+        {"n": "7", "speed": ["warp", "fast"], "tab": "Masks", "utm_source": "x", "projector": "maybe"}
+    )
+    assert values == {"s_speed": "fast", "w_arch_tab": "Masks"}  # the last of a repeated key; case ignored
+    assert len(refused) == 2 and "Projector mode" in refused[0] and "Samples" in refused[1]  # table order
 
 
 def test_a_link_reproduces_the_architecture_page_with_its_tab_and_mask():
-    link = {"d": "16", "shape": "4x4", "hidden": "64", "order": "random", "num_masks": "4", "mask": "3",
-            "tab": "masks", "theme": "contrast"}
+    link = {
+        "d": "16",
+        "shape": "4x4",
+        "hidden": "64",
+        "order": "random",
+        "num_masks": "4",
+        "mask": "3",
+        "tab": "masks",
+        "theme": "contrast",
+    }
     at = open_page("architecture", link)
     assert at.session_state[CFG].num_masks == 4 and at.session_state[MASK_SHOWN] == 2
     assert at.session_state["w_arch_tab"] == "Masks" and at.session_state["w_theme"] == "contrast"
@@ -53,8 +66,17 @@ def test_a_link_reproduces_the_architecture_page_with_its_tab_and_mask():
 
 
 def test_a_link_reproduces_the_sample_page_settings_and_the_round_trip_is_exact():
-    link = {"d": "64", "projector": "1", "theme": "dark", "model": "digits8", "n": "4", "sseed": "7",
-            "greedy": "1", "speed": "fast", "path": "1"}
+    link = {
+        "d": "64",
+        "projector": "1",
+        "theme": "dark",
+        "model": "digits8",
+        "n": "4",
+        "sseed": "7",
+        "greedy": "1",
+        "speed": "fast",
+        "path": "1",
+    }
     at = open_page("sample", link)
     ss = at.session_state
     assert (ss["s_n"], ss["s_seed"], ss["s_greedy"], ss["s_speed"], ss["s_order"]) == (4, 7, True, "fast", True)

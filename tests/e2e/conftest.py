@@ -3,6 +3,7 @@ pytest-playwright (Playwright's own browser download does not work offline, so i
 /usr/bin/chromium, or $MADE_VIZ_CHROMIUM). A failing test leaves a screenshot and a Playwright trace under
 artifacts/playwright/<test>/ (open a trace with `playwright show-trace trace.zip`). The tests' own
 screenshots at 1280x720 go to $MADE_VIZ_SCREENSHOTS (default: artifacts/screenshots)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,8 +22,15 @@ from playwright.sync_api import expect
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("MADE_VIZ_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
 CHROMIUM = os.environ.get("MADE_VIZ_CHROMIUM", "/usr/bin/chromium")
-CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-               "--disable-quic", "--disable-component-update", "--disable-sync"]
+CHROME_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1280, "height": 720}
 RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -76,12 +84,26 @@ def serve(script: str | Path, cwd: Path = ROOT, env: dict | None = None):
 def _start(script, cwd, env) -> tuple[subprocess.Popen, str | None]:
     """One try: a server on a random port; (proc, url) once healthy, (proc, None) if the port was taken."""
     import random
+
     port = random.randint(20_000, 60_000)
     full_env = dict(os.environ, MADE_VIZ_THREADS="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **(env or {}))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1", "--server.fileWatcherType=none"],
-        cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.headless=true",
+            f"--server.port={port}",
+            "--server.address=127.0.0.1",
+            "--server.fileWatcherType=none",
+        ],
+        cwd=cwd,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     out = b""
     deadline = time.time() + 90
     os.set_blocking(proc.stdout.fileno(), False)
@@ -115,6 +137,7 @@ def _drain(proc: subprocess.Popen) -> None:
         os.set_blocking(proc.stdout.fileno(), True)
         for _ in iter(proc.stdout.readline, b""):
             pass
+
     threading.Thread(target=read, daemon=True).start()
 
 
@@ -127,6 +150,7 @@ def app_url():
 
 # ------------------------------------------------------------------------------------------------
 # the browser (pytest-playwright's fixtures, pointed at Debian's chromium)
+
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
@@ -158,12 +182,13 @@ def shots():
 # ------------------------------------------------------------------------------------------------
 # waiting for Streamlit
 
+
 def wait_idle(pg, timeout: float = 120_000, started: float = 2_000) -> None:
     """Wait until Streamlit has finished the run that the last action caused: first for the run to
     start (up to `started` ms: an action that reruns nothing lets this pass), then for it to end, then
     for the app to stay idle a moment (a page may st.rerun itself and briefly look idle in between)."""
     pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    with contextlib.suppress(Exception):   # playwright's TimeoutError: the run was over before we looked
+    with contextlib.suppress(Exception):  # playwright's TimeoutError: the run was over before we looked
         pg.wait_for_selector(RUNNING, state="attached", timeout=started)
     _until_quiet(pg, timeout)
     pg.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout)

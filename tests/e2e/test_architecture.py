@@ -1,5 +1,6 @@
 """The Architecture page in a real browser: presets, clicking units in the network plot to trace
 them, the break-it switch, and screenshots at 1280x720 for the projector."""
+
 from __future__ import annotations
 
 import re
@@ -46,7 +47,9 @@ def wait_network(page):
     page.wait_for_function(
         "() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => (gd.data || [])"
         ".some(t => t.name === 'units' || t.name === 'bundles') && gd._fullLayout && gd._fullLayout.xaxis"
-        " && gd._fullLayout.xaxis._offset !== undefined && gd.querySelector('.main-svg'))", timeout=30_000)
+        " && gd._fullLayout.xaxis._offset !== undefined && gd.querySelector('.main-svg'))",
+        timeout=30_000,
+    )
 
 
 def click_node(page, layer: int, unit: int, b: int = -1):

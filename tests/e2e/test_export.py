@@ -1,6 +1,7 @@
 """The HTML export (issue 14, slides and handouts offline): the file the Sample and Architecture pages offer,
 written to disk and opened with file:// in chromium with the network off. The figure must draw from the
 embedded plotly.js, and the animation's Play and Step must work without a server."""
+
 import re
 
 import pytest

@@ -1,4 +1,5 @@
 """The landing page in a real browser."""
+
 import re
 
 from playwright.sync_api import expect

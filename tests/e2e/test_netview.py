@@ -1,6 +1,7 @@
 """The in-browser network view (issue 17): clicks trace in the browser and cost the server no rerun, and
 what the browser highlights (read back from the DOM's data attributes) is exactly made_viz.graph's trace
 and made_viz.forbidden's red edges."""
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,8 @@ def runs(page) -> int:
 def highlighted(page) -> tuple[set, set, str]:
     """(ancestors, descendants, the traced unit) as the browser highlights them, read from the DOM."""
     states = page.locator(".nv .unit").evaluate_all(
-        "els => els.map(e => [+e.dataset.l, +e.dataset.k, e.dataset.state])")
+        "els => els.map(e => [+e.dataset.l, +e.dataset.k, e.dataset.state])"
+    )
     up = {(l, k) for l, k, s in states if s == "up"}
     down = {(l, k) for l, k, s in states if s == "down"}
     return up, down, page.locator(".nv").get_attribute("data-traced")
@@ -88,7 +90,7 @@ def test_three_clicks_trace_in_the_browser_with_no_rerun(page, app_url, shots):
     click_unit(page, 0, 2)
     expect(page.locator(".nv")).to_have_attribute("data-traced", "")
     assert highlighted(page)[:2] == (set(), set())
-    page.wait_for_timeout(1_000)   # a rerun, had one been asked for, would have started by now
+    page.wait_for_timeout(1_000)  # a rerun, had one been asked for, would have started by now
     assert runs(page) == before, "a click in the browser view made the server run the page"
     assert sent == [], f"the browser sent {len(sent)} message(s) to the server"
 

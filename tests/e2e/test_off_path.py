@@ -1,6 +1,7 @@
 """Off the happy path, in a real browser at 1280x720 (issue 12): what a class of students does that the
 happy-path tests do not. Each test reproduces one defect seen by hand: a rejected entry that wipes the
 sidebar, a rejection message below the fold, URL tags that change the network, a Stop that does not stop."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,10 @@ from playwright.sync_api import expect
 from .conftest import VIEWPORT, goto, wait_idle
 
 CAPTION = '[data-testid="stSidebar"] [data-testid="stCaptionContainer"]'
-MESSAGES = ('[data-testid="stAlert"], [data-testid="stToast"], [data-testid="stException"], '
-            '[data-testid="stCaptionContainer"], [data-testid="stTooltipContent"], [role="alert"]')
+MESSAGES = (
+    '[data-testid="stAlert"], [data-testid="stToast"], [data-testid="stException"], '
+    '[data-testid="stCaptionContainer"], [data-testid="stTooltipContent"], [role="alert"]'
+)
 STATUS = re.compile(r"\b(running|paused|stopped|done|idle)\b\W*·.*?step (\d+) of (\d+)")
 
 
@@ -37,7 +40,7 @@ def nav(page, title: str) -> None:
 
 
 def open_page(page, app_url: str, path: str) -> None:
-    goto(page, app_url)   # the entry point first: it registers the pages (see test_train.py)
+    goto(page, app_url)  # the entry point first: it registers the pages (see test_train.py)
     goto(page, app_url + path)
 
 
@@ -50,7 +53,8 @@ def assert_sidebar_shows(page, height: str, width: str, hidden: str) -> None:
     expect(sb.get_by_role("spinbutton", name="Height")).to_have_value(height)
     expect(sb.get_by_role("spinbutton", name="Width")).to_have_value(width)
     expect(sb.get_by_role("textbox", name="Hidden layers")).to_have_value(
-        re.compile(r"^\s*" + r"\s*,\s*".join(hidden.split(",")) + r"\s*$"))
+        re.compile(r"^\s*" + r"\s*,\s*".join(hidden.split(",")) + r"\s*$")
+    )
 
 
 def test_rejected_hidden_layers_then_page_switch_keeps_the_sidebar(page, app_url, shots):
@@ -80,12 +84,16 @@ def test_out_of_range_height_is_explained_where_the_student_looks(page, app_url,
     box.press("Enter")
     wait_idle(page)
     page.screenshot(path=str(shots / "off_path_height_65.png"))
-    told = page.locator(MESSAGES).filter(has_text=re.compile(r"\bheight\b.*\b(64|65)\b|\b(64|65)\b.*\bheight\b",
-                                                         re.I | re.S))
+    told = page.locator(MESSAGES).filter(
+        has_text=re.compile(r"\bheight\b.*\b(64|65)\b|\b(64|65)\b.*\bheight\b", re.I | re.S)
+    )
     expect(told.first).to_be_visible(timeout=10_000)
     visible = [b for b in (el.bounding_box() for el in told.all()) if b and b["width"] and b["height"]]
-    on_screen = [b for b in visible if b["y"] >= 0 and b["y"] + min(b["height"], 40) <= VIEWPORT["height"]
-                 and 0 <= b["x"] < VIEWPORT["width"]]
+    on_screen = [
+        b
+        for b in visible
+        if b["y"] >= 0 and b["y"] + min(b["height"], 40) <= VIEWPORT["height"] and 0 <= b["x"] < VIEWPORT["width"]
+    ]
     assert on_screen, f"the message about Height 65 is off screen: {visible}"
 
 

@@ -2,6 +2,7 @@
 tiles and labels are readable from the back of a room, the sidebar is out of the way, and the dark and
 high-contrast themes recolour the page while the figures keep their meaning. The screenshots are written
 to $MADE_VIZ_SCREENSHOTS to be looked at."""
+
 import pytest
 from playwright.sync_api import expect
 
@@ -9,8 +10,9 @@ from made_viz import pretrained
 
 from .conftest import goto, wait_idle
 
-pytestmark = pytest.mark.xfail(not pretrained.list_pretrained(), run=False,
-                               reason="no pre-trained model: the Sample page has nothing to animate")
+pytestmark = pytest.mark.xfail(
+    not pretrained.list_pretrained(), run=False, reason="no pre-trained model: the Sample page has nothing to animate"
+)
 
 FIG = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 FULL_HD = {"width": 1920, "height": 1080}
@@ -29,7 +31,7 @@ def _measure(pg) -> dict:
 
 
 def _open_sample(pg, url: str, query: str):
-    goto(pg, url)                      # a first visit to the root registers the pages
+    goto(pg, url)  # a first visit to the root registers the pages
     goto(pg, f"{url}/sample?{query}")
     pg.wait_for_selector(FIG + " .main-svg", timeout=60_000)
     wait_idle(pg)
@@ -46,8 +48,11 @@ def test_projector_mode_fills_a_full_hd_screen(browser, app_url, shots):
         big = _measure(pg)
         pg.screenshot(path=str(shots / "projector_on_1920.png"))
         sidebar = pg.locator("section[data-testid=stSidebar]")
-        assert sidebar.bounding_box() is None or sidebar.bounding_box()["width"] < 5 or \
-            sidebar.bounding_box()["x"] + sidebar.bounding_box()["width"] <= 0, "the sidebar is out of the way"
+        assert (
+            sidebar.bounding_box() is None
+            or sidebar.bounding_box()["width"] < 5
+            or sidebar.bounding_box()["x"] + sidebar.bounding_box()["width"] <= 0
+        ), "the sidebar is out of the way"
         assert big["height"] >= 800, big
         assert big["label"] >= 20 and big["label"] >= 1.5 * plain["label"], (plain, big)
         assert big["panel"] >= 1.6 * plain["panel"], (plain, big)
@@ -65,10 +70,13 @@ def test_themes_recolour_the_page_and_keep_the_figures_on_white(browser, app_url
         _open_sample(pg, app_url, f"d=64&theme={theme}")
         bg = pg.evaluate("() => getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
         ink = pg.evaluate("() => getComputedStyle(document.querySelector('h1')).color")
-        card = pg.evaluate("() => getComputedStyle(document.querySelector('[data-testid=stPlotlyChart]'))"
-                           ".backgroundColor")
-        button = pg.evaluate("() => getComputedStyle(document.querySelector('[data-testid=stMain] "
-                             "[data-testid=stBaseButton-secondary]')).backgroundColor")
+        card = pg.evaluate(
+            "() => getComputedStyle(document.querySelector('[data-testid=stPlotlyChart]')).backgroundColor"
+        )
+        button = pg.evaluate(
+            "() => getComputedStyle(document.querySelector('[data-testid=stMain] "
+            "[data-testid=stBaseButton-secondary]')).backgroundColor"
+        )
         pg.screenshot(path=str(shots / f"theme_{theme}_1920.png"))
         if theme == "dark":
             assert bg == "rgb(14, 17, 23)" and ink == "rgb(230, 230, 230)" and card == "rgb(255, 255, 255)"

@@ -3,6 +3,7 @@ frame count on the page matches the figure, and the neighbour and likelihood-len
 
 A browser session can only get a model from the shipped pre-trained ones (training one here
 would take minutes), so without assets/pretrained the test is an expected failure."""
+
 import io
 import re
 from pathlib import Path
@@ -16,12 +17,14 @@ from made_viz import pretrained
 from .conftest import goto, wait_idle
 
 pytestmark = pytest.mark.xfail(
-    not pretrained.list_pretrained(), run=False,
-    reason="no pre-trained model in assets/pretrained yet: a browser session has no model to sample from")
+    not pretrained.list_pretrained(),
+    run=False,
+    reason="no pre-trained model in assets/pretrained yet: a browser session has no model to sample from",
+)
 
 FIG = "[data-testid='stPlotlyChart'] .js-plotly-plot"
-GD = f"document.querySelector(\"{FIG}\")"          # the first chart: the animation
-ACTIVE = f"{GD}._fullLayout.sliders[0].active"      # the frame the slider shows
+GD = f'document.querySelector("{FIG}")'  # the first chart: the animation
+ACTIVE = f"{GD}._fullLayout.sliders[0].active"  # the frame the slider shows
 
 
 def _button(page, label: str):
@@ -32,7 +35,9 @@ def _drawn(page, timeout: float = 30_000) -> None:
     """Wait until plotly has drawn every chart on the page and no animation is in flight."""
     page.wait_for_function(
         "() => [...document.querySelectorAll('.js-plotly-plot')].every(gd => gd._fullLayout && gd._transitionData"
-        " && !gd._transitionData._animationRaf && !(gd._transitionData._frameQueue || []).length)", timeout=timeout)
+        " && !gd._transitionData._animationRaf && !(gd._transitionData._frameQueue || []).length)",
+        timeout=timeout,
+    )
 
 
 def _pause_mid_way(page, frames: int, tries: int = 3) -> int:
@@ -52,7 +57,7 @@ def _pause_mid_way(page, frames: int, tries: int = 3) -> int:
 
 
 def test_sample_animation_neighbours_and_lens(page, app_url, shots):
-    goto(page, app_url)                      # a first visit to the root registers the pages
+    goto(page, app_url)  # a first visit to the root registers the pages
     goto(page, app_url + "/sample")
     expect(page.get_by_role("heading", name="Sample")).to_be_visible()
     page.wait_for_selector(FIG + " .main-svg", timeout=60_000)
@@ -62,14 +67,14 @@ def test_sample_animation_neighbours_and_lens(page, app_url, shots):
     said = int(re.search(r"(\d+) frames", page.get_by_text(re.compile(r"showing (every|all)")).first.inner_text())[1])
     frames = page.evaluate(f"() => {GD}._transitionData._frames.length")
     assert frames == said and 2 <= frames <= 200
-    assert page.evaluate(f"() => {ACTIVE}") == frames - 1          # it opens on the finished samples
+    assert page.evaluate(f"() => {ACTIVE}") == frames - 1  # it opens on the finished samples
 
-    mid = _pause_mid_way(page, frames)                  # from the end, Play starts over
+    mid = _pause_mid_way(page, frames)  # from the end, Play starts over
     assert 0 < mid < frames - 1
     assert page.evaluate(f"() => {ACTIVE}") == mid, "the animation went on after Pause"
     page.screenshot(path=str(shots / "sample_mid.png"))
 
-    _button(page, "Play").click()                       # resume from the paused frame to the end
+    _button(page, "Play").click()  # resume from the paused frame to the end
     page.wait_for_function(f"() => {ACTIVE} === {frames - 1}", timeout=240_000)
     _drawn(page)
     page.screenshot(path=str(shots / "sample_end.png"))

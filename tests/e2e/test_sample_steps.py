@@ -5,6 +5,7 @@ The animation is played by the browser, so the server does not know where a stud
 and Play must continue from there. What a frame shows is read from the figure's own step label
 ("Step 246 / 784 · pixel …", plotly's slider caption), with Playwright's auto-waiting `expect`.
 """
+
 import re
 
 import pytest
@@ -15,9 +16,9 @@ from .conftest import goto
 pytestmark = pytest.mark.e2e
 
 FIG = "[data-testid='stPlotlyChart'] .js-plotly-plot"
-GD = f"document.querySelector(\"{FIG}\")"          # the first chart of the page: the animation
-ACTIVE = f"{GD}._fullLayout.sliders[0].active"      # the frame the slider shows
-QUICK = 15_000                                      # a step is drawn by the browser, without the server
+GD = f'document.querySelector("{FIG}")'  # the first chart of the page: the animation
+ACTIVE = f"{GD}._fullLayout.sliders[0].active"  # the frame the slider shows
+QUICK = 15_000  # a step is drawn by the browser, without the server
 
 
 def _control(page, label: str):
@@ -48,13 +49,13 @@ def _record(page) -> None:
 
 
 def test_step_moves_one_frame_from_where_the_animation_stands(page, app_url, shots):
-    goto(page, app_url)                      # a first visit to the root registers the pages
+    goto(page, app_url)  # a first visit to the root registers the pages
     goto(page, app_url + "/sample")
     page.wait_for_selector(FIG + " .main-svg", timeout=60_000)
     steps = page.evaluate(f"() => {GD}.layout.meta.steps")
     last = len(steps) - 1
     assert last >= 20, "the default model's animation should have many frames"
-    _expect_step(page, steps, last)          # it opens on the finished samples
+    _expect_step(page, steps, last)  # it opens on the finished samples
 
     # from the finished samples: one frame back, then forward again, and no further than the end
     _control(page, "◀ Step").click()
@@ -62,7 +63,7 @@ def test_step_moves_one_frame_from_where_the_animation_stands(page, app_url, sho
     _control(page, "Step ▶").click()
     _expect_step(page, steps, last)
     _control(page, "Step ▶").click()
-    page.wait_for_timeout(500)               # give a wrong jump time to show
+    page.wait_for_timeout(500)  # give a wrong jump time to show
     _expect_step(page, steps, last)
 
     # play from the start and pause somewhere in the middle

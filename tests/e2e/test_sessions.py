@@ -1,5 +1,6 @@
 """Two students on one server at the same time: two browser contexts (= two Streamlit sessions)
 each set their own architecture; neither ever sees the other's, in the sidebar or in the URL."""
+
 from __future__ import annotations
 
 import re
@@ -40,7 +41,8 @@ def wait_shows(page, hidden: str) -> None:
     want = " → ".join(hidden.split(",")) if hidden else "(none)"
     page.wait_for_function(
         """([sel, want]) => [...document.querySelectorAll(sel)].some(e => e.innerText.includes(' ' + want + ' → '))""",
-        arg=[CAPTION, want])
+        arg=[CAPTION, want],
+    )
     wait_idle(page)
 
 

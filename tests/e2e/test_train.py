@@ -1,4 +1,5 @@
 """The Train page in a real browser: start, watch the curve grow, stop, download the model."""
+
 from __future__ import annotations
 
 import time
@@ -52,14 +53,14 @@ def test_train_start_watch_stop_download(page, app_url, shots):
     epochs.fill("2000")
     epochs.press("Enter")
     wait_idle(page)
-    expect(page.get_by_text("independent pixels: 25.20")).to_be_visible()   # the baseline is drawn before training
+    expect(page.get_by_text("independent pixels: 25.20")).to_be_visible()  # the baseline is drawn before training
     to_top(page)
     page.screenshot(path=str(shots / "train_start.png"))
 
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Start").click()
     first = wait_curve_grows(page, (0, 0.0))
     assert first[0] > 0
-    second = wait_curve_grows(page, first)                     # the fragment keeps training
+    second = wait_curve_grows(page, first)  # the fragment keeps training
     expect(page.get_by_text("running", exact=True)).to_be_visible()
     third = wait_curve_grows(page, second)
     assert third[1] > first[1] and third[0] >= first[0]

@@ -1,6 +1,7 @@
 """The Train page on the shipped MNIST in a real browser at 1280x720: the reference's and the paper's
 test NLLs as labelled lines beside the independent-pixel baseline, and "what more masks buy" beside the
 ensemble evaluation. Trains 20 minibatches only."""
+
 from __future__ import annotations
 
 from playwright.sync_api import expect
@@ -20,8 +21,7 @@ def test_mnist_curves_show_published_lines_and_figure_2(page, app_url, shots):
     wait_idle(page)
     main.get_by_role("button", name="+20 steps").click()
     wait_idle(page)
-    for label in ("reference, 1 x 500: 93.44", "paper, 1 layer: 88.40",
-                  "paper best: 86.64"):
+    for label in ("reference, 1 x 500: 93.44", "paper, 1 layer: 88.40", "paper best: 86.64"):
         expect(page.get_by_text(label)).to_be_visible()
     expect(page.get_by_text("independent pixels:", exact=False)).to_be_visible()
     to_top(page)

@@ -10,6 +10,7 @@ checkout, which pip would otherwise take as "already satisfied"), and every comm
 PYTHONPATH in a folder outside the checkout; `made_viz.__file__` is asserted to lie in the venv, so the test
 cannot pass by importing the checkout. Takes about 1-2 minutes (most of it the app's warm-up).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,13 +31,18 @@ from playwright.sync_api import expect
 from .conftest import ROOT, wait_idle
 
 pytestmark = pytest.mark.timeout(600)
-SOURCES = ("pyproject.toml", "README.md", "made_viz")   # what the build needs (copied: no build/ in the checkout)
+SOURCES = ("pyproject.toml", "README.md", "made_viz")  # what the build needs (copied: no build/ in the checkout)
 
 
 def clean_env(home: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "MADE_VIZ_"))}
-    env.update(HOME=str(home), MADE_VIZ_THREADS="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-               OMP_NUM_THREADS="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.update(
+        HOME=str(home),
+        MADE_VIZ_THREADS="1",
+        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+        OMP_NUM_THREADS="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
     return env
 
 
@@ -48,8 +54,24 @@ def build_wheel(out: Path) -> Path:
         else:
             src.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, src / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(src),
-                    "-w", str(out / "dist")], check=True, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            str(src),
+            "-w",
+            str(out / "dist"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     (wheel,) = (out / "dist").glob("made_viz-*.whl")
     return wheel
 
@@ -66,8 +88,10 @@ class Installed:
         self.work = base / "elsewhere"
         self.work.mkdir()
         self.env = clean_env(base)
-        self.run([str(self.bin / "python"), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
-                  str(self.wheel)], timeout=300)
+        self.run(
+            [str(self.bin / "python"), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(self.wheel)],
+            timeout=300,
+        )
 
     def run(self, argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
         done = subprocess.run(argv, cwd=self.work, env=self.env, capture_output=True, text=True, timeout=timeout)
@@ -92,34 +116,58 @@ def test_the_installed_package_is_the_wheels_not_the_checkouts(installed):
 
 def test_the_wheel_carries_the_data_sets_models_and_app(installed):
     import zipfile
+
     names = set(zipfile.ZipFile(installed.wheel).namelist())
-    for must in ("made_viz/assets/digits8.npz", "made_viz/assets/pretrained/index.json",
-                 "made_viz/assets/pretrained/digits8.pt", "made_viz/streamlit_app.py",
-                 "made_viz/app_pages/architecture.py", "made_viz/__main__.py", "made_viz/warm.py"):
+    for must in (
+        "made_viz/assets/digits8.npz",
+        "made_viz/assets/pretrained/index.json",
+        "made_viz/assets/pretrained/digits8.pt",
+        "made_viz/streamlit_app.py",
+        "made_viz/app_pages/architecture.py",
+        "made_viz/__main__.py",
+        "made_viz/warm.py",
+    ):
         assert must in names, must
 
 
 def test_train_on_an_embedded_data_set_from_another_folder(installed):
-    done = installed.run([str(installed.bin / "made-viz"), "train", "digits8", "--epochs", "1", "--hidden", "32",
-                          "--out", "m.pt", "--json", "-q"])
+    done = installed.run(
+        [
+            str(installed.bin / "made-viz"),
+            "train",
+            "digits8",
+            "--epochs",
+            "1",
+            "--hidden",
+            "32",
+            "--out",
+            "m.pt",
+            "--json",
+            "-q",
+        ]
+    )
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["d"] == 64 and summary["test_nll"] > 0
     assert (installed.work / "m.pt").is_file()
 
 
 def test_eval_of_a_shipped_pretrained_model(installed):
-    found = json.loads(installed.python(
-        "import json; from made_viz.pretrained import list_pretrained, pretrained_dir\n"
-        "p = next(p for p in list_pretrained() if p.name == 'digits8')\n"
-        "print(json.dumps({'path': str(pretrained_dir() / p.file), 'nll': p.test_nll_1}))"))
+    found = json.loads(
+        installed.python(
+            "import json; from made_viz.pretrained import list_pretrained, pretrained_dir\n"
+            "p = next(p for p in list_pretrained() if p.name == 'digits8')\n"
+            "print(json.dumps({'path': str(pretrained_dir() / p.file), 'nll': p.test_nll_1}))"
+        )
+    )
     assert Path(found["path"]).is_relative_to(installed.venv)
     done = installed.run([str(installed.bin / "made-viz"), "eval", found["path"], "--json", "-q"])
     summary = json.loads(done.stdout.strip().splitlines()[-1])
-    assert summary["test_nll"] == pytest.approx(found["nll"], abs=1e-3)   # the index's figure, recomputed
+    assert summary["test_nll"] == pytest.approx(found["nll"], abs=1e-3)  # the index's figure, recomputed
 
 
 def free_port() -> int:
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -129,8 +177,14 @@ def test_made_viz_app_serves_and_a_page_renders(installed, page):
     port = free_port()
     log = installed.base / "app.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([str(installed.bin / "made-viz"), "app", "--port", str(port)], cwd=installed.work,
-                                env=installed.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(installed.bin / "made-viz"), "app", "--port", str(port)],
+            cwd=installed.work,
+            env=installed.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         url = wait_ready(proc, log, timeout=300)
         assert url == f"http://localhost:{port}"
@@ -141,7 +195,7 @@ def test_made_viz_app_serves_and_a_page_renders(installed, page):
         wait_idle(page, timeout=300_000)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)   # the group this test started
+        os.killpg(proc.pid, signal.SIGTERM)  # the group this test started
         proc.wait(30)
 
 

@@ -2,6 +2,7 @@
 (websockets speaking Streamlit's protocol) change their architecture, train, sample and come back;
 neither sees the other's. A second app that shares its state between sessions on purpose must be
 caught, so the isolation check is known to be able to fail."""
+
 from __future__ import annotations
 
 import textwrap
@@ -15,11 +16,23 @@ from .conftest import serve
 pytestmark = pytest.mark.e2e
 
 # correctness, not speed: a shared test machine may be slow, so the latency target is generous
-ARGS = ["--sessions", "2", "--changes", "1", "--train-seconds", "1", "--no-warmup", "--json",
-        "--timeout", "45", "--p95-target", "30"]
+ARGS = [
+    "--sessions",
+    "2",
+    "--changes",
+    "1",
+    "--train-seconds",
+    "1",
+    "--no-warmup",
+    "--json",
+    "--timeout",
+    "45",
+    "--p95-target",
+    "30",
+]
 
 # The bug on purpose: one architecture for the whole server (st.cache_resource), not one per session.
-LEAKY_APP = textwrap.dedent('''
+LEAKY_APP = textwrap.dedent("""
     import streamlit as st
 
     @st.cache_resource
@@ -65,7 +78,7 @@ LEAKY_APP = textwrap.dedent('''
                    st.Page(architecture, title="Architecture", url_path="architecture"),
                    st.Page(train, title="Train", url_path="train"),
                    st.Page(sample, title="Sample", url_path="sample")]).run()
-''')
+""")
 
 
 @pytest.fixture
@@ -86,18 +99,18 @@ def test_two_simulated_students_each_keep_their_own_architecture(app_url):
     assert lat["page_load"]["n"] == 2
     assert lat["change"]["n"] == 2 and lat["change"]["p95"] > 0
     assert lat["change_to_caption"]["n"] == 2
-    assert lat["page_switch"]["n"] == 6                    # Train, Sample, back to Architecture
+    assert lat["page_switch"]["n"] == 6  # Train, Sample, back to Architecture
     assert lat["button_by_label"]["Start"]["n"] == 2
     assert lat["button_by_label"]["New seed"]["n"] == 2
     assert r["train"]["status"] == ["ok"] and r["sample"]["status"] == ["ok"]
-    assert r["train"]["fragment_requests"] > 0              # the Train page's run_every fragment was emulated
+    assert r["train"]["fragment_requests"] > 0  # the Train page's run_every fragment was emulated
     assert r["streamlit_with_sessions"]["active_sessions"] >= 2
     assert r["ok"]
 
 
 def test_a_server_that_shares_state_between_sessions_is_caught(leaky_url):
     r = ws_load.run(ws_load.parse_args(["--url", leaky_url, *ARGS]))
-    assert r["errors"] == []                                # the protocol side works on this app too
+    assert r["errors"] == []  # the protocol side works on this app too
     assert r["latency_s"]["change"]["n"] == 2
     assert r["train"]["fragment_runs"] > 0
     # both sessions typed at once; afterwards the shared value is one of them, and the other

@@ -4,6 +4,7 @@ Run once from the commit *before* a behaviour-preserving move (the goldens in th
 from commit f1dedaf, before the restructure of issue 11):  PYTHONPATH=<checkout> python tests/golden/make_golden.py
 Only rerun it when a figure is changed on purpose, and say so in the commit message.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ def cases():
     """name -> a function building one plotly figure. Imports resolve old and new module layouts."""
     from made_viz import MADE, Config, build_masks
     from made_viz import figures as F
+
     try:
         from made_viz.sampling import sample
     except ImportError:

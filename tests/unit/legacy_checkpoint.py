@@ -2,6 +2,7 @@
 checkpoints became safetensors. The program only reads this format now (the shipped pre-trained
 models and older downloads use it); the tests write it to check that such files still load, and
 to build hostile files of the kind a pickle-based format invites."""
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,10 @@ def legacy_payload(model: MADE, history=None, data=None, train_cfg=None, extra=N
     """The dict version 1 pickled: metadata as JSON text, the state_dict with bool masks."""
     if isinstance(train_cfg, TrainConfig):
         train_cfg = train_cfg.to_dict()
-    state = {k: (v.detach().cpu().bool() if k.endswith("mask") else v.detach().cpu().clone())
-             for k, v in model.state_dict().items()}
+    state = {
+        k: (v.detach().cpu().bool() if k.endswith("mask") else v.detach().cpu().clone())
+        for k, v in model.state_dict().items()
+    }
     return {
         "format": FORMAT,
         "version": LEGACY_VERSION,

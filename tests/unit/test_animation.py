@@ -1,4 +1,5 @@
 """Figures of the Sample page (made_viz.animation): frames, thinning, likelihood lens, GIF, size."""
+
 import io
 
 import numpy as np
@@ -21,7 +22,7 @@ SHAPE = (8, 8)
 def shared_model():
     torch.set_num_threads(1)
     m = MADE(Config(d=64, shape=SHAPE, hidden=(32,), order="random", num_masks=2, seed=3))
-    with torch.no_grad():   # larger weights than at initialisation: confident, varied conditionals
+    with torch.no_grad():  # larger weights than at initialisation: confident, varied conditionals
         for p in m.parameters():
             p.mul_(4)
     return m.eval()
@@ -50,6 +51,7 @@ def expected_mosaic(traj, step: int, grid: Grid) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # which steps become frames
 
+
 def test_plan_all_steps_and_thinning_keeps_the_last_frame():
     order = np.random.default_rng(0).permutation(784)
     full = A.frame_plan(order, all_steps=True)
@@ -57,34 +59,46 @@ def test_plan_all_steps_and_thinning_keeps_the_last_frame():
     assert full.describe() == "showing all 784 steps: 785 frames"
     for max_frames in (2, 10, 100, 150, 151, 784):
         plan = A.frame_plan(order, max_frames=max_frames)
-        assert plan.steps[0] == 0 and plan.steps[-1] == 784          # start and the finished images
+        assert plan.steps[0] == 0 and plan.steps[-1] == 784  # start and the finished images
         assert plan.n_frames <= max_frames and plan.n_frames == len(plan.steps)
         assert list(plan.steps) == sorted(set(plan.steps))
         assert all(b - a <= plan.every for a, b in zip(plan.steps, plan.steps[1:]))
         if plan.thinned:
             assert plan.describe() == f"showing every {A.ordinal(plan.every)} step: {plan.n_frames} frames"
-    plan = A.frame_plan(order)                                      # the page's default
+    plan = A.frame_plan(order)  # the page's default
     assert plan.every == 6 and plan.n_frames == 132 and plan.steps[-2] == 780
 
 
 def test_plan_of_a_completion_skips_the_given_pixels():
     order = np.arange(64)
     known = np.zeros((3, 64), dtype=bool)
-    known[:, :32] = True                                            # top half, first in the order
+    known[:, :32] = True  # top half, first in the order
     plan = A.frame_plan(order, known, all_steps=True)
     assert plan.steps == (0, *range(33, 65)) and plan.drawing_steps == 32
-    known[1, 40] = True                                             # given in one row only: still drawn
+    known[1, 40] = True  # given in one row only: still drawn
     assert 41 in A.frame_plan(order, known, all_steps=True).steps
     assert A.frame_plan(order, np.ones((1, 64), bool)).steps == (0,)
 
 
 def test_ordinal():
     assert [A.ordinal(k) for k in (1, 2, 3, 4, 11, 12, 13, 21, 22, 102, 111)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "102nd", "111th"]
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "102nd",
+        "111th",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
 # the animation figure
+
 
 @pytest.mark.parametrize("thinned", [False, True])
 def test_each_frame_shows_exactly_the_pixels_drawn_so_far(model, thinned):
@@ -98,9 +112,9 @@ def test_each_frame_shows_exactly_the_pixels_drawn_so_far(model, thinned):
         got = A.frame_visible(fig, i)
         np.testing.assert_array_equal(got, expected_mosaic(traj, step, grid))
         drawn = int((~np.isnan(got) & (got < 5)).sum())
-        assert drawn == 5 * step                                   # exactly `step` pixels per sample
+        assert drawn == 5 * step  # exactly `step` pixels per sample
         marks = fig.frames[i].data[1]
-        if step:                                                   # the red squares: pixel order[step-1]
+        if step:  # the red squares: pixel order[step-1]
             pix = order[step - 1]
             assert [(y, x) for x, y in zip(marks.x[:5], marks.y[:5])] == [grid.cell(j, pix) for j in range(5)]
             p = traj.probs[:, pix].numpy()
@@ -119,7 +133,7 @@ def test_frames_of_a_completion_show_the_given_pixels_from_the_start(model):
     for i, step in enumerate(plan.steps):
         np.testing.assert_array_equal(A.frame_visible(fig, i), expected_mosaic(traj, step, grid))
     first = A.frame_visible(fig, 0)
-    assert (first == 3).sum() == 3 * 8 and (first == 2).sum() == 3 * 8   # given ink / paper
+    assert (first == 3).sum() == 3 * 8 and (first == 2).sum() == 3 * 8  # given ink / paper
 
 
 def test_set_frame_moves_the_initial_state(model):
@@ -129,8 +143,10 @@ def test_set_frame_moves_the_initial_state(model):
     assert np.isnan(A.frame_visible(fig, 0)).sum() == 4 * 64
     A.set_frame(fig, 7)
     assert fig.layout.sliders[0].active == 7
-    assert (fig.data[A.T_COVER].zmin, fig.data[A.T_COVER].zmax) == (fig.frames[7].data[0].zmin,
-                                                                    fig.frames[7].data[0].zmax)
+    assert (fig.data[A.T_COVER].zmin, fig.data[A.T_COVER].zmax) == (
+        fig.frames[7].data[0].zmin,
+        fig.frames[7].data[0].zmax,
+    )
     assert list(fig.data[A.T_MARKS].x) == list(fig.frames[7].data[1].x)
     A.set_frame(fig, -1)
     assert fig.layout.sliders[0].active == len(fig.frames) - 1
@@ -169,6 +185,7 @@ def test_animation_payload_for_16_samples_at_d784_is_small():
 # ---------------------------------------------------------------------------------------------
 # likelihood lens
 
+
 def test_lens_figure_titles_carry_the_totals(model):
     x = sample(model, n=1, seed=4).x.numpy()
     m = model_surprise(model, x)[0]
@@ -184,21 +201,22 @@ def test_lens_figure_titles_carry_the_totals(model):
 # ---------------------------------------------------------------------------------------------
 # GIF, neighbours, canvas, regions
 
+
 def test_gif_decodes_with_the_expected_frames(model):
     traj = sample(model, n=4, seed=5)
     data, plan = A.animation_gif(traj, SHAPE, max_frames=20, scale=3)
     img = Image.open(io.BytesIO(data))
     assert img.format == "GIF" and img.n_frames == plan.n_frames and 10 <= plan.n_frames <= 20
-    assert img.size == (17 * 3, 17 * 3)                            # 2 x 2 tiles of 8 x 8, 1-pixel gaps
+    assert img.size == (17 * 3, 17 * 3)  # 2 x 2 tiles of 8 x 8, 1-pixel gaps
     img.seek(plan.n_frames - 1)
     last = np.asarray(img.convert("RGB"))[::3, ::3]
     x = traj.x.numpy().reshape(4, 8, 8)
-    for i in range(4):                                             # tile i at row i // 2, column i % 2
+    for i in range(4):  # tile i at row i // 2, column i % 2
         r0, c0 = 9 * (i // 2), 9 * (i % 2)
-        tile_rgb = last[r0:r0 + 8, c0:c0 + 8]
-        assert (tile_rgb[x[i] == 1] == (0x1f, 0x29, 0x37)).all()   # the finished samples, in ink
-        assert (tile_rgb[x[i] == 0] == (0xff, 0xff, 0xff)).all()   # on white paper
-    assert img.info["duration"] == 1500                            # the last frame is held
+        tile_rgb = last[r0 : r0 + 8, c0 : c0 + 8]
+        assert (tile_rgb[x[i] == 1] == (0x1F, 0x29, 0x37)).all()  # the finished samples, in ink
+        assert (tile_rgb[x[i] == 0] == (0xFF, 0xFF, 0xFF)).all()  # on white paper
+    assert img.info["duration"] == 1500  # the last frame is held
 
 
 def test_neighbours_figure_labels_the_hamming_distances():
@@ -209,7 +227,7 @@ def test_neighbours_figure_labels_the_hamming_distances():
     fig = A.neighbours_figure(s, np.where(np.arange(6)[:, None] == 2, s, nb), dist, SHAPE)
     labels = fig.data[-1].text
     assert labels[2] == "0 px: a copy!" and labels[0] == f"{dist[0]} px"
-    assert len(fig.layout.shapes) == 12                            # an outline per tile
+    assert len(fig.layout.shapes) == 12  # an outline per tile
 
 
 def test_canvas_has_a_clickable_point_per_pixel():
@@ -221,9 +239,14 @@ def test_canvas_has_a_clickable_point_per_pixel():
     assert np.asarray(fig.data[0].z)[1, 2] == 1
 
 
-@pytest.mark.parametrize("region,rows,cols", [("top half", slice(0, 4), slice(None)),
-                                              ("bottom half", slice(4, 8), slice(None)),
-                                              ("left half", slice(None), slice(0, 4))])
+@pytest.mark.parametrize(
+    "region,rows,cols",
+    [
+        ("top half", slice(0, 4), slice(None)),
+        ("bottom half", slice(4, 8), slice(None)),
+        ("left half", slice(None), slice(0, 4)),
+    ],
+)
 def test_known_regions(region, rows, cols):
     k = A.known_region(SHAPE, 64, region).reshape(8, 8)
     assert k.sum() == 32 and k[rows, cols].all()
@@ -235,6 +258,7 @@ def test_known_regions(region, rows, cols):
 
 # ---------------------------------------------------------------------------------------------
 # the Step buttons (played by the browser: checked here against plotly.js's own rule)
+
 
 def plotly_first_frame(listed: list, current: str | None) -> str | None:
     """The frame plotly.animate(listed, {fromcurrent: true}) draws and keeps, as plotly.js 3 does it
@@ -272,7 +296,7 @@ def test_figure_step_buttons_hold_one_frame_and_follow_set_frame(model):
     assert back[1]["fromcurrent"] and back[1]["mode"] == "immediate"
     assert [f["duration"] for f in back[1]["frame"]] == [0, A.HOLD_MS]
     last = len(names) - 1
-    assert plotly_first_frame(back[0], None) == names[last - 1]      # opens on the finished samples
+    assert plotly_first_frame(back[0], None) == names[last - 1]  # opens on the finished samples
     assert plotly_first_frame(fwd[0], None) == names[last]
     A.set_frame(fig, 5)
     back, fwd = (b.args for b in fig.layout.updatemenus[0].buttons if "Step" in b.label)

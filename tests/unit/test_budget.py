@@ -1,5 +1,6 @@
 """The per-student budget: an exact weight count, a clear refusal, an operator's limit, and mask
 products whose memory stays bounded."""
+
 from __future__ import annotations
 
 import tracemalloc
@@ -14,7 +15,7 @@ from made_viz.masks import blocked_matmul, build_masks
 COUNT_CONFIGS = [
     Config(d=3, hidden=(4,)),
     Config(d=64, shape=(8, 8), hidden=(128, 128)),
-    Config(d=10, hidden=()),                                  # no hidden layer
+    Config(d=10, hidden=()),  # no hidden layer
     Config(d=10, hidden=(), direct=True),
     Config(d=12, hidden=(7, 5, 3), direct=True, num_masks=4),  # K masks share the weights
     Config(d=784, shape=(28, 28), hidden=(500,)),
@@ -22,10 +23,12 @@ COUNT_CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("cfg", COUNT_CONFIGS, ids=lambda c: f"d{c.d}-h{'x'.join(map(str, c.hidden)) or 0}"
-                         f"{'-direct' if c.direct else ''}")
+@pytest.mark.parametrize(
+    "cfg", COUNT_CONFIGS, ids=lambda c: f"d{c.d}-h{'x'.join(map(str, c.hidden)) or 0}{'-direct' if c.direct else ''}"
+)
 def test_num_weights_counts_every_parameter_of_the_model(cfg):
     from made_viz.model import MADE  # torch only here: config and budget do not need it
+
     assert cfg.num_weights == sum(p.numel() for p in MADE(cfg).parameters())
 
 
@@ -35,15 +38,20 @@ def test_the_paper_sized_network_is_refused_with_one_clear_sentence():
     with pytest.raises(ConfigError) as err:
         budget.check_budget(cfg, limit=10_000_000)
     msg = str(err.value)
-    assert msg == (f"This network has {cfg.num_weights:,} weights; this server allows at most 10,000,000 per "
-                   "student (MADE_VIZ_MAX_WEIGHTS). Use fewer or narrower hidden layers.")
+    assert msg == (
+        f"This network has {cfg.num_weights:,} weights; this server allows at most 10,000,000 per "
+        "student (MADE_VIZ_MAX_WEIGHTS). Use fewer or narrower hidden layers."
+    )
 
 
 def test_masks_count_against_the_budget_and_the_message_says_so():
     cfg = Config(d=784, shape=(28, 28), hidden=(500,), num_masks=16)
-    budget.check_budget(cfg.replace(num_masks=8), limit=10_000_000)      # 785,284 x 8 fits
-    with pytest.raises(ConfigError, match=r"785,284 weights × 16 masks = 12,564,544; .* at most 10,000,000 .*"
-                                          r"Use fewer masks"):
+    budget.check_budget(cfg.replace(num_masks=8), limit=10_000_000)  # 785,284 x 8 fits
+    with pytest.raises(
+        ConfigError,
+        match=r"785,284 weights × 16 masks = 12,564,544; .* at most 10,000,000 .*"
+        r"Use fewer masks",
+    ):
         budget.check_budget(cfg, limit=10_000_000)
 
 
@@ -56,8 +64,9 @@ def test_the_limit_is_inclusive_and_defaults_to_max_weights():
     assert budget.MAX_WEIGHTS == budget.read_limit()
 
 
-@pytest.mark.parametrize("raw, want", [("", 10_000_000), ("2000000", 2_000_000), ("2_000_000", 2_000_000),
-                                       ("2,000,000", 2_000_000)])
+@pytest.mark.parametrize(
+    "raw, want", [("", 10_000_000), ("2000000", 2_000_000), ("2_000_000", 2_000_000), ("2,000,000", 2_000_000)]
+)
 def test_operator_limit_from_the_environment(raw, want):
     assert budget.read_limit({budget.ENV_VAR: raw}) == want
     assert budget.read_limit({}) == budget.DEFAULT_MAX_WEIGHTS
@@ -72,6 +81,7 @@ def test_a_bad_operator_limit_is_refused_not_ignored(raw):
 def test_blocked_products_equal_the_plain_product():
     rng = np.random.default_rng(0)
     import made_viz.masks as M
+
     old = M.BLOCK_CELLS
     try:
         M.BLOCK_CELLS = 512  # many small blocks, uneven edges

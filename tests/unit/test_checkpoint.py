@@ -2,6 +2,7 @@
 
 Version 2 (written now) is safetensors; version 1 (a torch zip: the shipped pre-trained models,
 older downloads) is still read. Hostile files are built in both formats."""
+
 from __future__ import annotations
 
 import io
@@ -45,8 +46,7 @@ V1_FIXTURE = Path(__file__).parent / "data" / "checkpoint_v1.pt"
 
 def trained_model(num_masks=3) -> tuple[MADE, Trainer]:
     x = (np.random.default_rng(0).random((300, 16)) < 0.4).astype(np.uint8)
-    model = MADE(Config(d=16, hidden=(24, 24), order="random", num_masks=num_masks, direct=True,
-                        shape=(4, 4), seed=3))
+    model = MADE(Config(d=16, hidden=(24, 24), order="random", num_masks=num_masks, direct=True, shape=(4, 4), seed=3))
     tr = Trainer(model, x, TrainConfig(epochs=2, batch_size=30, lr=5e-3))
     tr.run()
     return model, tr
@@ -76,6 +76,7 @@ def assert_same_model(a: MADE, b: MADE, x: torch.Tensor) -> None:
 # ---------------------------------------------------------------------------------------------
 # round trips
 
+
 def test_round_trip_gives_identical_likelihoods_and_samples(tmp_path):
     model, tr = trained_model()
     model.set_mask(1)
@@ -93,12 +94,24 @@ def test_round_trip_gives_identical_likelihoods_and_samples(tmp_path):
     assert torch.equal(a.x, b.x) and torch.equal(a.probs, b.probs)
 
 
-@pytest.mark.parametrize("cfg", [
-    Config(d=4, shape=(2, 2), hidden=(8,)),
-    Config(d=6, shape=(2, 3), hidden=(), direct=True, order=[5, 0, 3, 1, 4, 2]),
-    Config(d=9, shape=(3, 3), hidden=(7, 5, 3), num_masks=4, order="random", degrees="even", activation="tanh",
-           direct=False, seed=11),
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        Config(d=4, shape=(2, 2), hidden=(8,)),
+        Config(d=6, shape=(2, 3), hidden=(), direct=True, order=[5, 0, 3, 1, 4, 2]),
+        Config(
+            d=9,
+            shape=(3, 3),
+            hidden=(7, 5, 3),
+            num_masks=4,
+            order="random",
+            degrees="even",
+            activation="tanh",
+            direct=False,
+            seed=11,
+        ),
+    ],
+)
 def test_round_trip_of_several_architectures(cfg):
     model = MADE(cfg)
     model.set_mask(cfg.num_masks - 1)
@@ -112,7 +125,7 @@ def test_the_file_is_safetensors_with_json_metadata_and_no_pickle():
     model, tr = trained_model(num_masks=2)
     blob = checkpoint_bytes(model, history=tr.history, extra={"note": "hi"})
     assert not blob.startswith(b"PK") and b"\x80\x02" not in blob[:2]
-    tensors = safetensors.torch.load(blob)          # any safetensors reader can open it
+    tensors = safetensors.torch.load(blob)  # any safetensors reader can open it
     assert set(tensors) == set(model.state_dict())
     assert all(tensors[k].dtype == (torch.bool if k.endswith("mask") else torch.float32) for k in tensors)
     fields = unpack(blob)
@@ -124,7 +137,7 @@ def test_the_file_is_safetensors_with_json_metadata_and_no_pickle():
 def test_bytes_and_file_objects():
     model, _ = trained_model(num_masks=1)
     blob = checkpoint_bytes(model)
-    assert blob[8:10] == b'{"'                       # safetensors: header length, then a JSON header
+    assert blob[8:10] == b'{"'  # safetensors: header length, then a JSON header
     ck = load_checkpoint(blob)
     assert ck.history == [] and ck.data is None and ck.train_cfg is None
     buf = io.BytesIO()
@@ -134,13 +147,17 @@ def test_bytes_and_file_objects():
 
 
 def test_expected_shapes_are_those_of_the_model():
-    for cfg in (Config(d=4, shape=(2, 2), hidden=(8,)), Config(d=6, shape=(2, 3), hidden=(), direct=True),
-                Config(d=9, shape=(3, 3), hidden=(7, 5, 3), direct=False)):
+    for cfg in (
+        Config(d=4, shape=(2, 2), hidden=(8,)),
+        Config(d=6, shape=(2, 3), hidden=(), direct=True),
+        Config(d=9, shape=(3, 3), hidden=(7, 5, 3), direct=False),
+    ):
         assert expected_shapes(cfg) == {k: tuple(v.shape) for k, v in MADE(cfg).state_dict().items()}
 
 
 # ---------------------------------------------------------------------------------------------
 # version 1 (torch zip) still loads
+
 
 def test_a_version_1_file_written_by_the_previous_code_still_loads():
     """The fixture was written by the previous checkpoint.py (torch.save); its `extra` recorded
@@ -166,7 +183,7 @@ def test_a_version_1_file_round_trips_like_before():
     ck = load_checkpoint(legacy_checkpoint_bytes(model, history=tr.history, train_cfg=tr.cfg, extra={"a": 1}))
     assert ck.version == 1 and ck.train_cfg == tr.cfg and ck.extra == {"a": 1}
     assert_same_model(model, ck.model, binary_data(40, 16))
-    again = load_checkpoint(checkpoint_bytes(ck.model, history=ck.history))   # re-saved: now version 2
+    again = load_checkpoint(checkpoint_bytes(ck.model, history=ck.history))  # re-saved: now version 2
     assert again.version == 2
     assert_same_model(model, again.model, binary_data(40, 16))
 
@@ -180,6 +197,7 @@ def test_the_shipped_pretrained_models_still_load(path):
 
 # ---------------------------------------------------------------------------------------------
 # malicious and damaged files
+
 
 class _Evil:
     """Unpickling this would run a shell command creating a marker file."""
@@ -221,12 +239,12 @@ def test_malicious_pickles_are_refused_and_never_run(tmp_path, make):
 def _header_replaced(blob: bytes, header: bytes, length: int | None = None) -> bytes:
     """The file with its JSON header replaced (and its length field set to `length`, default: the truth)."""
     n = struct.unpack("<Q", blob[:8])[0]
-    return struct.pack("<Q", len(header) if length is None else length) + header + blob[8 + n:]
+    return struct.pack("<Q", len(header) if length is None else length) + header + blob[8 + n :]
 
 
 def _json_header(blob: bytes) -> dict:
     n = struct.unpack("<Q", blob[:8])[0]
-    return json.loads(blob[8:8 + n])
+    return json.loads(blob[8 : 8 + n])
 
 
 def test_damaged_and_foreign_files(tmp_path):
@@ -249,12 +267,18 @@ def test_damaged_and_foreign_files(tmp_path):
     for fmt, good in (("safetensors", blob), ("zip", legacy)):
         flipped = bytearray(good)
         flipped[len(good) // 2] ^= 0xFF
-        cases |= {f"{fmt}_truncated": good[: len(good) // 2], f"{fmt}_truncated_end": good[:-30],
-                  f"{fmt}_truncated_tiny": good[:7], f"{fmt}_bit_flip": bytes(flipped)}
+        cases |= {
+            f"{fmt}_truncated": good[: len(good) // 2],
+            f"{fmt}_truncated_end": good[:-30],
+            f"{fmt}_truncated_tiny": good[:7],
+            f"{fmt}_bit_flip": bytes(flipped),
+        }
     flipped_end = bytearray(blob)
-    flipped_end[-5] ^= 0x01                          # the last weights: caught by the checksum (the zip's
-    cases |= {"safetensors_bit_flip_end": bytes(flipped_end),  # reader tolerates both of these)
-              "safetensors_appended": blob + b"\x00" * 16}
+    flipped_end[-5] ^= 0x01  # the last weights: caught by the checksum (the zip's
+    cases |= {
+        "safetensors_bit_flip_end": bytes(flipped_end),  # reader tolerates both of these)
+        "safetensors_appended": blob + b"\x00" * 16,
+    }
     for name, data in cases.items():
         with pytest.raises(CheckpointError) as info:
             load_checkpoint(data)
@@ -269,7 +293,7 @@ def test_safetensors_headers_that_lie_are_refused_before_parsing():
     model, _ = trained_model(num_masks=1)
     blob = checkpoint_bytes(model)
     n = struct.unpack("<Q", blob[:8])[0]
-    header = blob[8:8 + n]
+    header = blob[8 : 8 + n]
     cases = {
         "length 2**63": (_header_replaced(blob, header, 2**63), "header claims"),
         "length over the limit": (_header_replaced(blob, header, C.MAX_HEADER_BYTES + 1), "header claims"),
@@ -278,8 +302,10 @@ def test_safetensors_headers_that_lie_are_refused_before_parsing():
         "repeated key": (_header_replaced(blob, b'{"__metadata__": {"format": "a", "format": "b"}}'), "not valid JSON"),
         "deep nesting": (_header_replaced(blob, b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"), "JSON"),
         "metadata not texts": (_header_replaced(blob, b'{"__metadata__": {"format": 1}}'), "metadata"),
-        "no metadata": (_header_replaced(blob, b'{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}'),
-                        "format tag"),
+        "no metadata": (
+            _header_replaced(blob, b'{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}'),
+            "format tag",
+        ),
     }
     for data, match in cases.values():
         with pytest.raises(CheckpointError, match=match):
@@ -295,9 +321,13 @@ def test_a_malformed_tensor_entry_is_refused():
     model, _ = trained_model(num_masks=1)
     blob = checkpoint_bytes(model)
     header = _json_header(blob)
-    for bad in ({"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}, {"dtype": "F32", "shape": [1]},
-                {"dtype": "F32", "shape": [1], "data_offsets": [8, 4]}, "a text", {"dtype": 3, "shape": [1],
-                                                                                "data_offsets": [0, 4]}):
+    for bad in (
+        {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]},
+        {"dtype": "F32", "shape": [1]},
+        {"dtype": "F32", "shape": [1], "data_offsets": [8, 4]},
+        "a text",
+        {"dtype": 3, "shape": [1], "data_offsets": [0, 4]},
+    ):
         h = {**header, "layers.0.bias": bad}
         with pytest.raises(CheckpointError, match="malformed"):
             load_checkpoint(_header_replaced(blob, json.dumps(h).encode()))
@@ -307,7 +337,7 @@ def test_tampering_without_fixing_the_checksum_is_detected():
     model, _ = trained_model(num_masks=2)
     blob = checkpoint_bytes(model)
     header = _json_header(blob)
-    header["__metadata__"]["mask_index"] = "1"          # a valid value, but not what was written
+    header["__metadata__"]["mask_index"] = "1"  # a valid value, but not what was written
     with pytest.raises(CheckpointError, match="checksum"):
         load_checkpoint(_header_replaced(blob, json.dumps(header).encode()))
 
@@ -328,38 +358,42 @@ def _set_config(**changes):
 def _set_tensor(name, value):
     def change(p):
         p["state_dict"][name] = value(p["state_dict"][name])
+
     return change
 
 
 @pytest.mark.parametrize("fmt", ["safetensors", "zip"])
-@pytest.mark.parametrize("change, match", [
-    (lambda p: p.update(version=99), "version 99 is not supported"),
-    (lambda p: p.update(format="something-else"), "format tag"),
-    (lambda p: p.pop("history"), "missing history"),
-    (lambda p: p.pop("state_dict"), "missing"),
-    (_set_config(hidden=[25, 24]), "shape"),
-    (_set_config(d=17, shape=None), "shape"),
-    (_set_config(direct=False), "unexpected"),
-    (_set_config(seed=4), "mask"),
-    (lambda p: p.update(config="{not json"), "configuration"),
-    (lambda p: p.update(config=json.dumps({"d": 1})), "configuration"),
-    (lambda p: p["state_dict"].pop("layers.0.bias"), "missing"),
-    (lambda p: p["state_dict"].update(extra_tensor=torch.zeros(2)), "unexpected"),
-    (_set_tensor("layers.1.weight", lambda t: t.clone().fill_(float("nan"))), "NaN"),
-    (_set_tensor("layers.0.bias", lambda t: t.clone().fill_(float("inf"))), "infinite"),
-    (_set_tensor("layers.0.weight", lambda t: t[:, :-1].contiguous()), "shape"),
-    (_set_tensor("layers.0.weight", lambda t: t.t().contiguous()), "shape"),
-    (_set_tensor("layers.0.weight", lambda t: t.to(torch.int32)), "type"),
-    (_set_tensor("layers.0.bias", lambda t: t > 0), "type"),
-    (_set_tensor("layers.0.mask", lambda t: torch.ones_like(t)), "differs from the mask"),
-    (_set_tensor("direct.mask", lambda t: ~t), "differs from the mask"),
-    (lambda p: p.update(mask_index=7), "mask"),
-    (lambda p: p.update(mask_index=-1), "mask"),
-    (lambda p: p.update(train_cfg=json.dumps({"lr": -1})), "training"),
-    (lambda p: p.update(history=42), "history"),
-    (lambda p: p.update(history="{oops"), "history is not valid JSON"),
-    (lambda p: p.update(data="[1, 2]"), "data should be a dict"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda p: p.update(version=99), "version 99 is not supported"),
+        (lambda p: p.update(format="something-else"), "format tag"),
+        (lambda p: p.pop("history"), "missing history"),
+        (lambda p: p.pop("state_dict"), "missing"),
+        (_set_config(hidden=[25, 24]), "shape"),
+        (_set_config(d=17, shape=None), "shape"),
+        (_set_config(direct=False), "unexpected"),
+        (_set_config(seed=4), "mask"),
+        (lambda p: p.update(config="{not json"), "configuration"),
+        (lambda p: p.update(config=json.dumps({"d": 1})), "configuration"),
+        (lambda p: p["state_dict"].pop("layers.0.bias"), "missing"),
+        (lambda p: p["state_dict"].update(extra_tensor=torch.zeros(2)), "unexpected"),
+        (_set_tensor("layers.1.weight", lambda t: t.clone().fill_(float("nan"))), "NaN"),
+        (_set_tensor("layers.0.bias", lambda t: t.clone().fill_(float("inf"))), "infinite"),
+        (_set_tensor("layers.0.weight", lambda t: t[:, :-1].contiguous()), "shape"),
+        (_set_tensor("layers.0.weight", lambda t: t.t().contiguous()), "shape"),
+        (_set_tensor("layers.0.weight", lambda t: t.to(torch.int32)), "type"),
+        (_set_tensor("layers.0.bias", lambda t: t > 0), "type"),
+        (_set_tensor("layers.0.mask", lambda t: torch.ones_like(t)), "differs from the mask"),
+        (_set_tensor("direct.mask", lambda t: ~t), "differs from the mask"),
+        (lambda p: p.update(mask_index=7), "mask"),
+        (lambda p: p.update(mask_index=-1), "mask"),
+        (lambda p: p.update(train_cfg=json.dumps({"lr": -1})), "training"),
+        (lambda p: p.update(history=42), "history"),
+        (lambda p: p.update(history="{oops"), "history is not valid JSON"),
+        (lambda p: p.update(data="[1, 2]"), "data should be a dict"),
+    ],
+)
 def test_inconsistent_checkpoints(fmt, change, match):
     with pytest.raises(CheckpointError, match=match):
         load_checkpoint(_tampered(fmt, change))
@@ -374,13 +408,19 @@ def test_the_untampered_payload_loads_in_both_formats():
 def test_a_configuration_promising_a_huge_network_is_refused_before_building_it(monkeypatch):
     """The file holds a tiny network's weights but a configuration of ~170 million weights: refused
     from the header alone (MADE is never built)."""
-    huge = {**Config(d=4, shape=(2, 2), hidden=(8,)).to_dict(), "d": 4096, "shape": [64, 64],
-            "hidden": [4096] * 8, "direct": True}
+    huge = {
+        **Config(d=4, shape=(2, 2), hidden=(8,)).to_dict(),
+        "d": 4096,
+        "shape": [64, 64],
+        "hidden": [4096] * 8,
+        "direct": True,
+    }
 
     files = [_tampered(fmt, lambda p: p.update(config=json.dumps(huge))) for fmt in ("safetensors", "zip")]
 
     def no_model(cfg):
         raise AssertionError("MADE was built from an unchecked configuration")
+
     monkeypatch.setattr(C, "MADE", no_model)
     for blob in files:
         with pytest.raises(CheckpointError, match="do not match the configuration"):
@@ -399,10 +439,11 @@ def test_files_over_the_size_limit_are_refused_without_reading_them_whole(monkey
         def read(self, n=-1):
             reads.append(n)
             return super().read(n)
+
     for src in (blob, path, Recorder(blob)):
         with pytest.raises(CheckpointError, match="too large"):
             load_checkpoint(src)
-    assert reads == [len(blob)]                       # at most one byte over the limit was asked for
+    assert reads == [len(blob)]  # at most one byte over the limit was asked for
     monkeypatch.setattr(C, "MAX_BYTES", len(blob))
     assert load_checkpoint(path).config == model.cfg
 

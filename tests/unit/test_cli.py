@@ -1,4 +1,5 @@
 """`made-viz` command line: train/eval/sample end to end, and one-line errors for user mistakes."""
+
 from __future__ import annotations
 
 import contextlib
@@ -30,7 +31,7 @@ def tiny_npy(tmp_path_factory) -> Path:
     x = np.zeros((200, 8, 8), dtype=np.uint8)
     for img in x:
         r, c = rng.integers(0, 4, size=2)
-        img[r:r + 4, c:c + 4] = 1
+        img[r : r + 4, c : c + 4] = 1
     x ^= (rng.random(x.shape) < 0.03).astype(np.uint8)
     path = tmp_path_factory.mktemp("data") / "tiny.npy"
     np.save(path, x)
@@ -40,8 +41,26 @@ def tiny_npy(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_npy) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    code, stdout, _ = run_main(["train", str(tiny_npy), "--hidden", "32,32", "--masks", "2", "--order", "random",
-                                "--epochs", "1", "--batch-size", "20", "--out", str(out), "--json", "-q"])
+    code, stdout, _ = run_main(
+        [
+            "train",
+            str(tiny_npy),
+            "--hidden",
+            "32,32",
+            "--masks",
+            "2",
+            "--order",
+            "random",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "20",
+            "--out",
+            str(out),
+            "--json",
+            "-q",
+        ]
+    )
     assert code == 0
     return out, json.loads(stdout.strip().splitlines()[-1])
 
@@ -56,10 +75,19 @@ def run_main(argv):
 
 # ---------------------------------------------------------------------------------------------
 
+
 def test_train_json_last_line(trained):
     out, summary = trained
-    for key in ("test_nll", "test_bpd", "test_nll_ensemble", "epochs", "train_examples_per_s", "valid_nll", "d",
-                "config"):
+    for key in (
+        "test_nll",
+        "test_bpd",
+        "test_nll_ensemble",
+        "epochs",
+        "train_examples_per_s",
+        "valid_nll",
+        "d",
+        "config",
+    ):
         assert summary.get(key) is not None, key
     assert summary["d"] == 64 and summary["epochs"] == 1 and summary["config"]["num_masks"] == 2
     assert summary["test_bpd"] == pytest.approx(summary["test_nll"] / (64 * np.log(2)))
@@ -69,13 +97,14 @@ def test_train_json_last_line(trained):
 
 
 def test_train_on_bars4_embedded(tmp_path):
-    code, out, err = run_main(["train", "bars4", "--hidden", "64", "--epochs", "2", "--lr", "1e-2",
-                               "--json", "--threads", "1"])
+    code, out, err = run_main(
+        ["train", "bars4", "--hidden", "64", "--epochs", "2", "--lr", "1e-2", "--json", "--threads", "1"]
+    )
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["data"] == "bars4" and summary["test_nll_ensemble"] is None
     assert summary["entropy"] == pytest.approx(np.log(30)) and summary["test_nll"] > summary["entropy"] - 0.2
-    assert "epoch 1" in err                     # progress on stderr (one line per epoch when not a tty)
+    assert "epoch 1" in err  # progress on stderr (one line per epoch when not a tty)
 
 
 def per_mask_log_probs(model, x: np.ndarray) -> torch.Tensor:
@@ -95,6 +124,7 @@ def per_mask_log_probs(model, x: np.ndarray) -> torch.Tensor:
 def expected_nlls(ckpt_path: Path, data: Path) -> tuple[float, float]:
     """(mask 0, log-mean-exp ensemble of all masks) test NLLs computed by hand for the CLI's split."""
     from made_viz.data import load_dataset
+
     ck = load_checkpoint(ckpt_path)
     test = load_dataset(str(data), binarize="threshold", seed=ck.data.get("split_seed", 0)).test
     lp = per_mask_log_probs(ck.model, test)
@@ -108,7 +138,7 @@ def test_train_and_eval_figures_match_a_hand_computation(trained, tiny_npy):
     assert summary["test_nll"] == pytest.approx(one, rel=1e-5)
     assert summary["test_nll_ensemble"] == pytest.approx(ens, rel=1e-5)
     assert summary["test_bpd_ensemble"] == pytest.approx(ens / (64 * math.log(2)), rel=1e-5)
-    assert abs(ens - one) > 1e-4                                # two masks: the ensemble is a different model
+    assert abs(ens - one) > 1e-4  # two masks: the ensemble is a different model
     code, stdout, err = run_main(["eval", str(out), str(tiny_npy), "--ensemble", "2", "--json"])
     assert code == 0, err
     result = json.loads(stdout.strip().splitlines()[-1])
@@ -122,7 +152,7 @@ def test_eval_end_to_end(trained, tiny_npy):
     code, stdout, err = run_main(["eval", str(out), str(tiny_npy), "--ensemble", "2", "--json"])
     assert code == 0, err
     assert "bits/dim" in stdout and "ensemble of 2 masks" in stdout
-    code, stdout, _ = run_main(["eval", str(out)])             # data recorded in the checkpoint
+    code, stdout, _ = run_main(["eval", str(out)])  # data recorded in the checkpoint
     assert code == 0 and "1 mask" in stdout
 
 
@@ -134,8 +164,9 @@ def test_sample_end_to_end(trained, tmp_path, tiny_npy):
     result = json.loads(stdout.strip().splitlines()[-1])
     samples = sampled_images(out, 9, 3)
     from made_viz.data import load_dataset
+
     train = load_dataset(str(tiny_npy), binarize="threshold", seed=0).train
-    brute = (samples[:, None, :] != train[None, :, :]).sum(2)         # (9, N) Hamming distances
+    brute = (samples[:, None, :] != train[None, :, :]).sum(2)  # (9, N) Hamming distances
     assert result["distances"] == brute.min(1).tolist()
     assert [brute[i, j] for i, j in enumerate(result["neighbors"])] == result["distances"]
     assert "Hamming distance" in stdout
@@ -154,7 +185,7 @@ def test_sample_without_data_when_recorded_data_is_gone(tmp_path, tiny_npy):
     code, stdout, err = run_main(["sample", str(ckpt), "--n", "4", "--out", str(tmp_path / "s.png")])
     assert code == 0 and "note" in err and (tmp_path / "s.png").is_file()
     code, _, err = run_main(["sample", str(ckpt), "--n", "4", "--out", str(tmp_path / "s.png"), "--data", "bars4"])
-    assert code != 0 and "D = 16" in err                        # wrong D for this model
+    assert code != 0 and "D = 16" in err  # wrong D for this model
 
 
 def _bad_checkpoint(tmp_path: Path) -> Path:
@@ -204,9 +235,11 @@ def test_user_mistakes_give_one_line(name, tmp_path):
 
 def test_eval_errors_for_a_real_checkpoint(trained):
     out, _ = trained
-    for argv, match in ((["eval", str(out), "--ensemble", "5"], "between 1 and 2"),
-                        (["eval", str(out), "bars4"], "D = 16"),
-                        (["sample", str(out), "--mask", "2", "--out", "x.png"], "--mask")):
+    for argv, match in (
+        (["eval", str(out), "--ensemble", "5"], "between 1 and 2"),
+        (["eval", str(out), "bars4"], "D = 16"),
+        (["sample", str(out), "--mask", "2", "--out", "x.png"], "--mask"),
+    ):
         code, _, err = run_main(argv)
         assert code == 2 and match in err and len(err.strip().splitlines()) == 1
 
@@ -219,6 +252,7 @@ def test_help_exits_zero():
 def sampled_images(ckpt_path: Path, n: int, seed: int) -> np.ndarray:
     """The samples `made-viz sample --n n --seed seed` draws, from the library directly."""
     from made_viz import sample
+
     ck = load_checkpoint(ckpt_path)
     return sample(ck.model, n=n, seed=seed, method="fast").x.cpu().numpy().round().astype(np.uint8)
 
@@ -238,18 +272,19 @@ def test_image_shape_and_grid():
     for i in range(4):
         r, c = divmod(i, cols)
         y, xo = pad + r * (4 * scale + pad), pad + c * (cell_w + pad)
-        left = arr[y:y + 4 * scale:scale, xo:xo + 4 * scale:scale]
-        right = arr[y:y + 4 * scale:scale, xo + 4 * scale + inner:xo + cell_w:scale]
+        left = arr[y : y + 4 * scale : scale, xo : xo + 4 * scale : scale]
+        right = arr[y : y + 4 * scale : scale, xo + 4 * scale + inner : xo + cell_w : scale]
         assert (left == x[i].reshape(4, 4) * 255).all() and (right == (1 - x[i]).reshape(4, 4) * 255).all()
     assert (arr[:pad] == 128).all() and (arr[:, :pad] == 128).all()
 
 
 def test_threads_follow_the_models_size():
     from made_viz.commands import THREADS_ALL_CORES_ABOVE, threads_for
-    assert threads_for(33_000, cores=8) == 1                       # 8x8 digits, hidden 128,128
+
+    assert threads_for(33_000, cores=8) == 1  # 8x8 digits, hidden 128,128
     assert threads_for(THREADS_ALL_CORES_ABOVE, cores=8) == 1
     assert threads_for(THREADS_ALL_CORES_ABOVE + 1, cores=8) == 8
-    assert threads_for(2 * 784 * 8000, cores=2) == 2               # the paper's 8000-unit MNIST layers
+    assert threads_for(2 * 784 * 8000, cores=2) == 2  # the paper's 8000-unit MNIST layers
     assert threads_for(5_000_000, cores=None) == (os.cpu_count() or 1)
     code, out, _ = run_main(["train", "--help"])
     assert code == 0 and "model's size" in " ".join(out.split())
@@ -260,17 +295,22 @@ def test_threads_flag_wins_over_the_choice(monkeypatch):
     monkeypatch.setattr(torch, "set_num_threads", seen.append)
     code, _, err = run_main(["train", "bars4", "--hidden", "16", "--epochs", "1", "-q"])
     assert code == 0, err
-    assert seen[-1] == 1                                            # 16 -> 16 -> 16 weights: one thread
+    assert seen[-1] == 1  # 16 -> 16 -> 16 weights: one thread
     code, _, err = run_main(["train", "bars4", "--hidden", "16", "--epochs", "1", "-q", "--threads", "2"])
     assert code == 0, err
     assert seen[-1] == 2
 
 
 def test_python_dash_m_subprocess(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1")
-    bad = subprocess.run([sys.executable, "-m", "made_viz.cli", "train", "bars4", "--masks", "0"],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    bad = subprocess.run(
+        [sys.executable, "-m", "made_viz.cli", "train", "bars4", "--masks", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [bad.stderr.strip()] and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("made-viz: error: number of masks")
@@ -280,6 +320,7 @@ def test_python_dash_m_subprocess(tmp_path):
 def served(monkeypatch):
     """What `made-viz app` asks the launcher for (no server starts)."""
     from made_viz import launch
+
     calls = []
     monkeypatch.setattr(launch, "serve", lambda port, class_mode: calls.append((port, class_mode)))
     return calls
@@ -294,6 +335,7 @@ def test_app_parses_its_port_and_class_mode(served):
 
 def test_python_dash_m_made_viz_is_the_app_command(served, monkeypatch):
     import runpy
+
     monkeypatch.setattr(sys, "argv", ["made_viz", "--class", "--port", "8702"])
     with pytest.raises(SystemExit) as done:
         runpy.run_module("made_viz", run_name="__main__")
@@ -302,12 +344,19 @@ def test_python_dash_m_made_viz_is_the_app_command(served, monkeypatch):
 
 def test_python_dash_m_made_viz_help_shows_the_apps_options(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-m", "made_viz", "--help"], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "made_viz", "--help"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: python -m made_viz [-h] [--port P] [--class]")
-    bad = subprocess.run([sys.executable, "-m", "made_viz", "--port", "0"], capture_output=True, text=True,
-                         env=env, cwd=tmp_path, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "made_viz", "--port", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert bad.returncode == 2 and bad.stderr == "made-viz: error: --port must be between 1 and 65535, got 0.\n"
 
 

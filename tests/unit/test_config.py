@@ -1,4 +1,5 @@
 """Config: validation messages a student understands, and lossless round trips."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -7,30 +8,34 @@ from made_viz import Config, ConfigError
 from made_viz.config import MAX_D, parse_layers
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    (dict(d=1), "at least 2"),
-    (dict(d=0), "at least 2"),
-    (dict(d=MAX_D + 1), "too large"),
-    (dict(hidden=(10, 0)), "at least 1 unit"),
-    (dict(hidden=(-3,)), "at least 1 unit"),
-    (dict(d=3, order=(0, 1)), "lists 2 pixels"),
-    (dict(d=3, order=(0, 1, 1)), "appears twice"),
-    (dict(d=3, order=(0, 1, 5)), "not a pixel index"),
-    (dict(order="sideways"), "unknown order"),
-    (dict(degrees="uniform"), "unknown hidden-degree"),
-    (dict(num_masks=0), "number of masks"),
-    (dict(seed=-1), "seed"),
-    (dict(d=4, shape=(3, 3)), "does not have D = 4"),
-    (dict(masking="maybe"), "unknown masking"),
-    (dict(hidden=(1,) * 9), "too many"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        (dict(d=1), "at least 2"),
+        (dict(d=0), "at least 2"),
+        (dict(d=MAX_D + 1), "too large"),
+        (dict(hidden=(10, 0)), "at least 1 unit"),
+        (dict(hidden=(-3,)), "at least 1 unit"),
+        (dict(d=3, order=(0, 1)), "lists 2 pixels"),
+        (dict(d=3, order=(0, 1, 1)), "appears twice"),
+        (dict(d=3, order=(0, 1, 5)), "not a pixel index"),
+        (dict(order="sideways"), "unknown order"),
+        (dict(degrees="uniform"), "unknown hidden-degree"),
+        (dict(num_masks=0), "number of masks"),
+        (dict(seed=-1), "seed"),
+        (dict(d=4, shape=(3, 3)), "does not have D = 4"),
+        (dict(masking="maybe"), "unknown masking"),
+        (dict(hidden=(1,) * 9), "too many"),
+    ],
+)
 def test_invalid_configs_explain_themselves(kwargs, fragment):
     with pytest.raises(ConfigError, match=fragment):
         Config(**kwargs)
 
 
-@pytest.mark.parametrize("text, expected", [("128, 64", (128, 64)), ("", ()), ("none", ()), (" 5 ", (5,)),
-                                            ("3;4", (3, 4))])
+@pytest.mark.parametrize(
+    "text, expected", [("128, 64", (128, 64)), ("", ()), ("none", ()), (" 5 ", (5,)), ("3;4", (3, 4))]
+)
 def test_parse_layers(text, expected):
     assert parse_layers(text) == expected
 
@@ -43,12 +48,17 @@ def test_parse_layers_errors(text):
 
 cfgs = st.builds(
     Config,
-    d=st.just(6), shape=st.sampled_from([None, (2, 3), (1, 6)]),
+    d=st.just(6),
+    shape=st.sampled_from([None, (2, 3), (1, 6)]),
     hidden=st.lists(st.integers(1, 50), max_size=4).map(tuple),
-    activation=st.sampled_from(["relu", "tanh", "sigmoid"]), direct=st.booleans(),
+    activation=st.sampled_from(["relu", "tanh", "sigmoid"]),
+    direct=st.booleans(),
     order=st.one_of(st.sampled_from(["natural", "reverse", "random"]), st.permutations(range(6)).map(tuple)),
-    degrees=st.sampled_from(["random", "even"]), num_masks=st.integers(1, 8), seed=st.integers(0, 2**32 - 1),
-    masking=st.sampled_from(["made", "off", "nonstrict"]))
+    degrees=st.sampled_from(["random", "even"]),
+    num_masks=st.integers(1, 8),
+    seed=st.integers(0, 2**32 - 1),
+    masking=st.sampled_from(["made", "off", "nonstrict"]),
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -59,9 +69,13 @@ def test_round_trips(cfg):
     assert hash(Config.from_dict(cfg.to_dict())) == hash(cfg)
 
 
-QUERY_VALUES = st.one_of(st.text(max_size=12), st.integers(0, 80).map(str),
-                         st.sampled_from(["natural", "reverse", "random", "even", "1", "0", "true", "8x8", "2x3",
-                                          "4,4", "none", " 6 ", "3;4"]))
+QUERY_VALUES = st.one_of(
+    st.text(max_size=12),
+    st.integers(0, 80).map(str),
+    st.sampled_from(
+        ["natural", "reverse", "random", "even", "1", "0", "true", "8x8", "2x3", "4,4", "none", " 6 ", "3;4"]
+    ),
+)
 
 
 def _int(raw: str) -> int:
@@ -69,8 +83,11 @@ def _int(raw: str) -> int:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.dictionaries(st.sampled_from(["d", "hidden", "order", "seed", "num_masks", "shape", "direct", "degrees",
-                                        "x"]), QUERY_VALUES))
+@given(
+    st.dictionaries(
+        st.sampled_from(["d", "hidden", "order", "seed", "num_masks", "shape", "direct", "degrees", "x"]), QUERY_VALUES
+    )
+)
 def test_from_query_parses_what_the_link_says_or_explains_why_not(params):
     """A tampered link either gives the config it spells out (every key it carries taken at its word,
     unknown keys ignored, the rest at their defaults) or raises ConfigError with a sentence; nothing else."""
@@ -82,7 +99,9 @@ def test_from_query_parses_what_the_link_says_or_explains_why_not(params):
         return
     default = Config()
     expect = {
-        "d": _int, "seed": _int, "num_masks": _int,
+        "d": _int,
+        "seed": _int,
+        "num_masks": _int,
         "hidden": parse_layers,
         "degrees": str.strip,
         "direct": lambda raw: raw.strip().lower() in ("1", "true"),
@@ -97,7 +116,7 @@ def test_from_query_parses_what_the_link_says_or_explains_why_not(params):
     elif "shape" in params:
         h, w = (int(v) for v in params["shape"].lower().replace("x", ",").split(","))
         assert cfg.shape == (h, w)
-    assert Config.from_query({k: v for k, v in params.items() if k != "x"}) == cfg   # unknown keys change nothing
+    assert Config.from_query({k: v for k, v in params.items() if k != "x"}) == cfg  # unknown keys change nothing
 
 
 def test_from_dict_rejects_unknown_and_wrong_types():

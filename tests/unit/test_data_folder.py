@@ -1,6 +1,7 @@
 """The operator's data folder (made_viz.data.folder, env var MADE_VIZ_DATA_DIR): the only place on the
 server the app reads students' files from. Copies of the tests that lived beside the old code in
 session.py (test_safety.py and test_session_curves.py), now pointed at the new home."""
+
 from __future__ import annotations
 
 import io
@@ -61,11 +62,28 @@ def test_an_unreadable_folder_lists_nothing(tmp_path):
     assert F.list_data_files(tmp_path / "missing") == []
 
 
-@pytest.mark.parametrize("name", [
-    "..", "../secret/secret.npy", "./../secret/secret.npy", "digits.npy/../../secret/secret.npy",
-    "/etc/passwd", "ABSOLUTE", "link-out.npy", "link-dir", "link-dir/secret.npy", ".hidden.npy", "notes.txt",
-    "digits.npy\x00.txt", "", ".", "~/.ssh/id_rsa", None, b"digits.npy",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "..",
+        "../secret/secret.npy",
+        "./../secret/secret.npy",
+        "digits.npy/../../secret/secret.npy",
+        "/etc/passwd",
+        "ABSOLUTE",
+        "link-out.npy",
+        "link-dir",
+        "link-dir/secret.npy",
+        ".hidden.npy",
+        "notes.txt",
+        "digits.npy\x00.txt",
+        "",
+        ".",
+        "~/.ssh/id_rsa",
+        None,
+        b"digits.npy",
+    ],
+)
 def test_paths_outside_the_data_folder_are_refused(data_root, name):
     if name == "ABSOLUTE":
         name = str(data_root / "digits.npy")  # even an absolute path to a file inside: names only
@@ -103,18 +121,17 @@ def test_data_folder_lists_only_safe_files(tmp_path):
     outside = tmp_path / "secret.npy"
     np.save(outside, np.zeros((3, 4), np.uint8))
     os.symlink(outside, root / "escape.npy")
-    os.symlink(root / "good.npy", root / "alias.npy")          # a link that stays inside is fine
+    os.symlink(root / "good.npy", root / "alias.npy")  # a link that stays inside is fine
     idx = root / "mnist_idx"
     idx.mkdir()
     (idx / "train-images-idx3-ubyte").write_bytes(b"")
-    sneaky = root / "sneaky_idx"                                  # a folder whose IDX file links out
+    sneaky = root / "sneaky_idx"  # a folder whose IDX file links out
     sneaky.mkdir()
     os.symlink(outside, sneaky / "train-images-idx3-ubyte")
-    (root / "empty_dir").mkdir()                                  # a folder without IDX images
+    (root / "empty_dir").mkdir()  # a folder without IDX images
     assert F.list_data_files(root) == ["alias.npy", "good.npy", "mnist_idx"]
     assert F.resolve_data_file(root, "good.npy") == root / "good.npy"
-    for bad in ("escape.npy", "../secret.npy", str(outside), "notes.txt", ".hidden.npy", "", "sneaky_idx",
-                "empty_dir"):
+    for bad in ("escape.npy", "../secret.npy", str(outside), "notes.txt", ".hidden.npy", "", "sneaky_idx", "empty_dir"):
         with pytest.raises(DataError):
             F.resolve_data_file(root, bad)
     ds = D.load_dataset(F.resolve_data_file(root, "good.npy"))

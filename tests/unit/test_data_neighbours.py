@@ -1,6 +1,7 @@
 """Hamming nearest neighbours (made_viz.data.neighbours): the packed-bits popcount search must give
 exactly the brute-force answer, ties included, whatever D, k and chunking; and be fast enough for the
 Sample page's "Copying?" check over all 50,000 MNIST training digits."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,11 +25,11 @@ def test_fast_path_equals_brute_force_with_ties(d, k):
     n_train = 300
     p = 0.5 if d > 20 else 0.3
     train = (rng.random((n_train, d)) < p).astype(np.uint8)
-    train[50:60] = train[10]                         # exact duplicates: ties at every distance
+    train[50:60] = train[10]  # exact duplicates: ties at every distance
     queries = (rng.random((21, d)) < p).astype(np.uint8)
-    queries[0] = train[10]                           # distance 0 to 11 training images
+    queries[0] = train[10]  # distance 0 to 11 training images
     k = min(k, n_train)
-    idx, dist = D.nearest_neighbors(queries, train, k=k, chunk_bytes=2048)   # many chunks of 256 rows
+    idx, dist = D.nearest_neighbors(queries, train, k=k, chunk_bytes=2048)  # many chunks of 256 rows
     ref_idx, ref_dist = brute_force(queries, train, k)
     if k == 1:
         ref_idx, ref_dist = ref_idx[:, 0], ref_dist[:, 0]
@@ -38,7 +39,7 @@ def test_fast_path_equals_brute_force_with_ties(d, k):
 
 
 def test_ties_go_to_the_lower_index_across_chunks():
-    train = np.zeros((1000, 70), np.uint8)           # every training image is the same
+    train = np.zeros((1000, 70), np.uint8)  # every training image is the same
     idx, dist = D.nearest_neighbors(np.ones((2, 70), np.uint8), train, k=5, chunk_bytes=1)
     assert idx.tolist() == [[0, 1, 2, 3, 4]] * 2 and (dist == 70).all()
 
@@ -79,6 +80,6 @@ def test_samples_against_all_mnist_training_digits_are_exact():
     idx, dist = D.nearest_neighbors(queries, ds.train, k=2)
     expected = np.array([[(q != ds.train[i]).sum() for i in row] for q, row in zip(queries, idx)])
     np.testing.assert_array_equal(dist, expected)
-    every = (queries[:2, None, :] != ds.train[None, :, :]).sum(-1)     # brute force for two of them
+    every = (queries[:2, None, :] != ds.train[None, :, :]).sum(-1)  # brute force for two of them
     np.testing.assert_array_equal(dist[:2, 0], every.min(axis=1))
     np.testing.assert_array_equal(idx[:2, 0], every.argmin(axis=1))

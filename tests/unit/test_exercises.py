@@ -1,5 +1,6 @@
 """The exercises' truth and scoring: the truth is a brute-force path search over the masks, a right answer
 scores, a wrong one does not and its explanation names the pixels."""
+
 import itertools
 
 import numpy as np
@@ -9,9 +10,11 @@ from made_viz import exercises as X
 from made_viz.config import Config
 from made_viz.masks import build_masks
 
-SMALL = [Config(d=6, shape=(2, 3), hidden=(5, 4), order="random", seed=s, masking=m)
-         for s in range(4) for m in ("made", "nonstrict", "off")] + \
-        [Config(d=5, hidden=(3,), seed=1, direct=True), Config(d=4, hidden=(), seed=2)]
+SMALL = [
+    Config(d=6, shape=(2, 3), hidden=(5, 4), order="random", seed=s, masking=m)
+    for s in range(4)
+    for m in ("made", "nonstrict", "off")
+] + [Config(d=5, hidden=(3,), seed=1, direct=True), Config(d=4, hidden=(), seed=2)]
 
 
 def brute_reach(ms, layer, unit):
@@ -40,7 +43,7 @@ def test_truth_is_a_brute_force_path_search(cfg):
                 path = X.one_path(ms, int(i), layer, unit)
                 assert path[0] == (0, i) and path[-1] == (layer, unit)
                 for (la, a), (lb, b) in zip(path, path[1:]):
-                    assert (ms.direct[a, b] if lb - la > 1 else ms.masks[la][a, b])
+                    assert ms.direct[a, b] if lb - la > 1 else ms.masks[la][a, b]
 
 
 def test_a_true_made_output_sees_only_earlier_positions():
@@ -59,7 +62,7 @@ def test_a_right_answer_scores_and_a_wrong_one_is_explained():
     guess = truth.copy()
     missed = int(np.nonzero(truth)[0][0])
     guess[missed] = False
-    guess[q.unit] = True                   # its own pixel: never visible
+    guess[q.unit] = True  # its own pixel: never visible
     bad = X.grade_see(q, guess)
     assert not bad.right and bad.missed == [missed] and bad.extra == [q.unit]
     text = " ".join(bad.lines)

@@ -1,4 +1,5 @@
 """Slides and handouts (made_viz.export): the toolbar config, and figures as self-contained HTML files."""
+
 import re
 
 import torch

@@ -1,6 +1,7 @@
 """What a student can read off the figures (issue 12, defect 8): titles that do not overlap, cells and
 connections that are visible and named in a legend, degree labels that are shown or explained, and
 highlights that differ by more than their hue."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ from made_viz.config import Config
 from made_viz.masks import build_masks
 
 SEED = Config(d=3, shape=(1, 3), hidden=(4,), order=(1, 2, 0), degrees="even", seed=0)
-NARROW = Config(d=16, shape=(4, 4), hidden=(32, 6), seed=3)   # the "narrow" preset: 32-unit layer
+NARROW = Config(d=16, shape=(4, 4), hidden=(32, 6), seed=3)  # the "narrow" preset: 32-unit layer
 
 
 def traces_named(fig, name):
@@ -21,6 +22,7 @@ def traces_named(fig, name):
 
 # ---------------------------------------------------------------------------------------------
 # the trace panel's titles
+
 
 def _title_extent(ann, width: int, margin_l: float, margin_r: float) -> tuple[float, float]:
     """Pixel interval of a paper-referenced annotation at a figure width, as plotly lays it out:
@@ -56,11 +58,12 @@ def test_hidden_unit_panel_titles_do_not_overlap(width):
 # ---------------------------------------------------------------------------------------------
 # "not connected" cells
 
+
 def _rgb(color: str) -> tuple[int, int, int]:
     color = {"white": "#ffffff"}.get(color.strip(), color.strip())
     if color.startswith("#"):
-        return tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
-    return tuple(int(float(v)) for v in color[color.index("(") + 1:-1].split(",")[:3])
+        return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(float(v)) for v in color[color.index("(") + 1 : -1].split(",")[:3])
 
 
 def test_not_connected_cells_are_visible_on_white_and_in_the_legend():
@@ -68,7 +71,7 @@ def test_not_connected_cells_are_visible_on_white_and_in_the_legend():
     tr = G.trace(ms, 1, 0)
     fig = F.dependency_figure(ms, tr, (4, 4))
     heat = [t for t in fig.data if t.type == "heatmap"][0]
-    code = F.AFTER + 0.5                      # the heatmap draws category k at k + 0.5
+    code = F.AFTER + 0.5  # the heatmap draws category k at k + 0.5
     scale = [(float(v), c) for v, c in heat.colorscale]
     cell = [c for v, c in scale if v <= code / (heat.zmax - heat.zmin)][-1]
     background = _rgb(fig.layout.plot_bgcolor)
@@ -80,6 +83,7 @@ def test_not_connected_cells_are_visible_on_white_and_in_the_legend():
 # ---------------------------------------------------------------------------------------------
 # degree numbers on the nodes
 
+
 def test_32_unit_layers_keep_their_degree_numbers():
     ms = build_masks(NARROW)
     units = traces_named(F.network_figure(ms), "units")[0]
@@ -90,19 +94,20 @@ def test_32_unit_layers_keep_their_degree_numbers():
 
 
 def test_when_degree_numbers_do_not_fit_the_figure_says_so():
-    ms = build_masks(Config(d=64, shape=(8, 8), hidden=(8,)))   # 64 inputs side by side: too small
+    ms = build_masks(Config(d=64, shape=(8, 8), hidden=(8,)))  # 64 inputs side by side: too small
     fig = F.network_figure(ms)
     assert not traces_named(fig, "units")[0].text or not any(traces_named(fig, "units")[0].text)
     assert F.degree_labels_shown(ms) is False
     note = F.degree_label_note(ms)
-    assert "64" in note and "colour" in note      # says why (64 units side by side) and where to look
+    assert "64" in note and "colour" in note  # says why (64 units side by side) and where to look
     assert any(getattr(t.marker, "showscale", False) for t in fig.data if t.type == "scatter")
-    big = build_masks(Config(d=64, shape=(8, 8), hidden=(128, 128)))   # bundled: bubbles show unit counts
+    big = build_masks(Config(d=64, shape=(8, 8), hidden=(128, 128)))  # bundled: bubbles show unit counts
     assert F.degree_labels_shown(big) is False and "bundle" in F.degree_label_note(big)
 
 
 # ---------------------------------------------------------------------------------------------
 # direct connections
+
 
 @pytest.mark.parametrize("aggregated", [False, True])
 def test_direct_connections_have_a_legend_entry(aggregated):
@@ -132,6 +137,7 @@ def test_direct_mask_heatmap_is_the_strict_rule_in_generation_order():
 
 # ---------------------------------------------------------------------------------------------
 # highlights that differ by more than hue
+
 
 def test_forbidden_and_reached_from_edges_differ_by_dash():
     ms = build_masks(SEED.replace(masking="nonstrict"))
@@ -180,5 +186,5 @@ def test_forbidden_and_starved_pixels_carry_distinct_markers():
         assert any(("✕" if category == F.FORBIDDEN else "○") in n for n in legend)
     assert symbols[F.FORBIDDEN] != symbols[F.STARVED]
     ms = build_masks(NARROW)
-    fig = F.dependency_figure(ms, G.trace(ms, 0, 3), (4, 4))   # an input: outputs it feeds, none forbidden
+    fig = F.dependency_figure(ms, G.trace(ms, 0, 3), (4, 4))  # an input: outputs it feeds, none forbidden
     assert not _marked_cells(fig, lambda t: t.marker.symbol)

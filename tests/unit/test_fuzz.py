@@ -5,6 +5,7 @@ error type (`ConfigError` for configurations, `DataError` for files) with a one-
 Never another exception (a traceback in the app), never a hang. Inputs are random text, random
 bytes, and valid files mutated by truncation, bit flips, byte overwrites and header edits.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -42,13 +43,65 @@ def _one_line(e: Exception) -> None:
 # ---------------------------------------------------------------------------------------------
 # configuration text
 
-_NUMBERISH = st.sampled_from(["0", "-1", "1", "2", "3", "7", "64", "4096", "4097", "1e9", "99999999999999999999",
-                              "nan", "inf", "-0", "+5", "0x10", "1.5", "", " ", "abc", "１２", "٣", "None", "none",
-                              "natural", "reverse", "random", "x", ",", ";", "8x8", "2x", "x2", "64x64", "65x65"])
-_TEXT = st.one_of(st.text(max_size=40), st.lists(_NUMBERISH, max_size=8).map(",".join),
-                  st.lists(_NUMBERISH, max_size=6).map(" ".join))
-_KEYS = st.sampled_from(["d", "shape", "hidden", "activation", "direct", "order", "degrees", "num_masks", "seed",
-                         "masking", "page", "unknown", ""])
+_NUMBERISH = st.sampled_from(
+    [
+        "0",
+        "-1",
+        "1",
+        "2",
+        "3",
+        "7",
+        "64",
+        "4096",
+        "4097",
+        "1e9",
+        "99999999999999999999",
+        "nan",
+        "inf",
+        "-0",
+        "+5",
+        "0x10",
+        "1.5",
+        "",
+        " ",
+        "abc",
+        "１２",
+        "٣",
+        "None",
+        "none",
+        "natural",
+        "reverse",
+        "random",
+        "x",
+        ",",
+        ";",
+        "8x8",
+        "2x",
+        "x2",
+        "64x64",
+        "65x65",
+    ]
+)
+_TEXT = st.one_of(
+    st.text(max_size=40), st.lists(_NUMBERISH, max_size=8).map(",".join), st.lists(_NUMBERISH, max_size=6).map(" ".join)
+)
+_KEYS = st.sampled_from(
+    [
+        "d",
+        "shape",
+        "hidden",
+        "activation",
+        "direct",
+        "order",
+        "degrees",
+        "num_masks",
+        "seed",
+        "masking",
+        "page",
+        "unknown",
+        "",
+    ]
+)
 
 
 @FUZZ
@@ -76,12 +129,19 @@ def test_from_query_only_raises_config_error(params):
 
 
 @FUZZ
-@given(st.fixed_dictionaries({}, optional={
-    "d": st.integers(-5, 5000).map(str), "hidden": st.lists(st.integers(-3, 5000), max_size=10).map(
-        lambda v: ",".join(map(str, v))),
-    "order": st.lists(st.integers(-2, 20), max_size=20).map(lambda v: ",".join(map(str, v))),
-    "shape": st.tuples(st.integers(-1, 70), st.integers(-1, 70)).map(lambda t: f"{t[0]}x{t[1]}"),
-    "num_masks": st.integers(-2, 100).map(str), "seed": st.integers(-5, 2**33).map(str)}))
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "d": st.integers(-5, 5000).map(str),
+            "hidden": st.lists(st.integers(-3, 5000), max_size=10).map(lambda v: ",".join(map(str, v))),
+            "order": st.lists(st.integers(-2, 20), max_size=20).map(lambda v: ",".join(map(str, v))),
+            "shape": st.tuples(st.integers(-1, 70), st.integers(-1, 70)).map(lambda t: f"{t[0]}x{t[1]}"),
+            "num_masks": st.integers(-2, 100).map(str),
+            "seed": st.integers(-5, 2**33).map(str),
+        },
+    )
+)
 def test_from_query_numeric_edges(params):
     """Numbers at and around every limit: either a valid Config or a ConfigError."""
     try:
@@ -95,6 +155,7 @@ def test_from_query_numeric_edges(params):
 
 # ---------------------------------------------------------------------------------------------
 # files
+
 
 def _idx(images: np.ndarray) -> bytes:
     images = np.asarray(images, dtype=np.uint8)
@@ -121,9 +182,11 @@ VALID_FILES = {
     "bits.npy": _npy((_IMAGES > 127).astype(np.uint8).reshape(12, 16)),
     "grey.npy": _npy(_IMAGES.astype(np.float32) / 255),
     "split.npz": _npz(x_train=_IMAGES[:8], x_test=_IMAGES[8:]),
-    "mnist.npz": _npz(train_data=(_IMAGES[:6] > 127).reshape(6, 16).astype(np.float32),
-                      valid_data=(_IMAGES[6:9] > 127).reshape(3, 16).astype(np.float32),
-                      test_data=(_IMAGES[9:] > 127).reshape(3, 16).astype(np.float32)),
+    "mnist.npz": _npz(
+        train_data=(_IMAGES[:6] > 127).reshape(6, 16).astype(np.float32),
+        valid_data=(_IMAGES[6:9] > 127).reshape(3, 16).astype(np.float32),
+        test_data=(_IMAGES[9:] > 127).reshape(3, 16).astype(np.float32),
+    ),
     "bits.amat": "\n".join(" ".join(str(int(v > 127)) for v in img.ravel()) for img in _IMAGES).encode(),
 }
 
@@ -149,15 +212,23 @@ def test_valid_seed_files_load():
 
 
 @FUZZ
-@given(st.binary(max_size=2000), st.sampled_from(["upload", "x.npy", "x.npz", "x.amat", "train-images-idx3-ubyte",
-                                                  "x.gz", "x.txt", "x.pt", "../../etc/passwd"]))
+@given(
+    st.binary(max_size=2000),
+    st.sampled_from(
+        ["upload", "x.npy", "x.npz", "x.amat", "train-images-idx3-ubyte", "x.gz", "x.txt", "x.pt", "../../etc/passwd"]
+    ),
+)
 def test_random_bytes_only_raise_data_error(data, name):
     _check_load(data, name)
 
 
 @FUZZ
-@given(st.binary(max_size=300), st.sampled_from([b"\x93NUMPY", b"PK\x03\x04", b"\x1f\x8b", b"\x00\x00\x08\x03",
-                                                 b"\x80\x04", b"\x80\x02", b"\x00\x00\x08\x01"]))
+@given(
+    st.binary(max_size=300),
+    st.sampled_from(
+        [b"\x93NUMPY", b"PK\x03\x04", b"\x1f\x8b", b"\x00\x00\x08\x03", b"\x80\x04", b"\x80\x02", b"\x00\x00\x08\x01"]
+    ),
+)
 def test_random_bytes_behind_magic_only_raise_data_error(tail, magic):
     """Random bodies behind every magic number the loader dispatches on."""
     _check_load(magic + tail, "upload")
@@ -200,7 +271,6 @@ def test_idx_header_with_huge_or_zero_dims_is_refused_without_allocating(dims):
     data = struct.pack(">I", 0x803) + struct.pack(">3I", *dims) + b"\x00" * 64
     with pytest.raises(DataError):
         _timed(load_bytes, data, "evil-idx3-ubyte")
-
 
 
 @pytest.mark.parametrize("shape", [(2**40,), (2**20, 2**20), (10**6, 4096), (2**62,)])

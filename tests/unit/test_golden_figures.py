@@ -3,6 +3,7 @@
 
 Floats are compared to 1e-9 relative (JSON round trips and summation order may differ in the last
 bits); everything else exactly. A figure changed on purpose gets new goldens in its own commit."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -32,8 +33,11 @@ def differences(a, b, path="$"):
         for i, (x, y) in enumerate(zip(a, b)):
             yield from differences(x, y, f"{path}[{i}]")
     elif isinstance(a, float) or isinstance(b, float):
-        if not (isinstance(a, (int, float)) and isinstance(b, (int, float))
-                and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)):
+        if not (
+            isinstance(a, (int, float))
+            and isinstance(b, (int, float))
+            and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+        ):
             yield f"{path}: {a!r} != {b!r}"
     elif a != b:
         yield f"{path}: {a!r} != {b!r}"

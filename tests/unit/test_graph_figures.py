@@ -1,5 +1,6 @@
 """made_viz.graph (tracing, forbidden paths, degree bundles) and made_viz.figures (network and mask
 figures): tracing must be exact, big networks must stay light, broken nets must show red."""
+
 from __future__ import annotations
 
 import base64
@@ -26,9 +27,17 @@ def random_configs(n: int = 12, seed: int = 0) -> list[Config]:
     for i in range(n):
         d = int(rng.integers(2, 11))
         hidden = tuple(int(h) for h in rng.integers(1, 14, size=int(rng.integers(0, 4))))
-        out.append(Config(d=d, hidden=hidden, order=["natural", "reverse", "random"][i % 3],
-                          degrees=["random", "even"][i % 2], direct=bool(i % 4 == 1), seed=int(rng.integers(1000)),
-                          masking=["made", "made", "nonstrict", "off"][i % 4]))
+        out.append(
+            Config(
+                d=d,
+                hidden=hidden,
+                order=["natural", "reverse", "random"][i % 3],
+                degrees=["random", "even"][i % 2],
+                direct=bool(i % 4 == 1),
+                seed=int(rng.integers(1000)),
+                masking=["made", "made", "nonstrict", "off"][i % 4],
+            )
+        )
     return out
 
 
@@ -50,6 +59,7 @@ def n_segments(traces) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # tracing
+
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"d{c.d}-h{'x'.join(map(str, c.hidden)) or 0}-{c.masking}")
 def test_graph_tracing_of_outputs_equals_connectivity(cfg):
@@ -102,13 +112,14 @@ def test_trace_rejects_bad_units():
 # ---------------------------------------------------------------------------------------------
 # forbidden edges
 
+
 def brute_force_bad_edges(ms) -> set:
     """Edges on a path input i -> ... -> output j with i not before j, by networkx."""
     g = G.build_graph(ms)
     last = G.num_layers(ms) - 1
     pos = ms.degrees[0]
     bad = set()
-    for (a, b) in set(g.edges()):
+    for a, b in set(g.edges()):
         up = {u for (l, u) in nx.ancestors(g, a) | {a} if l == 0}
         down = {u for (l, u) in nx.descendants(g, b) | {b} if l == last}
         if any(pos[i] >= pos[j] for i in up for j in down):
@@ -163,6 +174,7 @@ def test_traced_bad_edges_lie_on_forbidden_paths_through_the_unit():
 # ---------------------------------------------------------------------------------------------
 # the drawing
 
+
 def test_seed_preset_looks_like_the_paper_figure():
     ms = build_masks(SEED)
     fig = F.network_figure(ms)
@@ -170,8 +182,8 @@ def test_seed_preset_looks_like_the_paper_figure():
     layers = [int(c[0]) for c in units.customdata]
     assert [layers.count(l) for l in range(3)] == [3, 4, 3]
     text = list(units.text)
-    assert text[:3] == ["3", "1", "2"]          # inputs x0, x1, x2 labelled with m0 = (3, 1, 2)
-    assert text[-3:] == ["3", "1", "2"]         # outputs carry their pixel's degree
+    assert text[:3] == ["3", "1", "2"]  # inputs x0, x1, x2 labelled with m0 = (3, 1, 2)
+    assert text[-3:] == ["3", "1", "2"]  # outputs carry their pixel's degree
     assert all(t in ("1", "2") for t in text[3:7])  # hidden degrees in [1, D-1]
     assert "markers+text" == units.mode
     # edges only where the mask is 1
@@ -219,7 +231,7 @@ def test_aggregated_view_above_the_edge_budget_and_its_counts_add_up():
     assert sum(int(c.sum()) for c in bun.count) == sum(G.layer_sizes(ms))
     drawn = sum(int((bun.bin_edges(m, l, l + 1) > 0).sum()) for l, m in enumerate(ms.masks))
     assert n_segments(trace_named(fig, "edges between bins")) == drawn
-    n_edges = sum(int(np.count_nonzero(m)) for m in ms.masks)   # counted from the masks, not by the library
+    n_edges = sum(int(np.count_nonzero(m)) for m in ms.masks)  # counted from the masks, not by the library
     assert f"{n_edges:,} edges between {64 + 128 + 128 + 64:,} units" in F.aggregated_summary(ms)
 
 
@@ -256,7 +268,7 @@ def test_tracing_highlights_units_and_edges():
     fig = F.network_figure(ms, tr=tr)
     units = trace_named(fig, "units")[0]
     ops = dict(zip([tuple(c[:2]) for c in units.customdata], units.marker.opacity))
-    assert ops[(0, 1)] == 1.0 and ops[(0, 0)] < 1.0          # x1 reaches it, x0 does not
+    assert ops[(0, 1)] == 1.0 and ops[(0, 0)] < 1.0  # x1 reaches it, x0 does not
     assert ops[(2, 0)] == 1.0 and ops[(2, 2)] == 1.0 and ops[(2, 1)] < 1.0
     assert n_segments(trace_named(fig, "reaches the traced unit")) == 1
     assert n_segments(trace_named(fig, "reached from it")) == 2
@@ -264,6 +276,7 @@ def test_tracing_highlights_units_and_edges():
 
 # ---------------------------------------------------------------------------------------------
 # heatmaps, images, text
+
 
 def test_connectivity_heatmap_is_strictly_lower_triangular_for_a_made():
     ms = build_masks(Config(d=10, hidden=(30, 30), order="random", seed=2))
@@ -280,7 +293,7 @@ def test_connectivity_heatmap_is_strictly_lower_triangular_for_a_made():
 def test_mask_heatmap_shape_and_downsampling():
     ms = build_masks(Config(d=16, hidden=(32, 6)))
     fig = F.mask_figure(ms, 0)
-    assert np.asarray(fig.data[0].z).shape == (32, 16)   # rows receive, columns send
+    assert np.asarray(fig.data[0].z).shape == (32, 16)  # rows receive, columns send
     big = F.mask_figure(build_masks(Config(d=784, hidden=(500,))), 0)
     assert max(np.asarray(big.data[0].z).shape) <= F.MAX_CELLS
 
@@ -324,8 +337,10 @@ def _from_json(v) -> np.ndarray:
     if isinstance(v, dict):
         a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
         return a.reshape([int(n) for n in str(v["shape"]).split(",")]) if "shape" in v else a
-    return np.asarray([[np.nan if x is None else x for x in r] if isinstance(r, list) else (np.nan if r is None else r)
-                       for r in v], dtype=float)
+    return np.asarray(
+        [[np.nan if x is None else x for x in r] if isinstance(r, list) else (np.nan if r is None else r) for r in v],
+        dtype=float,
+    )
 
 
 def _json_pieces(trace: dict) -> int:
@@ -340,15 +355,21 @@ def test_figures_survive_json_with_their_content():
     for tr in (None, G.trace(ms, 0, 1)):
         data = json.loads(pio.to_json(F.network_figure(ms, tr=tr), validate=False))["data"]
         mask_lines = [t for t in data if t.get("name") == "edge (mask = 1)"]
-        direct_lines = [t for t in data if t.get("line", {}).get("dash") == "dot" and "traced" not in t["name"]
-                        and "reach" not in t["name"] and "forbidden" not in t["name"]]
+        direct_lines = [
+            t
+            for t in data
+            if t.get("line", {}).get("dash") == "dot"
+            and "traced" not in t["name"]
+            and "reach" not in t["name"]
+            and "forbidden" not in t["name"]
+        ]
         assert sum(map(_json_pieces, mask_lines)) == sum(int(np.count_nonzero(m)) for m in ms.masks) == 12
         assert sum(map(_json_pieces, direct_lines)) == int(np.count_nonzero(ms.direct)) == 3
         units = [t for t in data if t.get("name") == "units"][0]
         assert units["text"] == [str(int(v)) for v in [*ms.degrees[0], *ms.degrees[1], *ms.degrees[0]]]
     heat = json.loads(pio.to_json(F.mask_figure(ms, 1), validate=False))["data"][0]
     m0, m1 = ms.degrees[0], ms.degrees[1]
-    want = (np.sort(m1)[None, :] < np.sort(m0)[:, None]).astype(int)   # output rule, both sorted by degree
+    want = (np.sort(m1)[None, :] < np.sort(m0)[:, None]).astype(int)  # output rule, both sorted by degree
     assert _from_json(heat["z"]).astype(int).tolist() == want.tolist()
     conn = json.loads(pio.to_json(F.connectivity_figure(ms), validate=False))["data"][0]
     z = _from_json(conn["z"]).astype(float)
@@ -402,8 +423,8 @@ def test_traced_bad_edges_match_brute_force_paths_through_the_unit(cfg):
             src = (layer, unit)
             anc, desc = nx.ancestors(g, src) | {src}, nx.descendants(g, src) | {src}
             want = set()
-            for (a, b) in set(g.edges()):
-                if b in anc and a[0] < b[0]:   # below the source
+            for a, b in set(g.edges()):
+                if b in anc and a[0] < b[0]:  # below the source
                     ins, outs = inputs_of(a), outputs_of(src)
                 elif a in desc and a[0] < b[0] and a[0] >= layer:  # above it
                     ins, outs = inputs_of(src), outputs_of(b)
@@ -460,7 +481,7 @@ def test_forbidden_edges_for_the_largest_d_are_exactly_the_pixels_own_paths():
     np.testing.assert_array_equal(bad[0], m0[:, None] == m1[None, :])
     np.testing.assert_array_equal(bad[1], m1[:, None] == m0[None, :])
     assert bad[0].any()
-    j = int(np.nonzero(m0 == m1[100])[0][0])          # an output whose own degree some unit has
+    j = int(np.nonzero(m0 == m1[100])[0][0])  # an output whose own degree some unit has
     es = FB.trace_edges(ms, G.trace(ms, 2, j))
     only_j = np.zeros(4096, dtype=bool)
     only_j[j] = True

@@ -1,4 +1,5 @@
 """The installed app's launcher: the settings it passes equal the checkout's .streamlit/config.toml."""
+
 from __future__ import annotations
 
 import io
@@ -9,7 +10,7 @@ import pytest
 
 from made_viz import launch
 
-tomllib = pytest.importorskip("tomllib")   # Python 3.11+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +34,7 @@ def test_flags_listen_on_localhost_alone_and_everywhere_for_a_class():
     alone, room = launch.flags(8600, class_mode=False), launch.flags(8600, class_mode=True)
     assert alone["server.address"] == "127.0.0.1" and room["server.address"] == "0.0.0.0"
     assert alone["server.port"] == room["server.port"] == 8600
-    assert alone["client.showErrorDetails"] == "none"   # students never see tracebacks
+    assert alone["client.showErrorDetails"] == "none"  # students never see tracebacks
 
 
 def test_app_script_ships_in_the_package():
@@ -50,10 +51,12 @@ def test_session_ttl_comes_from_the_same_variable_as_serve_class_sh():
 
 def test_the_ready_line_names_localhost_alone_and_this_machines_address_for_a_class(monkeypatch):
     assert launch.ready_line(8600, class_mode=False) == (
-        "MADE Explorer is ready. Open http://localhost:8600 in a browser (Ctrl-C stops it).")
+        "MADE Explorer is ready. Open http://localhost:8600 in a browser (Ctrl-C stops it)."
+    )
     monkeypatch.setattr(launch, "lan_address", lambda: "192.168.1.20")
     assert launch.ready_line(8600, class_mode=True) == (
-        "MADE Explorer is ready. Students open http://192.168.1.20:8600 in a browser (Ctrl-C stops it).")
+        "MADE Explorer is ready. Students open http://192.168.1.20:8600 in a browser (Ctrl-C stops it)."
+    )
 
 
 def test_lan_address_is_an_ipv4_address_or_localhost():
@@ -85,8 +88,9 @@ def test_serve_prints_the_ready_line_once_the_server_listens(monkeypatch):
 
     def fake_run(script, is_hello, args, options):
         calls.append(("run", script, options["server.port"]))
-        assert out.getvalue() == ""                  # nothing printed before the server listens
-        bootstrap._on_server_start(object())         # what bootstrap.run does once the port is bound
+        assert out.getvalue() == ""  # nothing printed before the server listens
+        bootstrap._on_server_start(object())  # what bootstrap.run does once the port is bound
+
     monkeypatch.setattr(bootstrap, "run", fake_run)
 
     launch.serve(port=8611, class_mode=False, out=out)

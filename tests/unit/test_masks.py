@@ -1,4 +1,5 @@
 """Masks: the autoregressive property over hundreds of random configs, checked by brute force."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -28,7 +29,8 @@ def brute_force_paths(ms):
 
 configs = st.builds(
     lambda d, hidden, order, degrees, direct, seed, k: Config(
-        d=d, hidden=tuple(hidden), order=order, degrees=degrees, direct=direct, seed=seed, num_masks=k),
+        d=d, hidden=tuple(hidden), order=order, degrees=degrees, direct=direct, seed=seed, num_masks=k
+    ),
     d=st.integers(2, 12),
     hidden=st.lists(st.integers(1, 20), max_size=3),
     order=st.sampled_from(["natural", "reverse", "random"]),
@@ -71,8 +73,9 @@ def test_degree_ranges_and_mask_rules(cfg):
 def test_wide_layers_connect_every_allowed_pair(seed):
     rng = np.random.default_rng(seed)
     d = int(rng.integers(2, 10))
-    cfg = Config(d=d, hidden=(d - 1 if d > 1 else 1,) * int(rng.integers(1, 3)), degrees="even",
-                 order="random", seed=seed)
+    cfg = Config(
+        d=d, hidden=(d - 1 if d > 1 else 1,) * int(rng.integers(1, 3)), degrees="even", order="random", seed=seed
+    )
     ms = build_masks(cfg)
     assert ((ms.connectivity() > 0) == ms.allowed()).all()
     assert ms.diagnostics().ok
@@ -131,9 +134,16 @@ def brute_force_dead_units(ms) -> tuple[set, set]:
     return no_input, no_output
 
 
-@pytest.mark.parametrize("cfg", [Config(d=4, hidden=(3, 3)), Config(d=6, hidden=(2, 5, 2), degrees="random"),
-                                 Config(d=16, hidden=(32, 6)), Config(d=5, hidden=(4,), order="random")],
-                         ids=["4-3x3", "6-2x5x2", "16-32x6", "5-4"])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        Config(d=4, hidden=(3, 3)),
+        Config(d=6, hidden=(2, 5, 2), degrees="random"),
+        Config(d=16, hidden=(32, 6)),
+        Config(d=5, hidden=(4,), order="random"),
+    ],
+    ids=["4-3x3", "6-2x5x2", "16-32x6", "5-4"],
+)
 def test_dead_units_are_exactly_the_brute_force_ones(cfg):
     """The diagnosis names every dead hidden unit and no other (a diagnosis that calls every unit dead,
     or none, fails), over many seeds."""

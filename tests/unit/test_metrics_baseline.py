@@ -1,5 +1,6 @@
 """The independent-pixel baseline of the likelihood lens (made_viz.metrics), checked against torch's
 own Bernoulli distribution and the definition of bits per dimension."""
+
 import math
 
 import numpy as np
@@ -11,12 +12,12 @@ from made_viz import metrics
 
 def test_bernoulli_baseline_total_is_its_own_log_likelihood():
     rng = np.random.default_rng(0)
-    train = (rng.random((200, 64)) < np.linspace(0, 0.9, 64)).astype(np.uint8)   # pixel 0 never on
+    train = (rng.random((200, 64)) < np.linspace(0, 0.9, 64)).astype(np.uint8)  # pixel 0 never on
     p = metrics.bernoulli_probs(train)
     np.testing.assert_allclose(p, (train.sum(0) + 1) / (200 + 2))
-    assert (p > 0).all() and (p < 1).all()                        # smoothed: no infinite surprise
+    assert (p > 0).all() and (p < 1).all()  # smoothed: no infinite surprise
     x = (rng.random((5, 64)) < 0.5).astype(np.float32)
-    x[:, 0] = 1                                                    # a pixel never seen on in training
+    x[:, 0] = 1  # a pixel never seen on in training
     s = metrics.bernoulli_surprise(p, x)
     ll = torch.distributions.Bernoulli(probs=torch.tensor(p)).log_prob(torch.tensor(x, dtype=torch.float64)).sum(1)
     np.testing.assert_allclose(s.sum(1), -ll.numpy())

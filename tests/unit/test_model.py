@@ -1,4 +1,5 @@
 """The torch model: what it computes respects the ordering, and its density normalizes."""
+
 import math
 
 import numpy as np
@@ -18,10 +19,10 @@ from made_viz.model import (
 CONFIGS = [
     Config(d=8, hidden=(16,), order="natural"),
     Config(d=8, hidden=(16, 12), order="random", seed=3),
-    Config(d=7, hidden=(), order="reverse"),                       # no hidden layer
+    Config(d=7, hidden=(), order="reverse"),  # no hidden layer
     Config(d=7, hidden=(), order="random", direct=True, seed=1),
     Config(d=9, hidden=(20, 20, 20), order="random", direct=True, activation="tanh", seed=5),
-    Config(d=10, hidden=(4,), degrees="even", seed=2),             # narrower than D-1
+    Config(d=10, hidden=(4,), degrees="even", seed=2),  # narrower than D-1
     Config(d=6, hidden=(12,), order="random", num_masks=4, activation="sigmoid", seed=9),
 ]
 
@@ -151,14 +152,19 @@ def numpy_surprise(model, cfg, k, x):
     return -np.log(np.where(x > 0.5, p1, 1 - p1))
 
 
-@pytest.mark.parametrize("cfg", [Config(d=64, shape=(8, 8), hidden=(32,), order="random", num_masks=2, seed=3),
-                                 Config(d=9, hidden=(12, 10), order="random", direct=True, activation="tanh",
-                                        num_masks=3, seed=5)], ids=str)
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        Config(d=64, shape=(8, 8), hidden=(32,), order="random", num_masks=2, seed=3),
+        Config(d=9, hidden=(12, 10), order="random", direct=True, activation="tanh", num_masks=3, seed=5),
+    ],
+    ids=str,
+)
 def test_model_surprise_is_each_pixels_minus_log_conditional(cfg):
     """The likelihood lens: per-pixel surprise under the chosen mask, whose row sums are -log p(x);
     the model's active mask is left as it was."""
     model = MADE(cfg).eval()
-    with torch.no_grad():   # larger weights than at initialisation: confident, varied conditionals
+    with torch.no_grad():  # larger weights than at initialisation: confident, varied conditionals
         for p in model.parameters():
             p.mul_(4)
     model.set_mask(1)
@@ -167,5 +173,5 @@ def test_model_surprise_is_each_pixels_minus_log_conditional(cfg):
         surprise = model_surprise(model, x, k)
         assert surprise.shape == (6, cfg.d) and (surprise >= 0).all()
         np.testing.assert_allclose(surprise, numpy_surprise(model, cfg, k, x), rtol=1e-4, atol=1e-5)
-        assert model.mask_index == 1                               # the active mask is restored
+        assert model.mask_index == 1  # the active mask is restored
     np.testing.assert_allclose(model_surprise(model, x), numpy_surprise(model, cfg, 1, x), rtol=1e-4, atol=1e-5)

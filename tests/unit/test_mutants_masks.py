@@ -2,6 +2,7 @@
 diagnosis of dead units, starved conditionals and missing degrees, its summary lines, and
 build_all_masks. Each test pins whole values (lists, texts), not a property a wrong diagnosis
 could also have."""
+
 import numpy as np
 import pytest
 
@@ -16,9 +17,11 @@ def _hand_built() -> MaskSet:
     outputs: layer-2 unit 1 -> outputs 1 and 2; layer-2 unit 0 -> nothing (reaches no output),
     so layer-1 unit 1 reaches no output either. Output 2 may see inputs 0 and 1 but sees only 0."""
     m0 = np.array([1, 2, 3])
-    masks = [np.array([[1, 0], [0, 0], [0, 0]], bool),
-             np.array([[0, 1], [1, 0]], bool),
-             np.array([[0, 0, 0], [0, 1, 1]], bool)]
+    masks = [
+        np.array([[1, 0], [0, 0], [0, 0]], bool),
+        np.array([[0, 1], [1, 0]], bool),
+        np.array([[0, 0, 0], [0, 1, 1]], bool),
+    ]
     return MaskSet(degrees=[m0, np.array([1, 2]), np.array([1, 2])], masks=masks, order=np.arange(3))
 
 
@@ -26,12 +29,13 @@ def test_diagnosis_of_a_hand_wired_network_is_exact():
     diag = diagnose(_hand_built())
     assert diag.no_input == [(1, 1), (2, 0)]
     assert diag.no_output == [(1, 1), (2, 0)]
-    assert diag.starved == [(2, 3, 1, 2)]              # pixel 2, position 3, sees 1 of 2
+    assert diag.starved == [(2, 3, 1, 2)]  # pixel 2, position 3, sees 1 of 2
     assert diag.missing_degrees == []
     assert not diag.ok
-    low_degrees = MaskSet(degrees=[np.array([1, 2, 3]), np.array([2, 2]), np.array([1, 2])],
-                          masks=_hand_built().masks, order=np.arange(3))
-    assert diagnose(low_degrees).missing_degrees == [(1, [1])]   # degrees run from 1, not 0 or 2
+    low_degrees = MaskSet(
+        degrees=[np.array([1, 2, 3]), np.array([2, 2]), np.array([1, 2])], masks=_hand_built().masks, order=np.arange(3)
+    )
+    assert diagnose(low_degrees).missing_degrees == [(1, [1])]  # degrees run from 1, not 0 or 2
 
 
 def test_a_real_made_has_no_dead_inputs_and_the_lists_are_empty_not_missing():
@@ -49,13 +53,16 @@ def test_missing_degrees_are_listed_per_layer_from_1_to_d_minus_1():
 
 
 def test_summary_lines_name_the_counts_and_the_first_starved_conditional():
-    diag = Diagnostics(no_input=[(1, 0), (2, 3)], no_output=[(1, 4)],
-                       starved=[(5, 2, 0, 1), (7, 3, 1, 2)], missing_degrees=[(1, [2])])
+    diag = Diagnostics(
+        no_input=[(1, 0), (2, 3)], no_output=[(1, 4)], starved=[(5, 2, 0, 1), (7, 3, 1, 2)], missing_degrees=[(1, [2])]
+    )
     assert diag.summary() == [
         "2 hidden unit(s) receive no input at all: they are constants.",
         "1 hidden unit(s) reach no output: their weights are wasted.",
-        ("2 conditional(s) see fewer inputs than the order allows (e.g. pixel 5, position 2, sees 0 of 1): "
-         "some degrees have no hidden unit."),
+        (
+            "2 conditional(s) see fewer inputs than the order allows (e.g. pixel 5, position 2, sees 0 of 1): "
+            "some degrees have no hidden unit."
+        ),
     ]
     assert Diagnostics([], [], [], [(1, [2])]).summary() == []
 

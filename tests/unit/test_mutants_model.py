@@ -1,5 +1,6 @@
 """Exact checks of model.py that mutation testing (bench/mutation.sh) found missing:
 MaskedLinear.set_mask on its own, default_device, and the size limit of all_binary_inputs."""
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +10,7 @@ from made_viz.model import MaskedLinear, all_binary_inputs, default_device
 
 def test_masked_linear_set_mask_takes_the_fan_in_by_fan_out_mask_of_masks_py():
     layer = MaskedLinear(3, 2)
-    mask = np.array([[1, 0], [0, 1], [1, 1]], dtype=bool)          # (fan_in, fan_out), as masks.py builds
+    mask = np.array([[1, 0], [0, 1], [1, 1]], dtype=bool)  # (fan_in, fan_out), as masks.py builds
     layer.set_mask(mask)
     assert layer.mask.tolist() == [[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]  # stored as (out, in) like the weight
     assert layer.mask.dtype == torch.float32
@@ -28,9 +29,17 @@ def test_default_device_is_cuda_only_when_present(monkeypatch):
 
 
 def test_all_binary_inputs_enumerates_up_to_20_pixels_and_refuses_more():
-    assert all_binary_inputs(3).tolist() == [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0],
-                                              [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]]
-    x = all_binary_inputs(20)                                       # the limit itself is allowed
+    assert all_binary_inputs(3).tolist() == [
+        [0, 0, 0],
+        [1, 0, 0],
+        [0, 1, 0],
+        [1, 1, 0],
+        [0, 0, 1],
+        [1, 0, 1],
+        [0, 1, 1],
+        [1, 1, 1],
+    ]
+    x = all_binary_inputs(20)  # the limit itself is allowed
     assert x.shape == (2**20, 20) and x[-1].sum() == 20
     del x
     with pytest.raises(ValueError, match=r"2\^21 inputs is too many to enumerate"):

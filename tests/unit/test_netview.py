@@ -1,5 +1,6 @@
 """made_viz.netview: the JSON the in-browser network view receives, and its trace (the Python twin of the
 component's JavaScript) against made_viz.graph's trace, networkx and made_viz.forbidden's red edges."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,17 @@ def random_configs(n: int = 16, seed: int = 3) -> list[Config]:
     for i in range(n):
         d = int(rng.integers(2, 10))
         hidden = tuple(int(h) for h in rng.integers(1, 12, size=int(rng.integers(0, 4))))
-        out.append(Config(d=d, hidden=hidden, order=["natural", "reverse", "random"][i % 3],
-                          degrees=["random", "even"][i % 2], direct=bool(i % 4 == 1), seed=int(rng.integers(1000)),
-                          masking=["made", "nonstrict", "off", "made"][i % 4]))
+        out.append(
+            Config(
+                d=d,
+                hidden=hidden,
+                order=["natural", "reverse", "random"][i % 3],
+                degrees=["random", "even"][i % 2],
+                direct=bool(i % 4 == 1),
+                seed=int(rng.integers(1000)),
+                masking=["made", "nonstrict", "off", "made"][i % 4],
+            )
+        )
     return out
 
 

@@ -1,4 +1,5 @@
 """made_viz.paper: the committed published/precomputed results, their checks, where they apply, Figure 2."""
+
 from __future__ import annotations
 
 import copy
@@ -39,23 +40,33 @@ def test_missing_file_gives_a_clear_error(tmp_path):
         paper.load_results(tmp_path / "paper_results.json")
 
 
-@pytest.mark.parametrize("damage", [
-    "{ not json",
-    "[]",
-    lambda raw: raw.pop("published"),
-    lambda raw: raw.update(schema=2),
-    lambda raw: raw["published"][0].update(nats=-3),
-    lambda raw: raw["published"][0].update(nats="93.44"),
-    lambda raw: raw["published"][1].update(key=raw["published"][0]["key"]),
-    lambda raw: raw["published"][0].update(line="yes"),
-    lambda raw: raw["figure2"]["measured"].update(points=[{"masks": 2, "nll_one_mask": 95.0, "nll_ensemble": 93.0}]),
-    lambda raw: raw["figure2"]["paper"].update(points=[{"masks": 0, "nll_one_mask": 95.0, "nll_ensemble": None}]),
-    lambda raw: raw["figure2"]["paper"].update(points=[{"masks": 2, "nll_one_mask": 95.0, "nll_ensemble": None},
-                                                       {"masks": 1, "nll_one_mask": 94.0, "nll_ensemble": None}]),
-    lambda raw: raw["figure2"]["paper"].update(points=[{"masks": 1, "nll_one_mask": None, "nll_ensemble": None}]),
-    lambda raw: raw["figure2"]["paper"].update(points=[{"masks": 1, "nll_one_mask": float("nan"),
-                                                        "nll_ensemble": None}]),
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "{ not json",
+        "[]",
+        lambda raw: raw.pop("published"),
+        lambda raw: raw.update(schema=2),
+        lambda raw: raw["published"][0].update(nats=-3),
+        lambda raw: raw["published"][0].update(nats="93.44"),
+        lambda raw: raw["published"][1].update(key=raw["published"][0]["key"]),
+        lambda raw: raw["published"][0].update(line="yes"),
+        lambda raw: raw["figure2"]["measured"].update(
+            points=[{"masks": 2, "nll_one_mask": 95.0, "nll_ensemble": 93.0}]
+        ),
+        lambda raw: raw["figure2"]["paper"].update(points=[{"masks": 0, "nll_one_mask": 95.0, "nll_ensemble": None}]),
+        lambda raw: raw["figure2"]["paper"].update(
+            points=[
+                {"masks": 2, "nll_one_mask": 95.0, "nll_ensemble": None},
+                {"masks": 1, "nll_one_mask": 94.0, "nll_ensemble": None},
+            ]
+        ),
+        lambda raw: raw["figure2"]["paper"].update(points=[{"masks": 1, "nll_one_mask": None, "nll_ensemble": None}]),
+        lambda raw: raw["figure2"]["paper"].update(
+            points=[{"masks": 1, "nll_one_mask": float("nan"), "nll_ensemble": None}]
+        ),
+    ],
+)
 def test_damaged_file_gives_one_clear_sentence(tmp_path, damage):
     if isinstance(damage, str):
         text = damage
@@ -72,10 +83,15 @@ def test_damaged_file_gives_one_clear_sentence(tmp_path, damage):
 def measured_raw() -> dict:
     raw = shipped_raw()
     raw["figure2"]["measured"].update(
-        points=[{"masks": 1, "nll_one_mask": 93.1, "nll_ensemble": 93.1},
-                {"masks": 2, "nll_one_mask": 93.9, "nll_ensemble": 91.2},
-                {"masks": 8, "nll_one_mask": 95.5, "nll_ensemble": 88.7}],
-        command="python bench/bench_paper.py --masks 1,2,8", date="2026-11-30", machine="2-core test box")
+        points=[
+            {"masks": 1, "nll_one_mask": 93.1, "nll_ensemble": 93.1},
+            {"masks": 2, "nll_one_mask": 93.9, "nll_ensemble": 91.2},
+            {"masks": 8, "nll_one_mask": 95.5, "nll_ensemble": 88.7},
+        ],
+        command="python bench/bench_paper.py --masks 1,2,8",
+        date="2026-11-30",
+        machine="2-core test box",
+    )
     return raw
 
 
@@ -96,8 +112,9 @@ def test_masks_figure_draws_the_files_numbers(tmp_path):
     assert not [t for t in fig.data if t.name.startswith("you")]
     assert list(fig.layout.xaxis.tickvals) == [1, 2, 8] and fig.layout.xaxis.type == "log"
     # the caption names where and how the numbers were made
-    assert paper.provenance(r) == ("Precomputed on 2-core test box (2026-11-30), "
-                                   "`python bench/bench_paper.py --masks 1,2,8`.")
+    assert paper.provenance(r) == (
+        "Precomputed on 2-core test box (2026-11-30), `python bench/bench_paper.py --masks 1,2,8`."
+    )
 
 
 def test_masks_figure_marks_the_students_K_and_figures(tmp_path):
@@ -146,10 +163,15 @@ def test_reference_lines_keep_units_on_the_curves():
     for unit, scale in (("nats", 1.0), ("bits", 1 / (784 * math.log(2)))):
         fig = curves.nll_figure([], [], 784, unit=unit, references=curves.reference_lines(150.0) + refs)
         ys = {t.name.split(":")[0]: t.y[0] for t in fig.data}
-        assert ys == pytest.approx({"independent pixels": 150.0 * scale, "reference, 1 x 500": 93.44 * scale,
-                                    "paper, 1 layer": 88.40 * scale,
-                                    "paper best": 86.64 * scale})
-        assert len({t.line.color for t in fig.data}) == 4       # four lines, four colours
+        assert ys == pytest.approx(
+            {
+                "independent pixels": 150.0 * scale,
+                "reference, 1 x 500": 93.44 * scale,
+                "paper, 1 layer": 88.40 * scale,
+                "paper best": 86.64 * scale,
+            }
+        )
+        assert len({t.line.color for t in fig.data}) == 4  # four lines, four colours
 
 
 def test_the_file_is_reread_when_it_changes(tmp_path):

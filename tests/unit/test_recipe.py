@@ -1,6 +1,7 @@
 """The training recipe (made_viz.recipe): Adam's L2 weight decay checked against a hand computation,
 learning-rate schedules, keeping the last weights, a data set's own validation split, and mask
 resampling that does not depend on how a run is cut into chunks."""
+
 from __future__ import annotations
 
 import math
@@ -25,6 +26,7 @@ def random_binary(n, d, seed=0) -> np.ndarray:
 
 # --- weight decay ---------------------------------------------------------------------------------
 
+
 def hand_adam(model: MADE, x: np.ndarray, steps: int, lr: float, wd: float) -> dict[str, torch.Tensor]:
     """Adam with L2 weight decay written out (Kingma & Ba 2015, with `wd * w` added to the gradient),
     in float64, on the whole data set as one minibatch (so shuffling does not matter)."""
@@ -44,15 +46,14 @@ def hand_adam(model: MADE, x: np.ndarray, steps: int, lr: float, wd: float) -> d
             g = p.grad.double() + wd * params[k]
             m[k] = b1 * m[k] + (1 - b1) * g
             v[k] = b2 * v[k] + (1 - b2) * g * g
-            m_hat, v_hat = m[k] / (1 - b1 ** t), v[k] / (1 - b2 ** t)
+            m_hat, v_hat = m[k] / (1 - b1**t), v[k] / (1 - b2**t)
             params[k] = params[k] - lr * m_hat / (v_hat.sqrt() + eps)
     return params
 
 
 def trained_weights(x: np.ndarray, steps: int, lr: float, wd: float) -> dict[str, torch.Tensor]:
     model = MADE(Config(d=6, hidden=(5,), seed=1))
-    Trainer(model, x, TrainConfig(lr=lr, weight_decay=wd, batch_size=len(x), valid_fraction=0,
-                                  epochs=steps)).run()
+    Trainer(model, x, TrainConfig(lr=lr, weight_decay=wd, batch_size=len(x), valid_fraction=0, epochs=steps)).run()
     return {k: p.detach().double() for k, p in model.named_parameters()}
 
 
@@ -92,10 +93,12 @@ def test_adamw_would_fail_the_hand_computation():
 
 # --- learning-rate schedules ------------------------------------------------------------------------
 
+
 def test_schedule_values_at_given_epochs():
     step = TrainConfig(lr=1e-3, lr_schedule="step", lr_step_epochs=45, epochs=100)
     assert [learning_rate(step, e) for e in (0, 44, 45, 89, 90, 99)] == pytest.approx(
-        [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5])
+        [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5]
+    )
     cos = TrainConfig(lr=2e-3, lr_schedule="cosine", epochs=10)
     assert learning_rate(cos, 0) == pytest.approx(2e-3)
     assert learning_rate(cos, 5) == pytest.approx(1e-3)
@@ -127,10 +130,15 @@ def test_trainer_uses_the_schedule_each_epoch_whatever_the_chunks():
 
 # --- early stopping and restore_best ------------------------------------------------------------
 
+
 def overfitting_run(restore_best: bool) -> Trainer:
     train, valid = random_binary(12, 16, seed=1), random_binary(200, 16, seed=2)
-    tr = Trainer(MADE(Config(d=16, hidden=(256,))), train,
-                 TrainConfig(epochs=300, batch_size=12, lr=3e-2, patience=3, restore_best=restore_best), valid_x=valid)
+    tr = Trainer(
+        MADE(Config(d=16, hidden=(256,))),
+        train,
+        TrainConfig(epochs=300, batch_size=12, lr=3e-2, patience=3, restore_best=restore_best),
+        valid_x=valid,
+    )
     tr.run()
     return tr
 
@@ -138,7 +146,7 @@ def overfitting_run(restore_best: bool) -> Trainer:
 def test_restore_best_false_keeps_the_last_weights():
     last, best = overfitting_run(False), overfitting_run(True)
     assert last.stopped_reason == best.stopped_reason == STOP_EARLY
-    assert [h["valid_nll"] for h in last.history] == [h["valid_nll"] for h in best.history]   # same training
+    assert [h["valid_nll"] for h in last.history] == [h["valid_nll"] for h in best.history]  # same training
     valid = random_binary(200, 16, seed=2)
     assert last.evaluate(valid) == pytest.approx(last.history[-1]["valid_nll"], abs=1e-5)
     assert last.evaluate(valid) > last.best_valid_nll + 1e-3
@@ -146,6 +154,7 @@ def test_restore_best_false_keeps_the_last_weights():
 
 
 # --- the data set's own validation split --------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class WithValid(Dataset):
@@ -159,11 +168,12 @@ def test_a_data_sets_own_validation_split_is_used():
     assert own_validation(Dataset("tiny", train, test, (4, 4), "two splits")) is None
     run = TrainingRun(Config(d=16, shape=(4, 4), hidden=(8,)), ds, TrainConfig(epochs=1, valid_fraction=0.5))
     run.start()
-    assert run.trainer.n_train == 90                           # nothing carved from the training split
+    assert run.trainer.n_train == 90  # nothing carved from the training split
     assert torch.equal(run.trainer.valid_x, torch.as_tensor(valid, dtype=torch.float32))
 
 
 # --- masks across chunk boundaries ----------------------------------------------------------------
+
 
 def test_mask_resampling_does_not_restart_at_chunk_boundaries():
     x = random_binary(300, 16)
@@ -180,6 +190,6 @@ def test_mask_resampling_does_not_restart_at_chunk_boundaries():
     whole, in_twos = masks(None), masks(2)
     assert len(whole) == len(in_twos) == 2 * 27
     assert in_twos == whole
-    for start in range(0, len(whole), 3):                      # a mask is kept for 3 steps, across chunks
-        assert len(set(whole[start:start + 3])) == 1
+    for start in range(0, len(whole), 3):  # a mask is kept for 3 steps, across chunks
+        assert len(set(whole[start : start + 3])) == 1
     assert len(set(whole)) >= 3

@@ -9,6 +9,7 @@
 * The same seed gives the same masks, training curve and samples — also while other sessions
   (other threads of the same server process) build models at the same time.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -43,6 +44,7 @@ SMALL = Config(d=16, shape=(4, 4), hidden=(32,), num_masks=2, order="random", se
 
 # ---------------------------------------------------------------------------------------------
 # malicious checkpoints
+
 
 class MakesMarker:
     """Unpickling this object calls os.makedirs(marker): proof that code from the file ran."""
@@ -81,8 +83,9 @@ def _payloads(marker: Path) -> dict[str, bytes]:
         "in place of a weight": _torch_save({**good, "state_dict": {**good["state_dict"], "layers.0.weight": evil}}),
         "bare pickle named .pt": pickle.dumps(evil),
         "pickle protocol 0": pickle.dumps(evil, protocol=0),
-        "data.pkl swapped in a torch zip": _torch_zip_with_pickle(pickle.dumps({"format": "made-viz-checkpoint",
-                                                                                 "x": evil})),
+        "data.pkl swapped in a torch zip": _torch_zip_with_pickle(
+            pickle.dumps({"format": "made-viz-checkpoint", "x": evil})
+        ),
     }
 
 
@@ -109,11 +112,12 @@ def test_malicious_checkpoint_runs_nothing(case, tmp_path):
             load_checkpoint(source)
         assert not marker.exists(), f"{case}: loading ran code from the file"
     msg = str(info.value)
-    assert ("refused" in msg or "not a torch zip archive" in msg or "not a MADE Explorer checkpoint" in msg), msg
+    assert "refused" in msg or "not a torch zip archive" in msg or "not a MADE Explorer checkpoint" in msg, msg
 
 
 def test_malicious_checkpoint_through_the_command_line_runs_nothing(tmp_path, capsys):
     from made_viz.cli import main
+
     marker = tmp_path / "code-ran"
     path = tmp_path / "model.pt"
     path.write_bytes(_payloads(marker)["inside a checkpoint-shaped dict"])
@@ -133,9 +137,10 @@ def test_a_real_checkpoint_still_loads():
 # ---------------------------------------------------------------------------------------------
 # upload limits
 
+
 def test_server_upload_limit_is_set_and_below_the_loader_limit():
     text = (ROOT / ".streamlit" / "config.toml").read_text()
-    server = text.split("[server]", 1)[1].split("\n[", 1)[0]          # the [server] table
+    server = text.split("[server]", 1)[1].split("\n[", 1)[0]  # the [server] table
     m = re.search(r"^\s*maxUploadSize\s*=\s*(\d+)", server, re.MULTILINE)
     assert m, "set [server] maxUploadSize in .streamlit/config.toml (Streamlit's default is 200 MB)"
     mb = int(m.group(1))
@@ -189,6 +194,7 @@ def test_files_under_the_limit_still_load(small_limit):
 # ---------------------------------------------------------------------------------------------
 # the operator's data folder
 
+
 @pytest.fixture
 def data_root(tmp_path, monkeypatch):
     root = tmp_path / "class-data"
@@ -219,11 +225,28 @@ def test_only_data_files_inside_the_folder_are_listed(data_root):
     assert data_folder.list_data_files(data_folder.data_dir()) == ["digits.npy", "link-in.npy"]
 
 
-@pytest.mark.parametrize("name", [
-    "..", "../secret/secret.npy", "./../secret/secret.npy", "digits.npy/../../secret/secret.npy",
-    "/etc/passwd", "ABSOLUTE", "link-out.npy", "link-dir", "link-dir/secret.npy", ".hidden.npy", "notes.txt",
-    "digits.npy\x00.txt", "", ".", "~/.ssh/id_rsa", None, b"digits.npy",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "..",
+        "../secret/secret.npy",
+        "./../secret/secret.npy",
+        "digits.npy/../../secret/secret.npy",
+        "/etc/passwd",
+        "ABSOLUTE",
+        "link-out.npy",
+        "link-dir",
+        "link-dir/secret.npy",
+        ".hidden.npy",
+        "notes.txt",
+        "digits.npy\x00.txt",
+        "",
+        ".",
+        "~/.ssh/id_rsa",
+        None,
+        b"digits.npy",
+    ],
+)
 def test_paths_outside_the_data_folder_are_refused(data_root, name):
     if name == "ABSOLUTE":
         name = str(data_root / "digits.npy")  # even an absolute path to a file inside: names only
@@ -256,6 +279,7 @@ def test_an_idx_folder_cannot_smuggle_in_a_file_from_outside(data_root, tmp_path
 
 # ---------------------------------------------------------------------------------------------
 # reproducibility
+
 
 def test_same_seed_same_masks():
     for k in range(SMALL.num_masks):

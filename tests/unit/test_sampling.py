@@ -1,4 +1,5 @@
 """Samplers: the fast one equals the reference exactly, and both sample the model's density."""
+
 import numpy as np
 import pytest
 import torch
@@ -97,7 +98,7 @@ def test_completion_keeps_known_pixels_and_is_exact_when_they_come_first():
     x = torch.zeros(5, 16)
     x[:, :8] = torch.randint(0, 2, (5, 8)).float()
     known = torch.zeros(5, 16, dtype=torch.bool)
-    known[:, :8] = True                     # top half, which comes first in natural order
+    known[:, :8] = True  # top half, which comes first in natural order
     a = complete(model, x, known, seed=2, method="fast")
     b = complete(model, x, known, seed=2, method="reference")
     assert torch.equal(a.x, b.x)
@@ -126,6 +127,9 @@ def test_made_viz_sample_is_the_function_after_importing_the_module():
     (in a fresh interpreter: the module is made_viz.sampling, so no submodule shadows the name)."""
     import subprocess
     import sys
-    code = ("import made_viz.sampling\nimport made_viz\nfrom made_viz import sample\nimport made_viz.sampling as S\n"
-            "assert sample is S.sample and made_viz.sample is S.sample, sample\n")
+
+    code = (
+        "import made_viz.sampling\nimport made_viz\nfrom made_viz import sample\nimport made_viz.sampling as S\n"
+        "assert sample is S.sample and made_viz.sample is S.sample, sample\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -1,4 +1,5 @@
 """The Train page's run object (made_viz.session) and figure builders (made_viz.curves)."""
+
 from __future__ import annotations
 
 import math
@@ -46,17 +47,18 @@ def params(model) -> dict[str, torch.Tensor]:
 
 # --- state machine ------------------------------------------------------------------------------
 
+
 def test_state_machine_start_pause_resume_stop_reset(bars):
     run = TrainingRun(small_cfg(), bars, TrainConfig(epochs=3))
     assert run.state == IDLE and run.model is None and not run.has_model
-    assert not run.pause() and not run.resume() and not run.stop()   # nothing to pause/stop yet
-    assert run.advance(max_steps=5) == 0                              # idle: no training
+    assert not run.pause() and not run.resume() and not run.stop()  # nothing to pause/stop yet
+    assert run.advance(max_steps=5) == 0  # idle: no training
     assert run.start() and run.state == RUNNING
-    assert not run.start()                                            # only once
+    assert not run.start()  # only once
     assert run.advance(max_steps=5) == 5 and run.step == 5
     assert run.has_model
     assert run.pause() and run.state == PAUSED and not run.pause()
-    assert run.advance(max_steps=5) == 0 and run.step == 5            # paused: nothing moves
+    assert run.advance(max_steps=5) == 0 and run.step == 5  # paused: nothing moves
     assert run.resume() and run.state == RUNNING
     assert run.advance(max_steps=3) == 3 and run.step == 8
     assert run.stop() and run.state == STOPPED and "8 steps" in run.message
@@ -66,7 +68,7 @@ def test_state_machine_start_pause_resume_stop_reset(bars):
     run.reset()
     assert run.state == IDLE and run.step == 0 and run.history == [] and run.model is None
     assert run.train_points() == [] and run.valid_points() == []
-    assert all(torch.isfinite(p).all() for p in old_model.parameters())   # handed-out model untouched
+    assert all(torch.isfinite(p).all() for p in old_model.parameters())  # handed-out model untouched
 
 
 def test_train_steps_from_idle_pauses(bars):
@@ -110,7 +112,7 @@ def test_divergence_stops_and_keeps_last_good_weights(bars):
     assert "diverged" in run.message and "learning rate" in run.message and "10" in run.message
     after = params(run.model)
     assert all(torch.isfinite(p).all() for p in after.values())
-    assert all(torch.equal(before[k], after[k]) for k in before)   # the weights of the last good chunk
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the weights of the last good chunk
     assert run.advance(max_steps=1) == 0 and not run.resume()
 
 
@@ -129,10 +131,13 @@ def test_two_sessions_see_only_their_own_runs(bars):
     for _ in range(4):
         alone.advance(max_steps=10)
     a = TrainingRun(small_cfg(), bars, TrainConfig(epochs=1, seed=3))
-    b = TrainingRun(Config(d=64, shape=(8, 8), hidden=(48,), num_masks=3, order="random"), digits,
-                    TrainConfig(epochs=5, lr=3e-3, seed=9))
+    b = TrainingRun(
+        Config(d=64, shape=(8, 8), hidden=(48,), num_masks=3, order="random"),
+        digits,
+        TrainConfig(epochs=5, lr=3e-3, seed=9),
+    )
     a.start(), b.start()
-    for _ in range(4):                      # interleaved chunks, as two browser tabs would do
+    for _ in range(4):  # interleaved chunks, as two browser tabs would do
         a.advance(max_steps=10)
         b.advance(max_steps=6)
     b.pause()
@@ -146,18 +151,18 @@ def test_two_sessions_see_only_their_own_runs(bars):
 
 def test_pacer_gives_each_training_session_a_fair_share():
     pacer = Pacer(slots=1, window=60)
-    assert pacer.share(1, 0.5) == 0.5                       # alone: the whole chunk, as before
-    assert pacer.share(2, 0.5) == pytest.approx(0.25)       # two sessions ticking: half each
+    assert pacer.share(1, 0.5) == 0.5  # alone: the whole chunk, as before
+    assert pacer.share(2, 0.5) == pytest.approx(0.25)  # two sessions ticking: half each
     for k in range(3, 11):
         pacer.share(k, 0.5)
     assert pacer.training() == 10 and pacer.share(1, 0.5) == pytest.approx(0.05)
     for k in range(11, 40):
         pacer.share(k, 0.5)
-    assert pacer.share(1, 0.5) == MIN_CHUNK_SECONDS         # never below a few minibatches
+    assert pacer.share(1, 0.5) == MIN_CHUNK_SECONDS  # never below a few minibatches
     assert Pacer(slots=2, window=60).share(1, 0.5) == 0.5
-    assert Pacer().tick(1) == 0.5                           # the tick grows only when many train
+    assert Pacer().tick(1) == 0.5  # the tick grows only when many train
     assert pacer.tick(1) == pytest.approx(39 / 8)
-    gone = Pacer(slots=1, window=0.05)                     # a closed tab stops ticking and stops counting
+    gone = Pacer(slots=1, window=0.05)  # a closed tab stops ticking and stops counting
     gone.share(1, 0.5)
     time.sleep(0.1)
     assert gone.share(2, 0.5) == 0.5
@@ -167,13 +172,13 @@ def test_pacer_lets_one_chunk_train_at_a_time(bars):
     pacer = Pacer(slots=1, window=60)
     run = TrainingRun(small_cfg(), bars, TrainConfig(epochs=50, seed=0))
     run.start()
-    with pacer.slot(timeout=1) as held:                    # another session is training
+    with pacer.slot(timeout=1) as held:  # another session is training
         assert held
-        assert run.advance(max_seconds=0.05, pacer=pacer) == 0   # no slot within the tick: no steps
+        assert run.advance(max_seconds=0.05, pacer=pacer) == 0  # no slot within the tick: no steps
         with pacer.slot(timeout=0.01) as again:
             assert not again
     assert run.step == 0
-    assert run.advance(max_seconds=0.05, pacer=pacer) > 0   # the slot is free again
+    assert run.advance(max_seconds=0.05, pacer=pacer) > 0  # the slot is free again
     # four threads: the chunks never overlap (asserts in a thread are collected and re-raised here)
     inside, overlap, errors, lock = [0], [], [], threading.Lock()
 
@@ -191,6 +196,7 @@ def test_pacer_lets_one_chunk_train_at_a_time(bars):
                     inside[0] -= 1
         except BaseException as e:  # noqa: BLE001 - re-raised in the test's thread
             errors.append(e)
+
     threads = [threading.Thread(target=chunk) for _ in range(4)]
     for t in threads:
         t.start()
@@ -213,6 +219,7 @@ def test_paced_chunks_train_the_same_steps_as_unpaced(bars):
 
 # --- evaluation, snapshot, checkpoint -----------------------------------------------------------
 
+
 def per_mask_log_probs(model, x: np.ndarray) -> torch.Tensor:
     """(K, N) log p_k(x) of every mask from the raw logits (independent of the library's evaluation)."""
     xt = torch.tensor(np.asarray(x), dtype=torch.float64)
@@ -231,13 +238,13 @@ def test_evaluate_one_mask_and_ensemble(bars):
     assert run.evaluate() is None
     run.train_steps(30)
     ev = run.evaluate()
-    lp = per_mask_log_probs(run.model, bars.test)             # (3, N), written out from the logits
-    ensemble = torch.logsumexp(lp, 0) - math.log(3)           # log of the mean of the probabilities
+    lp = per_mask_log_probs(run.model, bars.test)  # (3, N), written out from the logits
+    ensemble = torch.logsumexp(lp, 0) - math.log(3)  # log of the mean of the probabilities
     assert ev["K"] == 3 and ev["nll_1"] == pytest.approx(float(-lp[0].mean()), rel=1e-5)
     assert ev["nll_ensemble"] == pytest.approx(float(-ensemble.mean()), rel=1e-5)
-    assert ev["nll_ensemble"] != pytest.approx(float(-lp.mean()), rel=1e-4)   # not the mean of the log-probs
+    assert ev["nll_ensemble"] != pytest.approx(float(-lp.mean()), rel=1e-4)  # not the mean of the log-probs
     assert ev["bpd_1"] == pytest.approx(ev["nll_1"] / (16 * math.log(2)))
-    assert run.evaluate() is ev                       # cached until the weights change
+    assert run.evaluate() is ev  # cached until the weights change
     run.train_steps(1)
     assert run.evaluate() is not ev
 
@@ -260,11 +267,12 @@ def test_snapshot_samples_and_conditionals(bars):
     np.testing.assert_allclose(snap.probs, expected, rtol=1e-6)
     # the samples are the fast sampler's with seed 0 under that mask
     from made_viz import sample
+
     again = sample(model, n=5, seed=0, method="fast", mask=snap.mask).x.numpy().astype(np.uint8)
     assert np.array_equal(snap.samples, again)
-    assert model.mask_index == shown                   # the peek left the model's mask as it was
+    assert model.mask_index == shown  # the peek left the model's mask as it was
     run.train_steps(1)
-    assert run.snapshot(max_age=60) is snap            # throttled
+    assert run.snapshot(max_age=60) is snap  # throttled
     assert run.snapshot(max_age=0) is not snap
 
 
@@ -282,6 +290,7 @@ def test_checkpoint_round_trip(bars):
 
 
 # --- curves -------------------------------------------------------------------------------------
+
 
 def test_curve_has_reference_lines_with_right_values(bars):
     run = TrainingRun(small_cfg(), bars, TrainConfig(epochs=1))
@@ -315,17 +324,19 @@ def test_preview_and_conditionals_figures(bars):
     assert z.shape == (2 * 5 - 1, 6 * 5 - 1)
     cf = curves.conditionals_figure(bars.test[0], np.full(16, 0.25), bars.shape)
     z = np.array(cf.data[0].z, dtype=float)
-    assert z.shape == (4, 4 + 1 + 4)                      # image | gap | probabilities
+    assert z.shape == (4, 4 + 1 + 4)  # image | gap | probabilities
     assert np.array_equal(z[:, :4], bars.test[0].reshape(4, 4)) and np.isnan(z[:, 4]).all()
     assert np.allclose(z[:, 5:], 0.25)
     g = grid_figure(np.array([[0, 1, np.nan, 1]]), (2, 2))
-    assert np.array_equal(np.array(g.data[0].z, dtype=float), [[0, 1], [0.5, 1]])   # NaN = not drawn yet
+    assert np.array_equal(np.array(g.data[0].z, dtype=float), [[0, 1], [0.5, 1]])  # NaN = not drawn yet
 
 
 # --- the server's data folder -------------------------------------------------------------------
 
+
 def test_data_mismatch_and_config_for_data(bars):
     from made_viz.session import config_for_data, data_mismatch, stale_message
+
     cfg = Config(d=64, shape=(8, 8), hidden=(50, 20), order=tuple(range(63, -1, -1)), num_masks=3, seed=7)
     msg = data_mismatch(bars, cfg)
     assert "D = 4 × 4 = 16" in msg and "D = 64" in msg and "resets to natural" in msg
@@ -333,7 +344,7 @@ def test_data_mismatch_and_config_for_data(bars):
     assert (new.d, new.shape, new.order, new.hidden, new.num_masks, new.seed) == (16, (4, 4), "natural", (50, 20), 3, 7)
     assert data_mismatch(bars, new) is None
     run = TrainingRun(new, bars, TrainConfig(epochs=1))
-    assert stale_message(run, new.replace(hidden=(8,)), bars) is None          # idle runs simply follow
+    assert stale_message(run, new.replace(hidden=(8,)), bars) is None  # idle runs simply follow
     run.train_steps(2)
     assert stale_message(run, new, bars) is None
     text = stale_message(run, new.replace(hidden=(8,)), bars)
@@ -344,8 +355,10 @@ def test_data_mismatch_and_config_for_data(bars):
 
 # --- pre-trained models -------------------------------------------------------------------------
 
+
 def test_shipped_pretrained_models_match_their_index():
     from made_viz.pretrained import list_pretrained, load_pretrained
+
     infos = {p.name: p for p in list_pretrained()}
     assert {"digits8", "mnist"} <= set(infos)
     mnist = infos["mnist"]
@@ -356,7 +369,7 @@ def test_shipped_pretrained_models_match_their_index():
         assert ck.config.num_masks == info.K and ck.data["name"] == info.dataset
         assert ck.extra["test_nll"] == pytest.approx(info.test_nll_1, abs=1e-3)
         assert info.test_nll_ensemble <= info.test_nll_1 + 0.05 and info.size_bytes < 9e6
-    a, b = load_pretrained("digits8"), load_pretrained("digits8")      # a fresh model on every call
+    a, b = load_pretrained("digits8"), load_pretrained("digits8")  # a fresh model on every call
     assert a.model is not b.model
     with torch.no_grad():
         a.model.layers[0].weight.zero_()
@@ -367,16 +380,26 @@ def test_pretrained_index_cannot_point_outside_its_folder(tmp_path, monkeypatch)
     import json
 
     from made_viz.pretrained import PretrainedIndexError, get_info, list_pretrained
+
     folder = tmp_path / "pre"
     folder.mkdir()
     (tmp_path / "outside.pt").write_bytes(b"x")
-    entry = dict(name="x", title="t", dataset="digits8", description="d", test_nll_1=1.0, test_nll_ensemble=1.0,
-                 K=1, command="c", file="../outside.pt")
+    entry = dict(
+        name="x",
+        title="t",
+        dataset="digits8",
+        description="d",
+        test_nll_1=1.0,
+        test_nll_ensemble=1.0,
+        K=1,
+        command="c",
+        file="../outside.pt",
+    )
     (folder / "index.json").write_text(json.dumps([entry, dict(entry, name="gone", file="missing.pt")]))
     monkeypatch.setenv("MADE_VIZ_PRETRAINED", str(folder))
     assert list_pretrained() == []
     with pytest.raises(KeyError):
         get_info("x")
-    (folder / "index.json").write_text("not json")       # a damaged index is an error, never "no models"
+    (folder / "index.json").write_text("not json")  # a damaged index is an error, never "no models"
     with pytest.raises(PretrainedIndexError):
         list_pretrained()

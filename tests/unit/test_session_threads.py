@@ -5,6 +5,7 @@ The Train page trains in a fragment (one thread) while a button's callback (anot
 script) calls stop(); peeks and evaluations may run alongside. Every assert made inside a worker
 thread is collected and re-raised in the test's own thread, so a failure there fails the test.
 """
+
 from __future__ import annotations
 
 import threading
@@ -19,7 +20,7 @@ from made_viz.data import load_dataset
 from made_viz.session import IDLE, PAUSED, STOPPED, TrainingRun
 from made_viz.train import TrainConfig
 
-PROMPT = 0.5   # seconds: Stop, Pause and Reset must take effect within this
+PROMPT = 0.5  # seconds: Stop, Pause and Reset must take effect within this
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,7 @@ def test_pause_ends_a_running_chunk_promptly(digits):
     worker.join_checked()
     assert worker.ended - t0 < PROMPT and run.state == PAUSED
     time.sleep(0.2)
-    assert run.step == frozen                      # no step after pause() returned
+    assert run.step == frozen  # no step after pause() returned
     assert run.resume() and run.advance(max_steps=3) == 3 and run.step == frozen + 3
 
 
@@ -123,11 +124,12 @@ class Occupancy:
                     self.overlaps += 1
                 self.inside[me] = self.inside.get(me, 0) + 1
             try:
-                time.sleep(0.0005)           # widen the window a race would need
+                time.sleep(0.0005)  # widen the window a race would need
                 return fn(*a, **k)
             finally:
                 with self.lock:
                     self.inside[me] -= 1
+
         return wrapped
 
 
@@ -136,7 +138,7 @@ def test_peeks_and_evaluations_never_overlap_a_training_step(digits):
     run.start()
     occ = Occupancy()
     model, trainer = run.model, run.trainer
-    model.forward = occ.wrap(model.forward)             # every use of the model goes through forward
+    model.forward = occ.wrap(model.forward)  # every use of the model goes through forward
     trainer._train_step = occ.wrap(trainer._train_step)  # a step: forward, backward, optimizer
     model.set_mask = occ.wrap(model.set_mask)
 
@@ -162,8 +164,7 @@ def test_peeks_and_evaluations_never_overlap_a_training_step(digits):
 def test_stop_from_another_thread_wins_over_a_finishing_chunk(digits):
     """Stop pressed while the last chunk is finishing the run: the run is reported stopped, with the
     frozen count (the chunk's "done" must not overwrite the student's Stop)."""
-    run = TrainingRun(Config(d=64, shape=(8, 8), hidden=(16,), seed=0), digits,
-                      TrainConfig(epochs=1, batch_size=500))
+    run = TrainingRun(Config(d=64, shape=(8, 8), hidden=(16,), seed=0), digits, TrainConfig(epochs=1, batch_size=500))
     run.start()
     trainer, original = run.trainer, run.trainer._end_epoch
     reached = threading.Event()
@@ -171,7 +172,7 @@ def test_stop_from_another_thread_wins_over_a_finishing_chunk(digits):
     def end_epoch_after_stop():
         reached.set()
         deadline = time.monotonic() + 5
-        while run.state != STOPPED and time.monotonic() < deadline:   # Stop lands now
+        while run.state != STOPPED and time.monotonic() < deadline:  # Stop lands now
             time.sleep(0.005)
         return original()
 

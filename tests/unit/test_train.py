@@ -1,4 +1,5 @@
 """Trainer: convergence to the true entropy, determinism, chunking, masks, divergence, early stopping."""
+
 from __future__ import annotations
 
 import math
@@ -53,6 +54,7 @@ def same_weights(a, b) -> bool:
 
 # ---------------------------------------------------------------------------------------------
 
+
 def test_bars_and_stripes_reaches_the_true_entropy(bars4):
     """4x4 bars and stripes: 30 equally likely patterns, entropy ln 30 = 3.40 nats."""
     assert bars4.entropy == pytest.approx(math.log(30))
@@ -105,13 +107,13 @@ def test_chunked_stepping_equals_run():
     steps = [r for r in records if r["kind"] == "step"]
     assert [r["step"] for r in steps] == list(range(1, full.step + 1))
     assert [r for r in records if r["kind"] == "epoch"] == chunked.history
-    assert chunked.step_chunk(max_steps=5) == []          # done: nothing more
+    assert chunked.step_chunk(max_steps=5) == []  # done: nothing more
 
 
 def test_max_seconds_and_max_steps():
     x = random_binary(300, 16)
     tr = Trainer(small_model(), x, TrainConfig(epochs=100, batch_size=10, max_steps=25))
-    recs = tr.step_chunk(max_seconds=0.0)                  # always at least one step
+    recs = tr.step_chunk(max_seconds=0.0)  # always at least one step
     assert [r["step"] for r in recs if r["kind"] == "step"] == [1]
     tr.run()
     assert tr.step == 25 and tr.stopped_reason == STOP_FINISHED
@@ -131,12 +133,12 @@ def test_masks_switch_and_ensemble_is_log_mean_exp(monkeypatch):
         original(k)
 
     monkeypatch.setattr(model, "set_mask", spy)
-    model.set_mask(2)                                      # the mask a page is showing
+    model.set_mask(2)  # the mask a page is showing
     tr = Trainer(model, x, TrainConfig(epochs=2, batch_size=20, resample_every=1))
     recs = tr.step_chunk(max_steps=15)
     used = {r["mask"] for r in recs if r["kind"] == "step"}
     assert len(used) >= 3 and len(set(seen)) >= 3
-    assert model.mask_index == 2                           # restored between chunks
+    assert model.mask_index == 2  # restored between chunks
     tr.run()
     counts = tr.history[0]["mask_counts"]
     assert len(counts) == 4 and sum(counts) == tr.steps_per_epoch and tr.history[0]["mask_switches"] > 0
@@ -150,7 +152,7 @@ def test_masks_switch_and_ensemble_is_log_mean_exp(monkeypatch):
     manual = -(torch.logsumexp(torch.stack(per_mask), 0) - math.log(3)).mean().item()
     assert tr.evaluate(test, ensemble=3) == pytest.approx(manual, abs=1e-4)
     single = -per_mask[0].mean().item()
-    assert tr.evaluate(test) == pytest.approx(single, abs=1e-4)           # validation: mask 0
+    assert tr.evaluate(test) == pytest.approx(single, abs=1e-4)  # validation: mask 0
     # averaging logits instead would give a different number
     assert tr.evaluate(test, ensemble=3) != pytest.approx(averaged_logits_nll(model, test, 3), abs=1e-5)
 
@@ -174,16 +176,17 @@ def test_only_the_log_mean_exp_ensemble_is_a_density():
     a model made by averaging the masks' logits does not, so its 'NLL' is no likelihood at all."""
     d, k = 6, 4
     model = small_model(d=d, hidden=(20, 20), num_masks=k, order="random", seed=3)
-    rng = np.random.default_rng(2)                 # all pixels on or all off, with a little noise:
-    x = np.repeat(rng.random((300, 1)) < 0.5, d, 1) ^ (rng.random((300, d)) < 0.05)   # strong dependencies
+    rng = np.random.default_rng(2)  # all pixels on or all off, with a little noise:
+    x = np.repeat(rng.random((300, 1)) < 0.5, d, 1) ^ (rng.random((300, d)) < 0.05)  # strong dependencies
     Trainer(model, x.astype(np.uint8), TrainConfig(epochs=20, batch_size=30, lr=1e-2)).run()
-    every = torch.tensor([[(i >> j) & 1 for j in range(d)] for i in range(2 ** d)], dtype=torch.float32)
+    every = torch.tensor([[(i >> j) & 1 for j in range(d)] for i in range(2**d)], dtype=torch.float32)
     from made_viz.train import log_probs
+
     ensemble = torch.exp(log_probs(model, every, ensemble=k)).sum().item()
     assert ensemble == pytest.approx(1.0, abs=1e-6)
     single = torch.exp(log_probs(model, every)).sum().item()
     assert single == pytest.approx(1.0, abs=1e-6)
-    per_input = [-averaged_logits_nll(model, every[i:i + 1], k) for i in range(2 ** d)]
+    per_input = [-averaged_logits_nll(model, every[i : i + 1], k) for i in range(2**d)]
     averaged = sum(math.exp(v) for v in per_input)
     assert abs(averaged - 1.0) > 1e-3, averaged
 
@@ -193,7 +196,7 @@ def test_resample_every_keeps_a_mask_for_several_steps():
     tr = Trainer(small_model(num_masks=5, order="random"), x, TrainConfig(epochs=1, batch_size=10, resample_every=4))
     masks = [r["mask"] for r in tr.step_chunk(max_steps=20) if r["kind"] == "step"]
     for start in range(0, 20, 4):
-        assert len(set(masks[start:start + 4])) == 1
+        assert len(set(masks[start : start + 4])) == 1
 
 
 def test_divergence_restores_last_good_weights():
@@ -208,7 +211,7 @@ def test_divergence_restores_last_good_weights():
     def poisoned_step(*a, **k):
         out = step(*a, **k)
         calls["n"] += 1
-        if calls["n"] == 3:                                # a NaN appears after step 8
+        if calls["n"] == 3:  # a NaN appears after step 8
             with torch.no_grad():
                 model.layers[0].weight[0, 0] = float("nan")
         return out
@@ -263,11 +266,25 @@ def test_validation_split_is_deterministic_and_disjoint():
     assert tr0.valid_x is None and tr0.history[0]["valid_nll"] is None
 
 
-@pytest.mark.parametrize("bad", [
-    {"lr": float("nan")}, {"lr": -1.0}, {"lr": 0}, {"epochs": 0}, {"epochs": -1}, {"batch_size": 0},
-    {"valid_fraction": 1.0}, {"patience": 0}, {"resample_every": 0}, {"seed": -1},
-    {"weight_decay": -0.1}, {"max_steps": 0}, {"epochs": 2.5}, {"lr": "fast"},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"lr": float("nan")},
+        {"lr": -1.0},
+        {"lr": 0},
+        {"epochs": 0},
+        {"epochs": -1},
+        {"batch_size": 0},
+        {"valid_fraction": 1.0},
+        {"patience": 0},
+        {"resample_every": 0},
+        {"seed": -1},
+        {"weight_decay": -0.1},
+        {"max_steps": 0},
+        {"epochs": 2.5},
+        {"lr": "fast"},
+    ],
+)
 def test_train_config_rejects_bad_values(bad):
     with pytest.raises(ConfigError):
         TrainConfig(**bad)

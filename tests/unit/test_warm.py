@@ -1,6 +1,7 @@
 """The warm-up (made_viz/warm.py) really warms what the server's sessions use: one real run of every page
 fills the process-wide caches, so a student's first Architecture run finds the default preset's masks and
 figures instead of building them while a class queues behind it."""
+
 from __future__ import annotations
 
 import logging
@@ -14,6 +15,7 @@ from made_viz import warm
 def resource_cache_entries() -> dict[str, int]:
     """Number of entries per st.cache_resource function in this process (Streamlit's process-wide registry)."""
     from streamlit.runtime.caching.cache_resource_api import _resource_caches
+
     out: dict[str, int] = {}
     for caches in _resource_caches._function_caches.values():
         for cache in caches.values():
@@ -25,6 +27,7 @@ def resource_cache_entries() -> dict[str, int]:
 def warmed():
     """One warm-up in this test process (as launch.serve does before the server listens)."""
     import streamlit as st
+
     st.cache_resource.clear()
     took = warm.warm_process()
     return took, resource_cache_entries()
@@ -57,8 +60,13 @@ def test_a_later_run_finds_the_warm_entries_instead_of_building_them(warmed):
 
 
 def test_the_heavy_modules_are_imported(warmed):
-    for module in ("torch", "plotly.graph_objects", "made_viz.app_pages.architecture_work",
-                   "made_viz.app_pages.sample_panels", "made_viz.app_pages.train_panels"):
+    for module in (
+        "torch",
+        "plotly.graph_objects",
+        "made_viz.app_pages.architecture_work",
+        "made_viz.app_pages.sample_panels",
+        "made_viz.app_pages.train_panels",
+    ):
         assert module in sys.modules
 
 
