@@ -1,11 +1,11 @@
 """The masked network as a graph: tracing what reaches a unit and what it reaches, and what to say about it.
 
-numpy + networkx, no streamlit, no plotting. Units and layers are described as in `layers`
+numpy only, no streamlit, no plotting. Units and layers are described as in `layers`
 (layer 0 = inputs, 1..L = hidden layers, L+1 = outputs).
 
 Two ways to trace, which must agree (the tests check it):
-  - `build_graph` + `graph_trace`: a networkx MultiDiGraph and its ancestors/descendants
-    (the readable reference, fine for small networks);
+  - `tests/unit/graph_reference.py`: a networkx MultiDiGraph and its ancestors/descendants
+    (the readable reference, fine for small networks; networkx is a test dependency only);
   - `trace`: boolean reachability on the masks, layer by layer (what the page uses: fast
     for D = 784 with 500 hidden units, where the graph has ~400,000 edges).
 Forbidden paths live in `forbidden`, degree bundles in `bundles`; this module turns a trace into the
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
 
 from .bundles import bundle_by_degree
@@ -26,8 +25,6 @@ from .masks import BLOCK_CELLS, MaskSet, blocked_matmul
 __all__ = [
     "Unit",
     "Trace",
-    "build_graph",
-    "graph_trace",
     "trace",
     "input_reach",
     "output_reach",
@@ -44,36 +41,6 @@ __all__ = [
     "layer_sizes",
     "num_layers",
 ]
-
-
-# ---------------------------------------------------------------------------------------------
-# the networkx reference
-
-
-def build_graph(ms: MaskSet) -> nx.MultiDiGraph:
-    """MultiDiGraph with nodes (layer, unit) (attributes: layer, unit, degree, name) and one edge per
-    mask entry equal to 1 (attribute kind = "mask" or "direct"; a direct edge may parallel a mask
-    edge when there is no hidden layer, hence a multigraph)."""
-    g = nx.MultiDiGraph()
-    names = layer_names(ms)
-    for layer, deg in enumerate(layer_degrees(ms)):
-        g.add_nodes_from(
-            ((layer, k), {"layer": layer, "unit": k, "degree": int(deg[k]), "name": names[layer]})
-            for k in range(len(deg))
-        )
-    for l, m in enumerate(ms.masks):
-        a, b = np.nonzero(m)
-        g.add_edges_from((((l, int(i)), (l + 1, int(j))) for i, j in zip(a, b)), kind="mask")
-    if ms.direct is not None:
-        out = len(ms.masks)
-        a, b = np.nonzero(ms.direct)
-        g.add_edges_from((((0, int(i)), (out, int(j))) for i, j in zip(a, b)), kind="direct")
-    return g
-
-
-def graph_trace(g: nx.MultiDiGraph, unit: Unit) -> tuple[set[Unit], set[Unit]]:
-    """(ancestors, descendants) of one unit in the graph (the unit itself excluded)."""
-    return nx.ancestors(g, unit), nx.descendants(g, unit)
 
 
 # ---------------------------------------------------------------------------------------------

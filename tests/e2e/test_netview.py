@@ -15,6 +15,7 @@ from made_viz import graph as G
 from made_viz.masks import build_masks
 from made_viz.ui import DEFAULT_PRESET, PRESETS
 from made_viz.urlstate import config_from_params
+from tests.unit.graph_reference import build_graph, graph_trace
 
 from .conftest import goto, wait_idle
 
@@ -78,7 +79,7 @@ def test_three_clicks_trace_in_the_browser_with_no_rerun(page, app_url, shots):
         expect(page.locator(".nv")).to_have_attribute("data-traced", f"{layer}:{unit}")
         up, down, _ = highlighted(page)
         tr = G.trace(ms, layer, unit)
-        assert up == tr.ancestors() == G.graph_trace(G.build_graph(ms), (layer, unit))[0]
+        assert up == tr.ancestors() == graph_trace(build_graph(ms), (layer, unit))[0]
         assert down == tr.descendants()
         assert red_edges(page) == expected_red(ms, tr) == set()  # a true MADE: nothing red
         if (layer, unit) == (3, 1):

@@ -17,6 +17,7 @@ from made_viz import graph as G
 from made_viz.bundles import bundle_by_degree
 from made_viz.config import Config
 from made_viz.masks import build_masks
+from tests.unit.graph_reference import build_graph, graph_trace
 
 SEED = Config(d=3, shape=(1, 3), hidden=(4,), order=(1, 2, 0), degrees="even", seed=0)
 
@@ -64,12 +65,12 @@ def n_segments(traces) -> int:
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"d{c.d}-h{'x'.join(map(str, c.hidden)) or 0}-{c.masking}")
 def test_graph_tracing_of_outputs_equals_connectivity(cfg):
     ms = build_masks(cfg)
-    g = G.build_graph(ms)
+    g = build_graph(ms)
     last = G.num_layers(ms) - 1
     conn = ms.connectivity()
     assert g.number_of_edges() == G.edge_count(ms)
     for d in range(cfg.d):
-        anc, _ = G.graph_trace(g, (last, d))
+        anc, _ = graph_trace(g, (last, d))
         from_graph = sorted(u for (l, u) in anc if l == 0)
         assert from_graph == np.nonzero(conn[:, d])[0].tolist()
         assert G.trace(ms, last, d).inputs.tolist() == from_graph
@@ -78,11 +79,11 @@ def test_graph_tracing_of_outputs_equals_connectivity(cfg):
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"d{c.d}-h{'x'.join(map(str, c.hidden)) or 0}-{c.masking}")
 def test_matrix_trace_matches_graph_for_every_unit(cfg):
     ms = build_masks(cfg)
-    g = G.build_graph(ms)
+    g = build_graph(ms)
     reach_in, reach_out = G.input_reach(ms), G.output_reach(ms)
     for layer, n in enumerate(G.layer_sizes(ms)):
         for unit in range(n):
-            anc, desc = G.graph_trace(g, (layer, unit))
+            anc, desc = graph_trace(g, (layer, unit))
             tr = G.trace(ms, layer, unit)
             assert tr.ancestors() == anc
             assert tr.descendants() == desc
@@ -115,7 +116,7 @@ def test_trace_rejects_bad_units():
 
 def brute_force_bad_edges(ms) -> set:
     """Edges on a path input i -> ... -> output j with i not before j, by networkx."""
-    g = G.build_graph(ms)
+    g = build_graph(ms)
     last = G.num_layers(ms) - 1
     pos = ms.degrees[0]
     bad = set()
@@ -408,7 +409,7 @@ def test_a_true_made_bundle_shows_no_red():
 @pytest.mark.parametrize("cfg", CONFIGS[:8], ids=lambda c: f"d{c.d}-h{'x'.join(map(str, c.hidden)) or 0}-{c.masking}")
 def test_traced_bad_edges_match_brute_force_paths_through_the_unit(cfg):
     ms = build_masks(cfg)
-    g = G.build_graph(ms)
+    g = build_graph(ms)
     last = G.num_layers(ms) - 1
     pos = ms.degrees[0]
 

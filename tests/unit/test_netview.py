@@ -14,6 +14,7 @@ from made_viz import netview as NV
 from made_viz.config import Config
 from made_viz.masks import build_masks
 from made_viz.plot_parts import DEAD
+from tests.unit.graph_reference import build_graph, graph_trace
 
 SEED = Config(d=3, shape=(1, 3), hidden=(4,), order=(1, 2, 0), degrees="even", seed=0)
 
@@ -64,12 +65,12 @@ def every_unit(ms):
 def test_browser_trace_equals_graph_trace_for_every_unit(cfg):
     ms = build_masks(cfg)
     view = sent(ms)
-    g = G.build_graph(ms)
+    g = build_graph(ms)
     for layer, unit in every_unit(ms):
         bt = NV.browser_trace(view, layer, unit)
         tr = G.trace(ms, layer, unit)
-        assert bt.up == tr.ancestors() == G.graph_trace(g, (layer, unit))[0], (layer, unit)
-        assert bt.down == tr.descendants() == G.graph_trace(g, (layer, unit))[1], (layer, unit)
+        assert bt.up == tr.ancestors() == graph_trace(g, (layer, unit))[0], (layer, unit)
+        assert bt.down == tr.descendants() == graph_trace(g, (layer, unit))[1], (layer, unit)
         assert bt.bad == expected_red(ms, tr), (layer, unit)
 
 
