@@ -188,10 +188,19 @@ def test_a_version_1_file_round_trips_like_before():
     assert_same_model(model, again.model, binary_data(40, 16))
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "assets" / "pretrained").glob("*.pt")), ids=lambda p: p.name)
+SHIPPED = sorted(
+    p for p in (ROOT / "made_viz" / "assets" / "pretrained").iterdir() if p.suffix in (".pt", ".safetensors")
+)
+
+
+def test_the_shipped_models_are_found():
+    assert {p.stem for p in SHIPPED} >= {"digits8", "mnist", "bars4"}, SHIPPED
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_the_shipped_pretrained_models_still_load(path):
     ck = load_checkpoint(path)
-    assert ck.version == 1 and ck.history and ck.config.d in (16, 64, 784)
+    assert ck.version == (1 if path.suffix == ".pt" else 2) and ck.history and ck.config.d in (16, 64, 784)
     assert "valid NLL" in describe(ck)
 
 
