@@ -63,7 +63,6 @@ def header() -> str:
                 list(X.EXERCISES),
                 key="x_ex",
                 format_func=X.EXERCISES.get,
-                required=True,
                 label_visibility="collapsed",
             )
             or "see"
