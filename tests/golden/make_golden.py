@@ -43,8 +43,12 @@ def cases():
 
 
 def figure_json(fig) -> object:
-    """A figure as plain JSON (plotly's own encoder turns arrays into lists)."""
-    return json.loads(fig.to_json())
+    """A figure as plain JSON (plotly's own encoder turns arrays into lists), without `layout.template`:
+    that is the process's plotly default theme (Streamlit installs its own once a page has drawn a chart),
+    not part of the figure we build."""
+    out = json.loads(fig.to_json())
+    out.get("layout", {}).pop("template", None)
+    return out
 
 
 if __name__ == "__main__":

@@ -362,7 +362,7 @@ def test_shipped_pretrained_models_match_their_index():
     infos = {p.name: p for p in list_pretrained()}
     assert {"digits8", "mnist"} <= set(infos)
     mnist = infos["mnist"]
-    assert mnist.K == 8 and mnist.dataset == "mnist"
+    assert mnist.K == 4 and mnist.dataset == "mnist"
     assert mnist.command.startswith("made-viz train mnist --hidden 500,500")
     for info in infos.values():
         ck = load_pretrained(info.name)
