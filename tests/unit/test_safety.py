@@ -30,7 +30,6 @@ from made_viz import data as D
 from made_viz.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
 from made_viz.config import Config
 from made_viz.data import DataError
-from made_viz.data import folder as data_folder
 from made_viz.masks import build_masks
 from made_viz.model import MADE
 from made_viz.sampling import sample
@@ -189,92 +188,6 @@ def test_npz_is_limited_after_decompression(small_limit):
 def test_files_under_the_limit_still_load(small_limit):
     ds = D.load_bytes(_npy(np.eye(16, dtype=np.uint8)), "ok.npy")
     assert ds.d == 16
-
-
-# ---------------------------------------------------------------------------------------------
-# the operator's data folder
-
-
-@pytest.fixture
-def data_root(tmp_path, monkeypatch):
-    root = tmp_path / "class-data"
-    root.mkdir()
-    (root / "digits.npy").write_bytes(_npy(np.eye(16, dtype=np.uint8)))
-    (root / ".hidden.npy").write_bytes(_npy(np.eye(16, dtype=np.uint8)))
-    (root / "notes.txt").write_text("not data")
-    outside = tmp_path / "secret"
-    outside.mkdir()
-    (outside / "secret.npy").write_bytes(_npy(np.ones((4, 16), np.uint8)))
-    (root / "link-out.npy").symlink_to(outside / "secret.npy")
-    (root / "link-dir").symlink_to(outside, target_is_directory=True)
-    (root / "link-in.npy").symlink_to(root / "digits.npy")
-    monkeypatch.setenv(data_folder.DATA_DIR_ENV, str(root))
-    return root
-
-
-def test_data_dir_comes_from_the_environment(data_root, monkeypatch):
-    assert data_folder.DATA_DIR_ENV == "MADE_VIZ_DATA_DIR"
-    assert data_folder.data_dir() == data_root
-    monkeypatch.setenv(data_folder.DATA_DIR_ENV, str(data_root / "missing"))
-    assert data_folder.data_dir() is None
-    monkeypatch.delenv(data_folder.DATA_DIR_ENV)
-    assert data_folder.data_dir() is None
-
-
-def test_only_data_files_inside_the_folder_are_listed(data_root):
-    assert data_folder.list_data_files(data_folder.data_dir()) == ["digits.npy", "link-in.npy"]
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "..",
-        "../secret/secret.npy",
-        "./../secret/secret.npy",
-        "digits.npy/../../secret/secret.npy",
-        "/etc/passwd",
-        "ABSOLUTE",
-        "link-out.npy",
-        "link-dir",
-        "link-dir/secret.npy",
-        ".hidden.npy",
-        "notes.txt",
-        "digits.npy\x00.txt",
-        "",
-        ".",
-        "~/.ssh/id_rsa",
-        None,
-        b"digits.npy",
-    ],
-)
-def test_paths_outside_the_data_folder_are_refused(data_root, name):
-    if name == "ABSOLUTE":
-        name = str(data_root / "digits.npy")  # even an absolute path to a file inside: names only
-    with pytest.raises(DataError, match="data folder"):
-        data_folder.resolve_data_file(data_folder.data_dir(), name)
-
-
-def test_a_listed_file_resolves_and_loads(data_root):
-    root = data_folder.data_dir()
-    ds = D.load_dataset(str(data_folder.resolve_data_file(root, "digits.npy")))
-    assert ds.d == 16
-
-
-def test_an_idx_folder_cannot_smuggle_in_a_file_from_outside(data_root, tmp_path):
-    """A folder of IDX files is listed as one entry; a symlink inside it must not be followed out."""
-    folder = data_root / "mnist"
-    folder.mkdir()
-    secret = tmp_path / "secret" / "train-images-idx3-ubyte"
-    images = np.zeros((3, 4, 4), np.uint8)
-    secret.write_bytes(b"\x00\x00\x08\x03" + np.array([3, 4, 4], ">u4").tobytes() + images.tobytes())
-    (folder / "train-images-idx3-ubyte").symlink_to(secret)
-    root = data_folder.data_dir()
-    try:
-        path = data_folder.resolve_data_file(root, "mnist")
-    except DataError:
-        return  # refused outright: fine
-    with pytest.raises(DataError):
-        D.load_dataset(str(path))  # ... or at least the loader must not read the file outside
 
 
 # ---------------------------------------------------------------------------------------------
