@@ -211,7 +211,7 @@ def train_recipe(recipe: Recipe, data: Splits, log: Callable[[dict], None] = lam
     best = {"valid": math.inf, "epoch": 0, "state": None}
     step, t0, train_seconds_total = 0, time.perf_counter(), 0.0
     for epoch in range(1, recipe.epochs + 1):
-        te = time.perf_counter()
+        te, ce = time.perf_counter(), time.process_time()
         model.train()
         perm = torch.randperm(n, generator=gen)
         total = 0.0
@@ -239,6 +239,7 @@ def train_recipe(recipe: Recipe, data: Splits, log: Callable[[dict], None] = lam
             best = {"valid": valid, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
         log({"recipe": recipe.name, "epoch": epoch, "train": total / n, "valid": valid, "test": test,
              "lr": opt.param_groups[0]["lr"], "epoch_seconds": round(time.perf_counter() - te, 1),
+             "epoch_cpu_seconds": round(time.process_time() - ce, 1),
              "train_examples_per_s": round(n / train_seconds), "elapsed_s": round(time.perf_counter() - t0)})
         if recipe.patience and epoch - best["epoch"] >= recipe.patience:
             break
