@@ -22,6 +22,7 @@ figures measure the recipe and not `made_viz.train.Trainer`'s own defaults. Ever
 (or appends to --log) one JSON line, so a partial run still tells something.
 Prints one JSON object (all rows) and then a plain-text table. Figures, not pass/fail.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,12 +50,13 @@ from made_viz.model import MADE
 D, SHAPE = 784, (28, 28)
 EVAL_CHUNK = 2_500
 FIGURE2_MASKS = (1, 2, 4, 8, 32)
-PAPER_FIGURE2_SINGLE_MASK = 94.5   # read off the paper's Figure 2, one hidden layer of 500, one mask
-REFERENCE_RECIPE_TEST = 93.44      # the reference PyTorch re-implementation's recipe on this data (MADE.md)
+PAPER_FIGURE2_SINGLE_MASK = 94.5  # read off the paper's Figure 2, one hidden layer of 500, one mask
+REFERENCE_RECIPE_TEST = 93.44  # the reference PyTorch re-implementation's recipe on this data (MADE.md)
 
 
 # ---------------------------------------------------------------------------------------------
 # data
+
 
 @dataclass(frozen=True)
 class Splits:
@@ -67,8 +69,9 @@ class Splits:
 
     def subset(self, n_train: int, n_eval: int) -> Splits:
         """The first n_train / n_eval rows: the --quick mode's smaller problem."""
-        return Splits(self.train[:n_train], self.valid[:n_eval], self.test[:n_eval],
-                      self.source + f" (subset {n_train}/{n_eval})")
+        return Splits(
+            self.train[:n_train], self.valid[:n_eval], self.test[:n_eval], self.source + f" (subset {n_train}/{n_eval})"
+        )
 
 
 def _as_tensor(a: np.ndarray, what: str) -> torch.Tensor:
@@ -94,14 +97,21 @@ def load_splits(data_dir: str | None) -> Splits:
 
     ds = load_dataset("mnist")
     if getattr(ds, "valid", None) is None:
-        raise SystemExit("the shipped 'mnist' data set has no validation split yet: pass --data DIR with "
-                         "train.npy, valid.npy and test.npy (binarized MNIST, 50,000/10,000/10,000).")
-    return Splits(_as_tensor(ds.train, "mnist train"), _as_tensor(ds.valid, "mnist valid"),
-                  _as_tensor(ds.test, "mnist test"), "made_viz.data.load_dataset('mnist')")
+        raise SystemExit(
+            "the shipped 'mnist' data set has no validation split yet: pass --data DIR with "
+            "train.npy, valid.npy and test.npy (binarized MNIST, 50,000/10,000/10,000)."
+        )
+    return Splits(
+        _as_tensor(ds.train, "mnist train"),
+        _as_tensor(ds.valid, "mnist valid"),
+        _as_tensor(ds.test, "mnist test"),
+        "made_viz.data.load_dataset('mnist')",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # one training recipe
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -109,17 +119,17 @@ class Recipe:
 
     name: str = "recommended"
     hidden: tuple[int, ...] = (500,)
-    order: str = "random"          # "natural" | "random" (each mask its own ordering)
-    direct: bool = True            # direct input->output weights
-    masks: int = 1                 # K masks used in training, cycled one per minibatch
+    order: str = "random"  # "natural" | "random" (each mask its own ordering)
+    direct: bool = True  # direct input->output weights
+    masks: int = 1  # K masks used in training, cycled one per minibatch
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    decay_kind: str = "l2"         # "l2": Adam's weight_decay (added to the gradient); "adamw": decoupled
-    schedule: str = "cosine"       # "none" | "step" (lr / 10 at step_epoch) | "cosine" (to 0 at `epochs`)
+    decay_kind: str = "l2"  # "l2": Adam's weight_decay (added to the gradient); "adamw": decoupled
+    schedule: str = "cosine"  # "none" | "step" (lr / 10 at step_epoch) | "cosine" (to 0 at `epochs`)
     step_epoch: int = 45
     epochs: int = 50
     batch: int = 100
-    patience: int = 10             # stop after this many epochs without a better validation NLL; 0 = never
+    patience: int = 10  # stop after this many epochs without a better validation NLL; 0 = never
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -130,8 +140,15 @@ class Recipe:
             raise SystemExit(f"schedule must be 'none', 'step' or 'cosine', got {self.schedule!r}.")
 
     def config(self) -> Config:
-        return Config(d=D, shape=SHAPE, hidden=self.hidden, order=self.order, direct=self.direct,
-                      num_masks=self.masks, seed=self.seed)
+        return Config(
+            d=D,
+            shape=SHAPE,
+            hidden=self.hidden,
+            order=self.order,
+            direct=self.direct,
+            num_masks=self.masks,
+            seed=self.seed,
+        )
 
     def with_settings(self, settings: list[str]) -> Recipe:
         """A copy with `field=value` strings applied (the --set option)."""
@@ -184,7 +201,7 @@ def mask_log_probs(model: MADE, x: torch.Tensor, masks: list[int]) -> torch.Tens
     try:
         for k in masks:
             model.set_mask(k)
-            out.append(torch.cat([model.log_prob(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]))
+            out.append(torch.cat([model.log_prob(x[i : i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]))
     finally:
         model.set_mask(active)
     return torch.stack(out)
@@ -195,8 +212,11 @@ def single_and_ensemble(model: MADE, x: torch.Tensor) -> dict:
     (log-mean-exp over all K masks: p(x) = (1/K) sum_k p_k(x), a proper mixture)."""
     lp = mask_log_probs(model, x, list(range(model.num_masks)))
     ens = torch.logsumexp(lp.double(), dim=0) - math.log(lp.shape[0])
-    return {"single": -float(lp[0].double().mean()), "single_mean_over_masks": -float(lp.double().mean()),
-            "ensemble": -float(ens.mean())}
+    return {
+        "single": -float(lp[0].double().mean()),
+        "single_mean_over_masks": -float(lp.double().mean()),
+        "ensemble": -float(ens.mean()),
+    }
 
 
 def train_recipe(recipe: Recipe, data: Splits, log: Callable[[dict], None] = lambda rec: None) -> dict:
@@ -220,7 +240,7 @@ def train_recipe(recipe: Recipe, data: Splits, log: Callable[[dict], None] = lam
                 model.set_mask(step % recipe.masks)
             for g in opt.param_groups:
                 g["lr"] = learning_rate(recipe, step, steps_per_epoch)
-            xb = data.train.index_select(0, perm[i:i + recipe.batch])
+            xb = data.train.index_select(0, perm[i : i + recipe.batch])
             loss = -model.log_prob(xb).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -237,10 +257,20 @@ def train_recipe(recipe: Recipe, data: Splits, log: Callable[[dict], None] = lam
             break
         if valid < best["valid"]:
             best = {"valid": valid, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
-        log({"recipe": recipe.name, "epoch": epoch, "train": total / n, "valid": valid, "test": test,
-             "lr": opt.param_groups[0]["lr"], "epoch_seconds": round(time.perf_counter() - te, 1),
-             "epoch_cpu_seconds": round(time.process_time() - ce, 1),
-             "train_examples_per_s": round(n / train_seconds), "elapsed_s": round(time.perf_counter() - t0)})
+        log(
+            {
+                "recipe": recipe.name,
+                "epoch": epoch,
+                "train": total / n,
+                "valid": valid,
+                "test": test,
+                "lr": opt.param_groups[0]["lr"],
+                "epoch_seconds": round(time.perf_counter() - te, 1),
+                "epoch_cpu_seconds": round(time.process_time() - ce, 1),
+                "train_examples_per_s": round(n / train_seconds),
+                "elapsed_s": round(time.perf_counter() - t0),
+            }
+        )
         if recipe.patience and epoch - best["epoch"] >= recipe.patience:
             break
     wall = time.perf_counter() - t0
@@ -248,30 +278,48 @@ def train_recipe(recipe: Recipe, data: Splits, log: Callable[[dict], None] = lam
         model.load_state_dict(best["state"])
     model.eval()
     figs = single_and_ensemble(model, data.test)
-    return {"recipe": asdict(recipe), "best_epoch": best["epoch"], "epochs_run": epoch, "valid": best["valid"],
-            "test": figs["single"], "test_single_mean_over_masks": figs["single_mean_over_masks"],
-            "test_ensemble": figs["ensemble"], "wall_s": round(wall, 1),
-            "train_examples_per_s": round(epoch * n / train_seconds_total)}
+    return {
+        "recipe": asdict(recipe),
+        "best_epoch": best["epoch"],
+        "epochs_run": epoch,
+        "valid": best["valid"],
+        "test": figs["single"],
+        "test_single_mean_over_masks": figs["single_mean_over_masks"],
+        "test_ensemble": figs["ensemble"],
+        "wall_s": round(wall, 1),
+        "train_examples_per_s": round(epoch * n / train_seconds_total),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # the two experiments
 
+
 def recipe_rows(base: Recipe) -> list[Recipe]:
     """The recommended recipe and its ablations: one ingredient changed per row."""
     return [
-        replace(base, name="natural order, no decay, constant lr", order="natural",
-                weight_decay=0.0, schedule="none"),
+        replace(base, name="natural order, no decay, constant lr", order="natural", weight_decay=0.0, schedule="none"),
         # the reference's 100 epochs with lr / 10 after 45, scaled with --epochs / --quick
-        replace(base, name="reference (random, Adam L2 1e-4, lr/10 at 45%, 2x epochs)", schedule="step",
-                step_epoch=max(1, int(0.9 * base.epochs)), epochs=2 * base.epochs, lr=1e-3, weight_decay=1e-4,
-                decay_kind="l2", direct=False, patience=0),
+        replace(
+            base,
+            name="reference (random, Adam L2 1e-4, lr/10 at 45%, 2x epochs)",
+            schedule="step",
+            step_epoch=max(1, int(0.9 * base.epochs)),
+            epochs=2 * base.epochs,
+            lr=1e-3,
+            weight_decay=1e-4,
+            decay_kind="l2",
+            direct=False,
+            patience=0,
+        ),
         base,
         replace(base, name="- natural order", order="natural"),
         replace(base, name="- no weight decay", weight_decay=0.0),
         replace(base, name="- AdamW 1e-2 instead of L2", decay_kind="adamw", weight_decay=1e-2),
         replace(base, name="- step schedule", schedule="step", step_epoch=max(1, int(base.epochs * 0.45))),
-        replace(base, name="- no direct connections" if base.direct else "- + direct connections", direct=not base.direct),
+        replace(
+            base, name="- no direct connections" if base.direct else "- + direct connections", direct=not base.direct
+        ),
         replace(base, name="- lr 2e-3", lr=2e-3),
         replace(base, name="- lr 3e-3", lr=3e-3),
         replace(base, name="- batch 50", batch=50),
@@ -302,9 +350,11 @@ def table(rows: list[dict]) -> str:
     lines = [head, "-" * len(head)]
     for r in rows:
         ens = f"{r['test_ensemble']:8.2f}" if r["recipe"]["masks"] > 1 else f"{'':8s}"
-        lines.append(f"{r['recipe']['name'][:52]:52s} {r['recipe']['masks']:3d} "
-                     f"{r['best_epoch']:4d}/{r['epochs_run']:<4d} {r['valid']:7.2f} {r['test']:7.2f} {ens} "
-                     f"{r['wall_s'] / 60:6.1f}m")
+        lines.append(
+            f"{r['recipe']['name'][:52]:52s} {r['recipe']['masks']:3d} "
+            f"{r['best_epoch']:4d}/{r['epochs_run']:<4d} {r['valid']:7.2f} {r['test']:7.2f} {ens} "
+            f"{r['wall_s'] / 60:6.1f}m"
+        )
     return "\n".join(lines)
 
 
@@ -316,25 +366,43 @@ def _logger(path: str | None) -> Callable[[dict], None]:
                 f.write(line + "\n")
         else:
             print(line, file=sys.stderr, flush=True)
+
     return log
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--data", help="folder with train.npy, valid.npy, test.npy (default: the shipped 'mnist')")
-    ap.add_argument("--quick", action="store_true",
-                    help="a few minutes: 5,000 training digits, 1,000 valid/test, 3 epochs, K up to 8, fewer rows")
-    ap.add_argument("--subset", type=int, default=None, metavar="N",
-                    help="train on the first N training digits only (valid/test: N/5 each)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few minutes: 5,000 training digits, 1,000 valid/test, 3 epochs, K up to 8, fewer rows",
+    )
+    ap.add_argument(
+        "--subset",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train on the first N training digits only (valid/test: N/5 each)",
+    )
     ap.add_argument("--only", choices=("figure2", "recipes", "both"), default="both")
     ap.add_argument("--run", metavar="NAME", help="train one recipe (the recommended one, changed by --set) and stop")
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                    help="change a recipe field, e.g. lr=2e-3, schedule=step, direct=1, hidden=500,500")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change a recipe field, e.g. lr=2e-3, schedule=step, direct=1, hidden=500,500",
+    )
     ap.add_argument("--epochs", type=int, default=None, help="epochs of every run (default 50; 3 with --quick)")
     ap.add_argument("--masks", default=None, help="comma-separated K for Figure 2 (default 1,2,4,8,32; quick 1,2,4,8)")
-    ap.add_argument("--threads", type=int, default=2,
-                    help="torch threads (use 1 on a machine shared with other jobs: 2 threads fighting for "
-                         "busy cores waste most of their time waiting for each other)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="torch threads (use 1 on a machine shared with other jobs: 2 threads fighting for "
+        "busy cores waste most of their time waiting for each other)",
+    )
     ap.add_argument("--log", help="append the per-epoch JSON lines to this file (default: stderr)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -352,8 +420,11 @@ def main(argv=None) -> int:
     if args.run:
         rows = [train_recipe(replace(base, name=args.run), data, log)]
     else:
-        counts = tuple(int(k) for k in args.masks.split(",")) if args.masks else (
-            (1, 2, 4, 8) if args.quick else FIGURE2_MASKS)
+        counts = (
+            tuple(int(k) for k in args.masks.split(","))
+            if args.masks
+            else ((1, 2, 4, 8) if args.quick else FIGURE2_MASKS)
+        )
         recipes = []
         if args.only in ("recipes", "both"):
             all_rows = recipe_rows(base)
@@ -361,10 +432,17 @@ def main(argv=None) -> int:
         if args.only in ("figure2", "both"):
             recipes += figure2_rows(base, counts)
         rows = run_all(recipes, data, log)
-    out = {"data": data.source, "n_train": len(data.train), "quick": args.quick, "torch": torch.__version__,
-           "threads": torch.get_num_threads(), "machine": platform.machine(),
-           "paper_figure2_single_mask": PAPER_FIGURE2_SINGLE_MASK, "reference_recipe_test": REFERENCE_RECIPE_TEST,
-           "rows": rows}
+    out = {
+        "data": data.source,
+        "n_train": len(data.train),
+        "quick": args.quick,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "paper_figure2_single_mask": PAPER_FIGURE2_SINGLE_MASK,
+        "reference_recipe_test": REFERENCE_RECIPE_TEST,
+        "rows": rows,
+    }
     print(json.dumps(out, indent=1))
     print(table(rows))
     return 0
