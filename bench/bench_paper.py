@@ -341,6 +341,7 @@ def run_all(recipes: list[Recipe], data: Splits, log: Callable[[dict], None]) ->
         key = json.dumps({**asdict(r), "name": ""}, sort_keys=True)
         if key not in done:
             done[key] = train_recipe(r, data, log)
+            log({"row": {k: v for k, v in done[key].items() if k != "recipe"}, "recipe": r.name})
         rows.append({**done[key], "recipe": asdict(r)})
     return rows
 
