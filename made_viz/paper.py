@@ -64,6 +64,7 @@ class Measured:
     command: str
     date: str
     machine: str
+    note: str = ""  # what budget the points had, when it differs from the paper's (shown in the caption)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def parse_results(raw) -> PaperResults:
     info = {k: _text(measured[k], f"figure2.measured.{k}") for k in ("command", "date", "machine")}
     if points and not all(info.values()):
         raise ValueError("measured points need their command, date and machine")
+    info["note"] = _text(measured.get("note", ""), "figure2.measured.note") if points else ""
     return PaperResults(
         published,
         _points(paper["points"], "figure2.paper.points"),
@@ -216,7 +218,7 @@ def provenance(results: PaperResults) -> str:
     m = results.measured
     if not m.points:
         return "This project's Figure 2 has not been measured yet (bench/bench_paper.py); shown: the paper's point."
-    return f"Precomputed on {m.machine} ({m.date}), `{m.command}`."
+    return f"Precomputed on {m.machine} ({m.date}), `{m.command}`." + (f" {m.note}" if m.note else "")
 
 
 def masks_figure(

@@ -94,13 +94,15 @@ def test_what_more_masks_buy_marks_the_students_K_on_mnist(tmp_path, monkeypatch
     assert "Precomputed on the test machine (2026-11-30), `python bench/bench_paper.py`." in caption
 
 
-def test_what_more_masks_buy_without_measurements_says_so_and_no_you_for_digits8():
+def test_what_more_masks_buy_shows_the_committed_figure_and_no_you_for_digits8():
     at = open_train()
     train_a_little(at, "digits8")
     click(at, "t_stop")
     names = trace_names(masks_chart(at))
-    assert names == ["paper (read off Fig. 2)"]
-    assert "has not been measured yet" in texts(at.caption)
+    assert names == ["measured: one mask at test", "measured: ensemble of all masks", "paper (read off Fig. 2)"]
+    caption = texts(at.caption)
+    assert "Precomputed on" in caption and "bench_paper" in caption
+    assert "Train on MNIST to see your own model here." in caption
 
 
 def test_damaged_results_file_gives_a_clear_message(tmp_path, monkeypatch):

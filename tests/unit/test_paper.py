@@ -52,7 +52,7 @@ def test_missing_file_gives_a_clear_error(tmp_path):
         lambda raw: raw["published"][1].update(key=raw["published"][0]["key"]),
         lambda raw: raw["published"][0].update(line="yes"),
         lambda raw: raw["figure2"]["measured"].update(
-            points=[{"masks": 2, "nll_one_mask": 95.0, "nll_ensemble": 93.0}]
+            points=[{"masks": 2, "nll_one_mask": 95.0, "nll_ensemble": 93.0}], command=""
         ),
         lambda raw: raw["figure2"]["paper"].update(points=[{"masks": 0, "nll_one_mask": 95.0, "nll_ensemble": None}]),
         lambda raw: raw["figure2"]["paper"].update(
@@ -91,6 +91,7 @@ def measured_raw() -> dict:
         command="python bench/bench_paper.py --masks 1,2,8",
         date="2026-11-30",
         machine="2-core test box",
+        note="",
     )
     return raw
 
@@ -125,8 +126,10 @@ def test_masks_figure_marks_the_students_K_and_figures(tmp_path):
     assert list(fig.layout.xaxis.tickvals) == [1, 2, 4, 8]
 
 
-def test_unmeasured_figure_says_so_and_shows_only_the_papers_point():
-    r = paper.load_results()
+def test_unmeasured_figure_says_so_and_shows_only_the_papers_point(tmp_path):
+    raw = shipped_raw()
+    raw["figure2"]["measured"].update(points=[], command="", date="", machine="")
+    r = paper.load_results(write(tmp_path, raw))
     assert r.measured.points == ()
     assert "has not been measured yet" in paper.provenance(r)
     fig = paper.masks_figure(r)
@@ -176,6 +179,7 @@ def test_reference_lines_keep_units_on_the_curves():
 
 def test_the_file_is_reread_when_it_changes(tmp_path):
     raw = copy.deepcopy(shipped_raw())
+    raw["figure2"]["measured"].update(points=[], command="", date="", machine="")
     p = write(tmp_path, raw)
     assert paper.load_results(p).measured.points == ()
     write(tmp_path, measured_raw())
@@ -188,3 +192,18 @@ def test_many_lines_share_the_legend_two_per_row():
     many = curves.nll_figure([(0.5, 200.0)], [(1, 180.0)], 784, references=refs)
     assert few.layout.legend.entrywidth is None
     assert many.layout.legend.entrywidth == 0.5 and many.layout.legend.entrywidthmode == "fraction"
+
+
+def test_shipped_measured_points_are_a_consistent_figure_2():
+    """The committed Figure 2: K = 1 has no ensemble; for K > 1 the ensemble (log of the mean of
+    the K probabilities) is at most the mean of the K single-mask NLLs (Jensen), which is what
+    "one mask" reports; the caption carries the command and the reduced budget."""
+    r = paper.load_results()
+    pts = r.measured.points
+    assert [p.masks for p in pts][:1] == [1] and len(pts) >= 3
+    assert pts[0].nll_ensemble is None
+    for p in pts[1:]:
+        assert p.nll_ensemble is not None and p.nll_ensemble <= p.nll_one_mask
+    assert all(50 < p.nll_one_mask < 206 for p in pts)  # between the paper's best region and independent pixels
+    caption = paper.provenance(r)
+    assert "bench_paper" in caption and r.measured.note and r.measured.note in caption
