@@ -1,5 +1,5 @@
-"""Figures for the Sample page: the pixel-by-pixel animation, nearest neighbours and GIF export
-(plotly, numpy, pillow; no streamlit, no torch). The likelihood lens's figures are in made_viz.lens_figures.
+"""The pixel-by-pixel sampling animation of the Sample page as a plotly figure (plotly, numpy; no
+streamlit, no torch). The likelihood lens's figures are in made_viz.lens_figures.
 
 The animation is computed once and played by the browser. To keep what is sent small even at
 D = 784, every frame changes only a few numbers:
@@ -9,29 +9,56 @@ D = 784, every frame changes only a few numbers:
     A frame only changes the cover's colour scale: positions <= t are transparent (drawn),
     later ones are painted "not drawn yet". So a frame costs a colour scale, the current pixel
     of each sample and its probability label — about 1 kB, whatever D is.
+
+The frames shown are chosen in `animation_frames`, the buttons are `animation_controls`; the GIF
+export, the nearest-neighbours figure and the completion helpers have their own modules and are
+handed on here for the Sample page.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
-from .images import GAP, GIVEN_INK, GIVEN_PAPER, INK, PAPER, UNSET, Grid, image_hw, make_grid
+from .animation_controls import HOLD_MS, NOOP_FRAME, controls, figure_tag, step_button, step_frames
+from .animation_frames import FramePlan, cover_range, frame_plan, ordinal, to_numpy
+from .animation_gif import animation_gif
+from .completion import completion_advice, known_region
+from .images import GAP, GIVEN_INK, GIVEN_PAPER, INK, PAPER, UNSET, Grid, make_grid
+from .neighbours_figure import neighbours_figure
+from .sample_colours import CLEAR, CURRENT, NEIGHBOUR_INK, PATH
 
-# the likelihood lens's figures have their own module; the Sample page still finds them here
-from .lens_figures import SURPRISE_SCALE, canvas_figure, chain_rule_figure, lens_figure  # noqa: F401
-from .style import hex_to_rgb
+__all__ = [
+    "CLEAR",
+    "CURRENT",
+    "DYNAMIC",
+    "HOLD_MS",
+    "NEIGHBOUR_INK",
+    "NOOP_FRAME",
+    "PATH",
+    "PROB_SCALE",
+    "SPEEDS",
+    "T_COVER",
+    "T_MARKS",
+    "T_PATH",
+    "T_STATIC",
+    "FramePlan",
+    "animation_figure",
+    "animation_gif",
+    "animation_json_size",
+    "completion_advice",
+    "cover_range",
+    "frame_plan",
+    "frame_visible",
+    "known_region",
+    "neighbours_figure",
+    "ordinal",
+    "set_frame",
+    "step_frames",
+]
 
-# colours (pixel colours, given pixels and tile gaps: made_viz.images)
-CURRENT = "#dc2626"  # the pixel being drawn
-NEIGHBOUR_INK = "#1d4ed8"  # nearest training image
-PATH = "rgba(234, 88, 12, 0.6)"
-CLEAR = "rgba(0,0,0,0)"
 PROB_SCALE = [[0.0, PAPER], [0.5, "#f97316"], [1.0, INK]]  # p = 0 white, 0.5 orange, 1 ink
 SPEEDS = {"slow": 400, "normal": 150, "fast": 60}  # milliseconds per frame (a redraw takes ~50 ms)
 
@@ -63,142 +90,8 @@ _STATIC_SCALE = [
 _COVER_SCALE = [[0, CLEAR], [0.5, CLEAR], [0.5, UNSET], [1, UNSET]]
 
 
-def ordinal(k: int) -> str:
-    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
-    return f"{k}{suffix}"
-
-
 # ---------------------------------------------------------------------------------------------
-# which steps become frames
-
-
-@dataclass(frozen=True)
-class FramePlan:
-    """Frame i shows the images after the first steps[i] pixels of the order are set
-    (steps[0] = 0: nothing drawn yet; the last frame is always the finished images)."""
-
-    steps: tuple[int, ...]
-    every: int  # every k-th drawing step is shown
-    drawing_steps: int  # steps that draw something (D, or the unknown pixels of a completion)
-
-    @property
-    def n_frames(self) -> int:
-        return len(self.steps)
-
-    @property
-    def thinned(self) -> bool:
-        return self.every > 1
-
-    def describe(self) -> str:
-        if self.thinned:
-            return f"showing every {ordinal(self.every)} step: {self.n_frames} frames"
-        return f"showing all {self.drawing_steps} steps: {self.n_frames} frames"
-
-
-def frame_plan(
-    order: np.ndarray, known: np.ndarray | None = None, max_frames: int = 150, all_steps: bool = False
-) -> FramePlan:
-    """Choose the steps shown: only steps that draw a pixel (known pixels of a completion are
-    there from the start), thinned to every k-th so that there are at most `max_frames` frames,
-    always keeping the last step."""
-    order = np.asarray(order)
-    d = len(order)
-    if known is None:
-        drawing = np.arange(1, d + 1)
-    else:
-        known = np.atleast_2d(np.asarray(known, dtype=bool))
-        drawing = np.flatnonzero(~known[:, order].all(0)) + 1
-    if len(drawing) == 0:
-        return FramePlan((0,), 1, 0)
-    every = 1 if all_steps else max(1, math.ceil(len(drawing) / max(1, max_frames - 1)))
-    shown = list(drawing[every - 1 :: every])
-    if not shown or shown[-1] != drawing[-1]:
-        shown.append(drawing[-1])
-    return FramePlan((0, *(int(s) for s in shown)), every, len(drawing))
-
-
-def _np(t) -> np.ndarray:
-    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
-
-
-def cover_range(step: int, d: int) -> tuple[float, float]:
-    """(zmin, zmax) of the cover after `step` steps. The cover holds each pixel's position in the
-    order (1..D) under a fixed two-colour scale that switches at its middle: centring the range
-    on step + 0.5 makes positions <= step transparent (drawn) and later ones 'not drawn yet'."""
-    mid = step + 0.5
-    return mid - (d + 1), mid + (d + 1)
-
-
-# ---------------------------------------------------------------------------------------------
-# the browser's controls: Play, Pause, Step, Replay and the step slider
-#
-# The browser plays the animation, so only the browser knows where it stands: the Step buttons are
-# plotly buttons, not server buttons. plotly.animate(frames, {fromcurrent: true}) drops the frames of
-# the list up to the first one named like the frame on show (when that one is neither first nor last
-# in the list) and plays the rest. A Step button hands it a list in which every frame is followed by
-# its neighbour, the first entry holding for good (HOLD_MS), so one click moves exactly one frame.
-
-HOLD_MS = 10**9  # "stay on this frame": the frame after it never comes
-NOOP_FRAME = dict(data=[], traces=[])  # an empty first entry: never taken for the frame on show
-
-
-def step_frames(n_frames: int, start: int, direction: int) -> list[int]:
-    """Frame indices for a Step button (direction +1 or -1) of an animation that opens on `start`.
-
-    After the empty entry that leads the list, frame k's first appearance is followed by k + direction
-    (clamped at the ends: the end frame is followed by itself). The frame on show before any
-    animation ran (plotly knows none) and the frame listed last both get the list's first frame,
-    start + direction: so `start` goes last, unless it is the end frame, which is listed first."""
-    end = n_frames - 1 if direction > 0 else 0
-    nxt = lambda k: min(max(k + direction, 0), n_frames - 1)  # noqa: E731
-    chain = [nxt(start)]
-    while chain[-1] != end:
-        chain.append(nxt(chain[-1]))
-    chain.append(end)
-    far = range(0, start) if direction > 0 else range(n_frames - 1, start, -1)
-    return chain + list(far) + ([start] if start != end else [])
-
-
-def _step_button(label: str, names: list[str], start: int, direction: int) -> dict:
-    listed = [NOOP_FRAME] + [names[k] for k in step_frames(len(names), start, direction)]
-    return dict(
-        label=label,
-        method="animate",
-        args=[
-            listed,
-            dict(
-                mode="immediate",
-                fromcurrent=True,
-                transition=dict(duration=0),
-                frame=[dict(duration=0, redraw=False), dict(duration=HOLD_MS, redraw=True)],
-            ),
-        ],
-    )
-
-
-def _controls(names: list[str], start: int, speed_ms: int) -> dict:
-    """The button row under the animation: Play (from the frame on show), Pause, one frame back or
-    forward, Replay (from the start)."""
-    play = dict(frame=dict(duration=int(speed_ms), redraw=True), transition=dict(duration=0), mode="immediate")
-    pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="immediate")
-    return dict(
-        type="buttons",
-        direction="left",
-        x=0.0,
-        y=-0.05,
-        xanchor="left",
-        yanchor="top",
-        pad=dict(t=0, r=0),
-        showactive=False,
-        font=dict(size=13),
-        buttons=[
-            dict(label="▶ Play", method="animate", args=[None, dict(play, fromcurrent=True)]),
-            dict(label="❚❚ Pause", method="animate", args=[[None], pause]),
-            _step_button("◀ Step", names, start, -1),
-            _step_button("Step ▶", names, start, +1),
-            dict(label="⟲ Replay", method="animate", args=[None, dict(play, fromcurrent=False)]),
-        ],
-    )
+# the animation
 
 
 def _slider(names: list[str], labels: list[str]) -> dict:
@@ -218,19 +111,6 @@ def _slider(names: list[str], labels: list[str]) -> dict:
         minorticklen=0,
         currentvalue=dict(prefix="Step ", visible=True, xanchor="left", font=dict(size=15, color=INK)),
     )
-
-
-def _figure_tag(*parts) -> str:
-    """A short content hash prefixed to frame names: a new figure in the same chart (other samples,
-    speed, …) never mistakes the old figure's frame on show for one of its own."""
-    h = hashlib.blake2b(digest_size=4)
-    for part in parts:
-        h.update(np.ascontiguousarray(part).tobytes() if isinstance(part, np.ndarray) else repr(part).encode())
-    return h.hexdigest()
-
-
-# ---------------------------------------------------------------------------------------------
-# the animation
 
 
 @dataclass(frozen=True)
@@ -378,9 +258,9 @@ def animation_figure(
     Play, Pause, one step back or forward, Replay and a step slider are part of the figure. Both panels
     share one pair of axes and one static heatmap, so a frame redraws only the cover heatmap and one
     scatter of markers and labels."""
-    x, probs, order = _np(traj.x), _np(traj.probs), _np(traj.order).astype(np.int64)
+    x, probs, order = to_numpy(traj.x), to_numpy(traj.probs), to_numpy(traj.order).astype(np.int64)
     n, d = x.shape
-    known = np.zeros((n, d), dtype=bool) if traj.known is None else _np(traj.known).astype(bool)
+    known = np.zeros((n, d), dtype=bool) if traj.known is None else to_numpy(traj.known).astype(bool)
     plan = plan or frame_plan(order, known)
     labels = n <= 16 if labels is None else labels
     lay = _layers(x, probs, order, known, make_grid(n, shape, d, cols, label_rows=labels))
@@ -389,7 +269,7 @@ def animation_figure(
         [grid.origin(i)[1] + lay.off + grid.w / 2 - 0.5 for i in range(n)] if labels else [],
         [grid.origin(i)[0] + grid.h + grid.pad_y / 2 - 0.5 for i in range(n)] if labels else [],
     )
-    tag = _figure_tag(x, probs, order, known, plan.steps, show_order, speed_ms, cols, labels, height)
+    tag = figure_tag(x, probs, order, known, plan.steps, show_order, speed_ms, cols, labels, height)
     names = [f"{tag}-{i}" for i in range(plan.n_frames)]
     built = [_frame(s, x, probs, order, known, lay, label_xy, grid.h > 1) for s in plan.steps]
     fig = go.Figure(_traces(lay, order, show_order, len(label_xy[0]), plan.steps[0]))
@@ -398,7 +278,7 @@ def animation_figure(
     fig.update_layout(
         _panel_layout(lay, bottom, height),
         meta=dict(panel_width=grid.size[1], right_panel_x=lay.off, steps=list(plan.steps)),
-        updatemenus=[_controls(names, 0, speed_ms)],
+        updatemenus=[controls(names, 0, speed_ms)],
         sliders=[_slider(names, [lb for _, lb in built])],
     )
     return set_frame(fig, start_frame)
@@ -415,7 +295,7 @@ def set_frame(fig: go.Figure, i: int) -> go.Figure:
     names = [f.name for f in fig.frames]
     menu = fig.layout.updatemenus[0]
     menu.buttons = [
-        _step_button(b.label, names, i, -1 if b.label == "◀ Step" else +1) if b.label in ("◀ Step", "Step ▶") else b
+        step_button(b.label, names, i, -1 if b.label == "◀ Step" else +1) if b.label in ("◀ Step", "Step ▶") else b
         for b in menu.buttons
     ]
     return fig
@@ -438,141 +318,3 @@ def animation_json_size(fig: go.Figure) -> int:
     import plotly.io as pio
 
     return len(pio.to_json(fig, validate=False).encode())
-
-
-# ---------------------------------------------------------------------------------------------
-# GIF export
-
-_GIF_COLOURS = {"paper": PAPER, "ink": INK, "unset": UNSET, "gp": GIVEN_PAPER, "gi": GIVEN_INK, "gap": GAP}
-_RGB = {k: np.array(hex_to_rgb(c), dtype=np.uint8) for k, c in _GIF_COLOURS.items()}
-
-
-def animation_gif(
-    traj,
-    shape: tuple[int, int] | None,
-    cols: int | None = None,
-    max_frames: int = 40,
-    scale: int = 4,
-    ms: int = 80,
-    hold_ms: int = 1500,
-) -> tuple[bytes, FramePlan]:
-    """An animated GIF of the grid filling in (a few dozen frames; the last one is held)."""
-    from PIL import Image
-
-    x, order = _np(traj.x), _np(traj.order)
-    n, d = x.shape
-    known = np.zeros((n, d), dtype=bool) if traj.known is None else _np(traj.known).astype(bool)
-    plan = frame_plan(order, known, max_frames=max_frames)
-    grid = make_grid(n, shape, d, cols)
-    gap = grid.mosaic(np.zeros((n, d)), fill=1) > 0
-    kn = grid.mosaic(known, fill=0) > 0
-    images = []
-    for fr in traj.frames(list(plan.steps)):
-        m = grid.mosaic(np.nan_to_num(fr, nan=-1), fill=-1)
-        rgb = np.empty((*m.shape, 3), dtype=np.uint8)
-        rgb[:] = _RGB["unset"]
-        rgb[m == 0] = _RGB["paper"]
-        rgb[m == 1] = _RGB["ink"]
-        rgb[kn & (m == 0)] = _RGB["gp"]
-        rgb[kn & (m == 1)] = _RGB["gi"]
-        rgb[gap] = _RGB["gap"]
-        img = Image.fromarray(rgb).resize((m.shape[1] * scale, m.shape[0] * scale), Image.NEAREST)
-        images.append(img.convert("P", palette=Image.ADAPTIVE, colors=8))
-    buf = io.BytesIO()
-    durations = [ms] * (len(images) - 1) + [hold_ms]
-    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
-    return buf.getvalue(), plan
-
-
-# ---------------------------------------------------------------------------------------------
-# nearest neighbours: is the model copying?
-
-
-def neighbours_figure(
-    samples: np.ndarray,
-    neighbours: np.ndarray,
-    distances: np.ndarray,
-    shape: tuple[int, int] | None,
-    cols: int | None = None,
-    height: int = 400,
-    log_probs: np.ndarray | None = None,
-) -> go.Figure:
-    """Each sample (black) beside its nearest training image (blue), Hamming distance below."""
-    samples, neighbours = np.asarray(samples), np.asarray(neighbours)
-    n, d = samples.shape
-    h, w = image_hw(shape, d)
-    cols = cols or math.ceil(math.sqrt(n))
-    pair = Grid(2, h, w, 2, 1, 1)  # one sample + its neighbour
-    ph, pw = pair.size
-    outer = Grid(n, ph, pw, cols, max(2, math.ceil(0.25 * w)), max(2, math.ceil(0.3 * h)))
-    canvas = np.full(outer.size, np.nan)
-    for i in range(n):
-        tile2 = pair.mosaic(np.stack([samples[i], 2 * neighbours[i]]), fill=np.nan)
-        r0, c0 = outer.origin(i)
-        canvas[r0 : r0 + ph, c0 : c0 + pw] = tile2
-    scale = [[0, PAPER], [0.25, PAPER], [0.25, INK], [0.75, INK], [0.75, NEIGHBOUR_INK], [1, NEIGHBOUR_INK]]
-    fig = go.Figure(go.Heatmap(z=canvas, zmin=-0.5, zmax=2.5, colorscale=scale, showscale=False, hoverinfo="skip"))
-    outline = dict(type="rect", line=dict(color=GAP, width=1), fillcolor=CLEAR, layer="below")
-    shapes = [
-        dict(outline, x0=c0 + dc - 0.5, x1=c0 + dc + w - 0.5, y0=r0 - 0.5, y1=r0 + h - 0.5)
-        for r0, c0 in (outer.origin(i) for i in range(n))
-        for dc in (0, w + 1)
-    ]
-    tx, ty, text, colors, hover = [], [], [], [], []
-    for i in range(n):
-        r0, c0 = outer.origin(i)
-        tx.append(c0 + pw / 2 - 0.5)
-        ty.append(r0 + ph + outer.pad_y / 2 - 0.5)
-        dist = int(distances[i])
-        text.append(f"{dist} px" if dist else "0 px: a copy!")
-        colors.append(CURRENT if dist == 0 else INK)
-        lp = f"<br>log p = {log_probs[i]:.1f} nats" if log_probs is not None else ""
-        hover.append(f"sample {i}: Hamming distance {dist} ({dist / d:.0%} of pixels){lp}")
-    fig.add_trace(
-        go.Scatter(
-            x=tx, y=ty, mode="text", text=text, textfont=dict(size=13, color=colors), hovertext=hover, hoverinfo="text"
-        )
-    )
-    oh, ow = outer.size
-    fig.update_yaxes(visible=False, range=[oh + outer.pad_y - 0.5, -0.5], scaleanchor="x", constrain="domain")
-    fig.update_xaxes(visible=False, range=[-0.5, ow - 0.5], constrain="domain")
-    fig.update_layout(
-        height=height,
-        margin=dict(l=0, r=0, t=0, b=0),
-        showlegend=False,
-        shapes=shapes,
-        plot_bgcolor="rgba(0,0,0,0)",
-        paper_bgcolor="rgba(0,0,0,0)",
-    )
-    return fig
-
-
-def completion_advice(exact: bool, note: str, known: np.ndarray, orders: list[np.ndarray]) -> str:
-    """What the page says about a completion: its trajectory's note, and when it is not exact,
-    which of the model's masks (generation orders) would put the known pixels first."""
-    if exact:
-        return f"{note} Each completion is a true sample of p(missing pixels | given pixels)."
-    from .sampling import completion_is_exact
-
-    better = [k for k, order in enumerate(orders) if completion_is_exact(order, known)]
-    if better:
-        return f"{note} Mask {better[0]} of this model puts them first: pick it above for an exact completion."
-    return (
-        f"{note} None of this model's masks puts them first, and the model was trained with its own orders, "
-        "so the app cannot just reorder: what you see is the honest approximate completion."
-    )
-
-
-def known_region(shape: tuple[int, int] | None, d: int, region: str, seed: int = 0) -> np.ndarray:
-    """(D,) bool: the pixels given to a completion ("top half", "left half", "bottom half", "random 50%")."""
-    h, w = image_hw(shape, d)
-    rr, cc = np.divmod(np.arange(d), w)
-    if region == "top half":
-        return rr < (h + 1) // 2 if h > 1 else cc < (w + 1) // 2
-    if region == "bottom half":
-        return rr >= h // 2 if h > 1 else cc >= w // 2
-    if region == "left half":
-        return cc < (w + 1) // 2
-    if region == "random 50%":
-        return np.random.default_rng(seed).random(d) < 0.5
-    raise ValueError(f"unknown region {region!r}")

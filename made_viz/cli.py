@@ -11,7 +11,7 @@ damaged checkpoint) ends with one line `made-viz: error: <message>` on stderr an
 a diverged training run ends the same way with status 1. With --json the last line of stdout is
 one JSON object. Progress goes to stderr.
 
-This module is the parser and the entry point; what each command does is in `commands.py`, and
+This module is the parser and the entry point; what each command does is in `commands/` (a module a command), and
 the training defaults shown in --help are `recipe.DEFAULTS`.
 """
 

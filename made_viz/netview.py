@@ -8,7 +8,7 @@ highlights is exactly made_viz.graph's trace and made_viz.forbidden's red edges.
 
 The view (a dict of lists and numbers only):
   d, names, sizes           D, the drawn layers' names and unit counts (layer 0 = inputs, last = outputs)
-  x[l][k]                   horizontal slot of unit k of layer l (network_figure's layout), y = layer
+  x[l][k]                   horizontal slot of unit k of layer l (network_layout's slots), y = layer
   deg[l][k], fill, ink      its degree, its fill colour (degree scale, grey when dead) and label colour
   tip[l][k]                 the hover text (one line per item: layer, degree, fan-in/out, why greyed)
   edges[l]                  [i, j, ...] flattened: mask l connects unit i of layer l to unit j of l + 1
@@ -29,7 +29,7 @@ from . import forbidden as FB
 from .graph import unit_reasons
 from .layers import edge_count, edge_masks, fan_in_out, layer_degrees, layer_names, layer_sizes
 from .masks import MaskSet
-from .network_figure import EDGE_BUDGET, _positions, degree_labels_shown
+from .network_layout import EDGE_BUDGET, degree_labels_shown, unit_positions
 from .plot_parts import BAD, DEAD, DIRECT, DOWN, EDGE, UP, degree_colors, text_color
 
 __all__ = ["fits_browser", "build_view", "browser_trace", "BrowserTrace"]
@@ -71,7 +71,7 @@ def _bad_edges(ms: MaskSet) -> list[list[int]]:
 
 def build_view(ms: MaskSet, arrange: str = "natural", plot_width: int = 580) -> dict:
     """Everything the browser needs to draw, hover and trace the network (see the module docstring)."""
-    xs, _ = _positions(ms, arrange)
+    xs, _ = unit_positions(ms, arrange)
     degs = layer_degrees(ms)
     names = layer_names(ms)
     reasons = unit_reasons(ms)
