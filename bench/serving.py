@@ -83,9 +83,14 @@ def self_cpu_s() -> float:
     return t.user + t.system
 
 
+def is_app(cmd: str) -> bool:
+    """An app process: `streamlit run app.py` or the warm launcher `python -m made_viz` (serve_class.sh's)."""
+    return "streamlit" in cmd or "-m made_viz" in cmd
+
+
 def streamlit_processes(root_pid: int | None) -> list[psutil.Process]:
-    """The `streamlit run` processes under root_pid (itself, or the ones serve_class.sh started)."""
-    return [p for p in tree(root_pid) if "streamlit" in cmdline(p)] if root_pid else []
+    """The app processes under root_pid (itself, or the ones serve_class.sh started)."""
+    return [p for p in tree(root_pid) if is_app(cmdline(p))] if root_pid else []
 
 
 def cpu_split(server_pid: int | None) -> dict:
@@ -130,7 +135,7 @@ class MemorySampler(threading.Thread):
         n = 0
         for p in tree(self.root_pid) if self.root_pid else []:
             cmd = cmdline(p)
-            if "streamlit" in cmd:
+            if is_app(cmd):
                 mb = rss_mb(p)
                 st += mb
                 n += 1
@@ -225,7 +230,7 @@ class Server:
             cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.time() + 120
+        deadline = time.time() + (120 if processes == 1 else 400)  # serve_class.sh: N warm-ups at once
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_tail()}")

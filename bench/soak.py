@@ -82,7 +82,7 @@ async def _kill_one(server: Server, students: list[SoakStudent], after_s: float,
 
 
 def _port(proc) -> str:
-    m = re.search(r"--server\.port[= ](\d+)", " ".join(proc.cmdline()))
+    m = re.search(r"--(?:server\.)?port[= ](\d+)", " ".join(proc.cmdline()))
     return m.group(1) if m else "?"
 
 
