@@ -84,8 +84,14 @@ def self_cpu_s() -> float:
 
 
 def is_app(cmd: str) -> bool:
-    """An app process: `streamlit run app.py` or the warm launcher `python -m made_viz` (serve_class.sh's)."""
-    return "streamlit" in cmd or "-m made_viz" in cmd
+    """An app process: `streamlit run app.py` or the warm launcher `python -m made_viz` (serve_class.sh's),
+    not a helper process it starts (`python -m made_viz.<module>`, e.g. a training worker)."""
+    return "streamlit" in cmd or re.search(r"-m made_viz(\s|$)", cmd) is not None
+
+
+def is_helper(cmd: str) -> bool:
+    """A helper process an app process started (`python -m made_viz.<module>`), counted apart."""
+    return re.search(r"-m made_viz\.\w", cmd) is not None
 
 
 def streamlit_processes(root_pid: int | None) -> list[psutil.Process]:
@@ -131,7 +137,7 @@ class MemorySampler(threading.Thread):
         self._stop = threading.Event()
 
     def measure(self) -> dict:
-        st = ng = 0.0
+        st = ng = helpers = 0.0
         n = 0
         for p in tree(self.root_pid) if self.root_pid else []:
             cmd = cmdline(p)
@@ -140,6 +146,8 @@ class MemorySampler(threading.Thread):
                 st += mb
                 n += 1
                 self.peak_by_pid[p.pid] = max(self.peak_by_pid.get(p.pid, 0.0), round(mb, 1))
+            elif is_helper(cmd):
+                helpers += rss_mb(p)
             elif "nginx" in cmd:
                 ng += rss_mb(p)
         return {
@@ -147,6 +155,7 @@ class MemorySampler(threading.Thread):
             "phase": self.phase,
             "streamlit_mb": round(st, 1),
             "nginx_mb": round(ng, 1),
+            "helpers_mb": round(helpers, 1),
             "processes": n,
         }
 
