@@ -242,7 +242,7 @@ def test_nginx_routes_to_backends_on_other_hosts_and_keeps_each_browser_on_one(f
     ],
 )
 def test_bad_settings_stop_the_script_with_one_sentence(n, env, message):
-    r = subprocess.run(
-        ["bash", str(SCRIPT), n, "8500"], env=dict(os.environ, **env), capture_output=True, text=True, timeout=30
-    )
+    # NGINX points nowhere: a script that let a bad setting through stops there, and starts no server
+    env = dict(os.environ, NGINX="/nonexistent/nginx", PYTHON="/nonexistent/python", **env)
+    r = subprocess.run(["bash", str(SCRIPT), n, "8500"], env=env, capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and message in r.stderr
