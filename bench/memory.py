@@ -113,7 +113,7 @@ async def _class(url: str, n: int, make, stagger: float) -> list[Tab]:
         await asyncio.sleep(i * stagger)
         return await make(i)
 
-    return await asyncio.gather(*(one(i) for i in range(n)))
+    return await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
 
 
 def phase(name: str, n: int, make, args) -> dict:
@@ -132,6 +132,9 @@ def phase(name: str, n: int, make, args) -> dict:
             tabs = await _class(server.url, n, lambda i: make(server.url, i, out), args.stagger)
             await asyncio.sleep(args.settle_s)  # a quiet moment: what the sessions hold, not what a run builds
             out["rss_mb_with_sessions"] = rss_mb(sampler)
+            # a student whose run timed out or whose websocket the server closed (a loaded machine) is listed
+            out["student_errors"] = [f"{type(t).__name__}: {t}"[:200] for t in tabs if isinstance(t, BaseException)]
+            tabs = [t for t in tabs if isinstance(t, Tab)]
             out["exceptions"] = [e for t in tabs for e in t.errors]
             await asyncio.gather(*(t.close() for t in tabs))
 
