@@ -83,9 +83,20 @@ def self_cpu_s() -> float:
     return t.user + t.system
 
 
+def is_app(cmd: str) -> bool:
+    """An app process: `streamlit run app.py` or the warm launcher `python -m made_viz` (serve_class.sh's),
+    not a helper process it starts (`python -m made_viz.<module>`, e.g. a training worker)."""
+    return "streamlit" in cmd or re.search(r"-m made_viz(\s|$)", cmd) is not None
+
+
+def is_helper(cmd: str) -> bool:
+    """A helper process an app process started (`python -m made_viz.<module>`), counted apart."""
+    return re.search(r"-m made_viz\.\w", cmd) is not None
+
+
 def streamlit_processes(root_pid: int | None) -> list[psutil.Process]:
-    """The `streamlit run` processes under root_pid (itself, or the ones serve_class.sh started)."""
-    return [p for p in tree(root_pid) if "streamlit" in cmdline(p)] if root_pid else []
+    """The app processes under root_pid (itself, or the ones serve_class.sh started)."""
+    return [p for p in tree(root_pid) if is_app(cmdline(p))] if root_pid else []
 
 
 def cpu_split(server_pid: int | None) -> dict:
@@ -126,15 +137,17 @@ class MemorySampler(threading.Thread):
         self._stop = threading.Event()
 
     def measure(self) -> dict:
-        st = ng = 0.0
+        st = ng = helpers = 0.0
         n = 0
         for p in tree(self.root_pid) if self.root_pid else []:
             cmd = cmdline(p)
-            if "streamlit" in cmd:
+            if is_app(cmd):
                 mb = rss_mb(p)
                 st += mb
                 n += 1
                 self.peak_by_pid[p.pid] = max(self.peak_by_pid.get(p.pid, 0.0), round(mb, 1))
+            elif is_helper(cmd):
+                helpers += rss_mb(p)
             elif "nginx" in cmd:
                 ng += rss_mb(p)
         return {
@@ -142,6 +155,7 @@ class MemorySampler(threading.Thread):
             "phase": self.phase,
             "streamlit_mb": round(st, 1),
             "nginx_mb": round(ng, 1),
+            "helpers_mb": round(helpers, 1),
             "processes": n,
         }
 
@@ -225,7 +239,7 @@ class Server:
             cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.time() + 120
+        deadline = time.time() + (120 if processes == 1 else 400)  # serve_class.sh: N warm-ups at once
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_tail()}")

@@ -8,17 +8,21 @@ actions bad, against 2 streamlit processes behind nginx (deploy/serve_class.sh).
     python -m bench.soak --url http://host:8500          # a class server that is already running
 
 Each student is one Streamlit session spoken to over the websocket (bench/st_client.py, no browser).
-It picks random actions: good ones (its own hidden sizes, a new image size, the pages, training with
-Start and Stop, sampling, reloading its tab from its URL) and, with probability --bad (default 1/3),
-bad ones: the bad-input catalogue's sidebar entries (tests/app/test_bad_inputs.py), a 1x1 image,
-junk links (tracking tags, wrong values, duplicated keys), Stop/Start bursts, huge layers (8 x 4096).
+It picks random actions: good ones (its own hidden sizes, odd but valid texts such as "210," or "２１０",
+a new image size, the pages, training with Start and Stop, sampling, reloading its tab from its URL, a good
+upload) and, with probability --bad (default 1/3), bad ones: the bad-input catalogue's sidebar entries
+(tests/app/test_bad_inputs.py, and "-3", "0x10", ...), a --paste-mb document pasted into Hidden layers, a
+1x1 image, junk links (tracking tags, wrong values, duplicated keys), Stop/Start bursts, huge layers
+(8 x 4096), bad uploads (a wrong-sized .npy, a photo, a text file, an empty file, a file over the
+server's limit). Uploads go the way the browser sends them (bench/st_client.py: Tab.upload).
 
 After every action the student checks what it sees:
 - exceptions: any exception element shown to the student (and, afterwards, tracebacks in the
   processes' logs) (target 0);
 - state lost: the sidebar (caption and boxes) must show the architecture the student last chose, a
-  rejected entry must keep the previous one, a reload must bring back the architecture in its URL
-  (target 0);
+  rejected entry must keep the previous one, a reload must bring back the architecture in its URL; a
+  bad upload gets a message naming the file (or HTTP 413 and no change for one over the limit) and leaves
+  no message once the student is back on the built-in data (target 0);
 - another's data: each student's hidden sizes are its own numbers (200+i, 300+i); any other student's
   number in any text it receives is a leak (target 0).
 Reported: those lists, the latency of each kind of action (p50/p95/max), peak RSS of each process.
@@ -82,7 +86,7 @@ async def _kill_one(server: Server, students: list[SoakStudent], after_s: float,
 
 
 def _port(proc) -> str:
-    m = re.search(r"--server\.port[= ](\d+)", " ".join(proc.cmdline()))
+    m = re.search(r"--(?:server\.)?port[= ](\d+)", " ".join(proc.cmdline()))
     return m.group(1) if m else "?"
 
 
@@ -211,6 +215,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=",".join(["4096"] * 8),
         help="what the huge-layers action types (default 8 x 4096; on a server without a memory "
         "budget each such session holds GBs: use e.g. 4096,4096 on a shared machine)",
+    )
+    ap.add_argument(
+        "--paste-mb", type=float, default=10.0, help="size of the text the paste action types (default 10 MB)"
+    )
+    ap.add_argument(
+        "--huge-upload-mb",
+        type=float,
+        default=60.0,
+        help="size of the file over the upload limit (default 60 MB; the limit is 50 MB, nginx's 51)",
     )
     ap.add_argument("--serve-script", default=None, help="another serve_class.sh to start (default: deploy's)")
     ap.add_argument("--seed", type=int, default=0)

@@ -4,10 +4,14 @@ after each one a check of what the student sees (exceptions, its own architectur
 from __future__ import annotations
 
 import asyncio
+import functools
+import io
 import random
 import re
 import time
 import urllib.parse
+
+import numpy as np
 
 from bench.st_client import CAPTION_PREFIX, TRIGGERS, Tab, get_root
 
@@ -31,6 +35,49 @@ BAD_HIDDEN = (
     "%00",
     "NaN",
     "12, , ,x",
+    "-3",
+    "500,-1",
+    "0x10",
+    "1e3",
+    "٣٢, -٣",  # Arabic-Indic digits with a minus: still not a valid size
+    "hidden=1",
+)
+# what students paste by mistake: a whole document into the box (--paste-mb MB; refused, the box keeps it)
+PASTES = ("9", "1,", "x")
+# odd but valid texts: (text made from the student's own size n, the hidden layers the app must take)
+ODD_HIDDEN = (
+    (lambda n: "", lambda n: ()),
+    (lambda n: f"{n},", lambda n: (n,)),
+    (lambda n: f" {n} ,, {n};", lambda n: (n, n)),
+    (lambda n: str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９")), lambda n: (n,)),
+    (lambda n: str(n).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")), lambda n: (n,)),
+    (lambda n: f"+{n}", lambda n: (n,)),
+)
+UPLOAD = "Your data file"  # the Train page's uploader (Source: Upload)
+REFUSED = "This file cannot be used"  # the start of the Train page's message about a bad file
+
+
+def _npy(a: np.ndarray) -> bytes:
+    b = io.BytesIO()
+    np.save(b, a)
+    return b.getvalue()
+
+
+@functools.lru_cache(maxsize=4)
+def huge_file(mb: float) -> bytes:
+    """One buffer larger than the server's upload limit, shared by every student (the client's memory)."""
+    return bytes(int(mb * 2**20))
+
+
+# bad files: (name, bytes, what the student must see: a fragment of the app's message, or 413 = refused by
+# the server before the app sees it, with nothing changed on the page)
+BAD_UPLOADS = (
+    ("wrong-size.npy", lambda args: _npy(np.zeros((3, 65, 65), np.uint8)), "larger than 64x64"),
+    ("ragged.npy", lambda args: _npy(np.zeros((5, 7), np.uint8))[:-9], "ragged.npy"),
+    ("photo.jpg", lambda args: b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(4000), "unrecognised file format"),
+    ("notes.txt", lambda args: "Hausaufgabe: MADE ☺\n".encode() * 50, "unrecognised file format"),
+    ("empty.npy", lambda args: b"", "empty.npy"),
+    ("huge.npy", lambda args: huge_file(args.huge_upload_mb), 413),
 )
 # junk links: (query, what the student should see: "default", "own" or None = anything but an exception)
 JUNK_URLS = (
@@ -151,9 +198,9 @@ class SoakStudent:
     async def one_action(self) -> None:
         bad = self.rng.random() < self.args.bad
         kinds = (
-            ("bad_hidden", "tiny_image", "junk_url", "stop_start_burst", "huge_layers")
+            ("bad_hidden", "tiny_image", "junk_url", "stop_start_burst", "huge_layers", "bad_upload", "paste")
             if bad
-            else ("hidden", "hidden", "size", "page", "page", "train", "sample", "reload")
+            else ("hidden", "hidden", "odd_hidden", "size", "page", "page", "train", "sample", "reload", "upload")
         )
         kind = self.rng.choice(kinds)
         self.where = kind
@@ -284,10 +331,70 @@ class SoakStudent:
     async def do_reload(self) -> None:
         await self.open_tab(self.path, self.tab.query)
 
+    async def do_odd_hidden(self) -> None:
+        """An odd but valid text (empty, a trailing comma, other digits): the app takes what it means."""
+        text, means = self.rng.choice(ODD_HIDDEN)
+        n = self.rng.choice(sorted(self.own))
+        await self.run(await self.tab.set_value("Hidden layers", text(n)))
+        self.hidden, self.rejected_text = means(n), None
+
+    async def use_source(self, source: str) -> None:
+        """The Train page's data source radio (Built-in or Upload)."""
+        await self.to_train()
+        if self.tab.value("Source") != source:
+            await self.run(await self.tab.set_value("Source", source))
+
+    async def do_upload(self) -> None:
+        """A good file: 8x8 images of this student's own (its name carries the student's own size, so a
+        student who sees another's upload is caught by the leak check). No message; back to Built-in."""
+        await self.use_source("Upload")
+        rng = np.random.default_rng(self.index)
+        data = _npy(rng.integers(0, 256, (40, 8, 8), dtype=np.uint8))
+        name = f"hidden {min(self.own)}.npy"
+        up = await self.tab.upload(UPLOAD, name, data)
+        if up.status != 204:
+            self.lost.append(f"upload: a good {len(data)}-byte file got HTTP {up.status}")
+            return
+        await self.run((up.sent, up.node))
+        if errors := self.tab.shown_errors():
+            self.lost.append(f"upload: a good file was refused: {errors[-1][:160]!r}")
+        await self.use_source("Built-in")
+
+    async def do_bad_upload(self) -> None:
+        """A bad file: the app names it and says why (or the server refuses it for its size, and the page
+        does not change); the architecture stays; back on Built-in no message is left."""
+        await self.use_source("Upload")
+        name, make, expect = self.rng.choice(BAD_UPLOADS)
+        up = await self.tab.upload(UPLOAD, name, make(self.args))
+        if expect == 413:
+            if up.status not in (413, 0) or up.sent is not None:
+                self.lost.append(f"bad upload {name}: a file over the limit got HTTP {up.status}")
+            self.notes.add(f"a {self.args.huge_upload_mb:g} MB upload: HTTP {up.status}, the page unchanged")
+        else:
+            if up.status != 204:
+                self.lost.append(f"bad upload {name}: HTTP {up.status} (the app never saw it)")
+                return
+            await self.run((up.sent, up.node))
+            errors = self.tab.shown_errors()
+            if not any(REFUSED in e and (expect in e or name in e) for e in errors):
+                self.lost.append(f"bad upload {name}: no message naming it ({[e[:100] for e in errors]})")
+        await self.use_source("Built-in")
+        if left := [e for e in self.tab.shown_errors() if REFUSED in e]:
+            self.lost.append(f"bad upload {name}: back on Built-in the page still says {left[-1][:100]!r}")
+
     # --- bad actions ------------------------------------------------------------------------------
     async def do_bad_hidden(self) -> None:
         self.rejected_text = self.rng.choice(BAD_HIDDEN)
         await self.run(await self.tab.set_value("Hidden layers", self.rejected_text))
+
+    async def do_paste(self) -> None:
+        """A whole document pasted into Hidden layers (--paste-mb MB): refused like any bad text; the reply
+        must not echo the megabytes back (noted with the size of the message)."""
+        unit = self.rng.choice(PASTES)
+        self.rejected_text = unit * int(self.args.paste_mb * 2**20 / len(unit))
+        await self.run(await self.tab.set_value("Hidden layers", self.rejected_text))
+        longest = max((len(e) for e in self.tab.shown_errors()), default=0)
+        self.notes.add(f"a {self.args.paste_mb:g} MB paste of {unit!r}: the longest message has {longest:,} characters")
 
     async def do_tiny_image(self) -> None:
         """Height 1 and Width 1 in one message: D = 1 is refused, the architecture stays."""

@@ -35,8 +35,18 @@ Protocol notes (Streamlit 1.67, starlette server), for whoever maintains this:
   session_status_changed flickers to "not running" between such runs. A fragment run still going
   when the next auto-rerun request arrives is cut short the same way (FINISHED_EARLY_FOR_RERUN,
   after the elements drawn so far): reported as fragment_runs_cut_short.
-- widgets this client does not model (file uploaders, charts with selections, tab containers,
-  date/time inputs) are left out of the widget states it sends: the server keeps their values.
+- widgets this client does not model (charts with selections, tab containers, date/time inputs) are
+  left out of the widget states it sends: the server keeps their values.
+- file uploads (`Tab.upload`, as the frontend's FileUploadClient does it): a BackMsg file_urls_request
+  {request_id, file_names, session_id (new_session.initialize.session_id)} is answered by a ForwardMsg
+  file_urls_response {response_id, file_urls: [{file_id, upload_url, delete_url}]}; the file then goes
+  by HTTP PUT, multipart form with one field "file", to upload_url (/_stcore/upload_file/<session>/<file>)
+  with the header X-Xsrftoken equal to the _streamlit_xsrf cookie (set by /_stcore/health; checked when
+  XSRF protection is on, the default). 204 = stored; 413 = larger than server.maxUploadSize (nginx's
+  client_max_body_size refuses it before Streamlit does) and the frontend shows the error on the widget
+  without a rerun. Only after a 204 the widget's value, file_uploader_state_value {uploaded_file_info:
+  [{name, size, file_id, file_urls}]}, is sent with a rerun (the widget's fragment's, if inside one); an
+  empty FileUploaderState clears it (the x on the file).
 - message cache: large new_element deltas are `metadata.cacheable` with a `hash`; the client lists
   the hashes it holds in ClientState.cached_message_hashes and the server then sends a `ref_hash`
   message (with the real delta_path in its metadata) instead of the element. The client must keep
@@ -47,12 +57,15 @@ Protocol notes (Streamlit 1.67, starlette server), for whoever maintains this:
 from __future__ import annotations
 
 import asyncio
+import http.client
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.Common_pb2 import FileUploaderState, FileURLs, UploadedFileInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
@@ -62,6 +75,7 @@ EARLY = ForwardMsg.FINISHED_EARLY_FOR_RERUN
 FINISHED_OK = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
 SIDEBAR = 1  # RootContainer.SIDEBAR: delta_path[0]
 TRIGGERS = {"button", "download_button", "menu_button", "link_button"}
+XSRF_COOKIE = "_streamlit_xsrf"
 CAPTION_PREFIX = "D = "  # the sidebar caption that names the session's architecture
 DEFAULT_TIMEOUT = 120.0
 
@@ -130,6 +144,8 @@ class Tab:
         self.errors: list[str] = []
         self.error_alerts: list[str] = []
         self.bytes_in = self.msgs_in = self.cache_hits = 0
+        self.session_id = ""  # new_session.initialize.session_id: names the session in upload URLs
+        self.file_urls: dict[str, object] = {}  # file_urls_response by response_id
         self.closed = False
         self._tick = asyncio.Event()
         self._reader: asyncio.Task | None = None
@@ -251,6 +267,8 @@ class Tab:
             ns = msg.new_session
             run = Run(msg.metadata.run.script_run_id, tuple(msg.metadata.run.fragment_ids), now)
             self.runs[run.run_id] = run
+            if ns.HasField("initialize") and ns.initialize.session_id:
+                self.session_id = ns.initialize.session_id
             if not run.fragment_ids:
                 self._cancel_timers()  # a full run: the frontend clears every auto-rerun timer
                 self.main_hash = ns.main_script_hash
@@ -286,6 +304,8 @@ class Tab:
             if ev.WhichOneof("type") == "script_compilation_exception":
                 e = ev.script_compilation_exception
                 self.errors.append(f"script compilation error: {e.type}: {e.message[:200]}")
+        elif t == "file_urls_response":
+            self.file_urls[msg.file_urls_response.response_id] = msg.file_urls_response
         elif t == "page_not_found":
             self.errors.append(f"page not found: {msg.page_not_found.page_name!r}")
 
@@ -506,6 +526,12 @@ class Tab:
         ]
         return cs[-1] if cs else ""
 
+    def shown_errors(self) -> list[str]:
+        """The st.error boxes on screen now (full text), in the order they were drawn."""
+        return [
+            n.proto.body for n in self.nodes.values() if n.kind == "alert" and n.proto.format == type(n.proto).ERROR
+        ]
+
     def page_title(self) -> str:
         p = self.pages.get(self.page_hash)
         return p.page_name if p is not None else "?"
@@ -570,6 +596,109 @@ class Tab:
         if n is None:
             raise LookupError(f"no button {label!r} on the {self.page_title()} page")
         return await self.rerun(fragment_id=n.fragment_id, triggers=(n.proto.id,)), n
+
+    # --- file uploads (see the protocol notes at the top) ----------------------------------------
+    async def upload(self, label: str, name: str, data: bytes, content_type: str = "application/octet-stream"):
+        """Drop a file on the uploader labelled `label`: ask for its URL, PUT it, and, only if the server
+        stored it, send the widget's new value with a rerun. Returns an `Upload` (status 204 and the time
+        the rerun was sent, or the refusal's status and no rerun, as the frontend does)."""
+        n = self.widget(label, kinds=("file_uploader",))
+        if n is None:
+            raise LookupError(f"no file uploader {label!r} on the {self.page_title()} page")
+        if n.proto.disabled:
+            raise PermissionError(f"the widget {label!r} is disabled on the {self.page_title()} page")
+        urls = await self.upload_urls([name])
+        await asyncio.to_thread(self._ensure_xsrf)
+        status = await asyncio.to_thread(self._put, urls[0].upload_url, name, data, content_type)
+        if status != 204:
+            return Upload(status, urls[0].file_id, None, n)
+        ws = WidgetState(id=n.proto.id)
+        info = UploadedFileInfo(name=name, size=len(data), file_id=urls[0].file_id)
+        info.file_urls.CopyFrom(FileURLs(**{k: getattr(urls[0], k) for k in ("file_id", "upload_url", "delete_url")}))
+        ws.file_uploader_state_value.uploaded_file_info.append(info)
+        self.states[n.proto.id] = ws
+        return Upload(status, urls[0].file_id, await self.rerun(fragment_id=n.fragment_id), n)
+
+    async def clear_upload(self, label: str) -> tuple[float, Node]:
+        """The x on the uploaded file: an empty FileUploaderState, with a rerun."""
+        n = self.widget(label, kinds=("file_uploader",))
+        if n is None:
+            raise LookupError(f"no file uploader {label!r} on the {self.page_title()} page")
+        self.states[n.proto.id] = WidgetState(id=n.proto.id, file_uploader_state_value=FileUploaderState())
+        return await self.rerun(fragment_id=n.fragment_id), n
+
+    async def upload_urls(self, names: list[str]) -> list:
+        """The server's upload URLs for files named `names` (BackMsg file_urls_request)."""
+        if not self.session_id:
+            raise RuntimeError("no session id yet (the first run's new_session names it)")
+        bm = BackMsg()
+        rid = uuid.uuid4().hex
+        bm.file_urls_request.request_id = rid
+        bm.file_urls_request.session_id = self.session_id
+        bm.file_urls_request.file_names.extend(names)
+        await self.ws.send(bm.SerializeToString())
+        resp = await self.wait_until(lambda: self.file_urls.pop(rid, None), "the upload URLs")
+        if resp.error_msg:
+            raise RuntimeError(f"the server refused upload URLs: {resp.error_msg}")
+        return list(resp.file_urls)
+
+    def _ensure_xsrf(self) -> None:
+        """The _streamlit_xsrf cookie a browser holds (set by /_stcore/health, which the frontend polls)."""
+        if self.cookie and XSRF_COOKIE + "=" in self.cookie:
+            return
+        req = urllib.request.Request(self.http + "/_stcore/health", headers={"Cookie": self.cookie or ""})
+        with urllib.request.urlopen(req, timeout=self.timeout) as r:
+            r.read()
+            got = [c.split(";", 1)[0].strip() for c in r.headers.get_all("Set-Cookie") or []]
+        got = [c for c in got if c.startswith(XSRF_COOKIE + "=")]
+        if got:
+            self.cookie = "; ".join([c for c in (self.cookie, got[0]) if c])
+
+    def xsrf_token(self) -> str:
+        for part in (self.cookie or "").split(";"):
+            k, _, v = part.strip().partition("=")
+            if k == XSRF_COOKIE:
+                return v
+        return ""
+
+    def _put(self, upload_url: str, name: str, data: bytes, content_type: str) -> int:
+        """PUT one file as the frontend does (multipart form, field "file"); the HTTP status, or 0 when the
+        server closed the connection before answering (a refused huge upload can end that way)."""
+        u = urlsplit(self.http)
+        boundary = "----madeviz" + uuid.uuid4().hex
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        body = head + data + f"\r\n--{boundary}--\r\n".encode()
+        conn_cls = http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection
+        conn = conn_cls(u.hostname, u.port, timeout=self.timeout)
+        headers = {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(len(body)),
+            "X-Xsrftoken": self.xsrf_token(),
+        }
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        try:
+            conn.request("PUT", u.path.rstrip("/") + upload_url, body=body, headers=headers)
+            r = conn.getresponse()
+            r.read()
+            return r.status
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            return 0
+        finally:
+            conn.close()
+
+
+@dataclass
+class Upload:
+    """What became of a file dropped on an uploader."""
+
+    status: int  # the PUT's HTTP status: 204 stored, 413 too large, 0 connection closed before an answer
+    file_id: str
+    sent: float | None  # when the rerun with the widget's value was sent; None: refused, no rerun
+    node: Node
 
 
 def get_root(url: str, timeout: float) -> tuple[str | None, str | None]:
