@@ -203,9 +203,28 @@ def image_shape(shape: tuple[int, int] | None, d: int) -> tuple[int, int]:
 # parsing helpers, shared by the UI and the command line
 
 
+# Longest texts the list boxes accept: 8 layers of 4 digits fit in 200 characters, an explicit order of
+# 4,096 pixels in 8 per pixel. A longer text is refused before it is split, so a pasted document cannot
+# hold the process (every student's reruns) while millions of pieces are parsed.
+MAX_LAYERS_TEXT = 200
+MAX_ORDER_TEXT = 8 * MAX_D
+
+
+def clip(text: str, limit: int = 40) -> str:
+    """The text quoted in a message: at most `limit` characters, an ellipsis if cut."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _check_length(text: str, limit: int, what: str) -> None:
+    if len(text) > limit:
+        raise ConfigError(f"{what}: the text is {len(text):,} characters long; at most {limit:,} are accepted.")
+
+
 def parse_layers(text: str) -> tuple[int, ...]:
     """'128, 64' -> (128, 64); '' or 'none' -> () (no hidden layer). Clear errors otherwise."""
-    text = str(text).strip()
+    text = str(text)
+    _check_length(text, MAX_LAYERS_TEXT, "hidden layers")
+    text = text.strip()
     if text.lower() in ("", "none", "-", "()", "[]"):
         return ()
     parts = [p.strip() for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
@@ -214,7 +233,7 @@ def parse_layers(text: str) -> tuple[int, ...]:
         try:
             n = int(p)
         except ValueError:
-            raise ConfigError(f"hidden layers: {p!r} is not a whole number (write sizes like 128, 64).") from None
+            raise ConfigError(f"hidden layers: {clip(p)} is not a whole number (write sizes like 128, 64).") from None
         if n < 1:
             raise ConfigError(f"hidden layers: {n} is not a valid size (each layer needs at least 1 unit).")
         sizes.append(n)
@@ -222,11 +241,13 @@ def parse_layers(text: str) -> tuple[int, ...]:
 
 
 def parse_int_list(text: str, what: str) -> tuple[int, ...]:
-    parts = [p for p in str(text).replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    text = str(text)
+    _check_length(text, MAX_ORDER_TEXT, what)
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
     try:
         return tuple(int(p) for p in parts)
     except ValueError:
-        raise ConfigError(f"{what}: expected whole numbers separated by commas, got {text!r}.") from None
+        raise ConfigError(f"{what}: expected whole numbers separated by commas, got {clip(text)}.") from None
 
 
 def _parse_int(raw: str, what: str) -> int:

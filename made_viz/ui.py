@@ -16,7 +16,17 @@ from dataclasses import dataclass
 import streamlit as st
 
 from . import budget
-from .config import MAX_D, MAX_MASKS, ORDERS, Config, ConfigError, parse_int_list, parse_layers
+from .config import (
+    MAX_D,
+    MAX_LAYERS_TEXT,
+    MAX_MASKS,
+    MAX_ORDER_TEXT,
+    ORDERS,
+    Config,
+    ConfigError,
+    parse_int_list,
+    parse_layers,
+)
 from .ui_room import PROJECTOR, THEME, THEMES, projector, room_css, room_sidebar  # noqa: F401 - the pages' names
 from .urlstate import PAGE_KEYS, canonical_params, config_from_params, view_from_params, view_params
 
@@ -377,6 +387,7 @@ def _draw_controls(sb, cfg: Config) -> None:
     sb.text_input(
         "Hidden layers",
         help="Sizes separated by commas, e.g. 128, 64. Leave empty for no hidden layer.",
+        max_chars=MAX_LAYERS_TEXT,
         **on("hidden"),
     )
     b1, b2 = sb.columns(2)
@@ -395,7 +406,10 @@ def _draw_controls(sb, cfg: Config) -> None:
     )
     if st.session_state.get(_W + "order") == "explicit":
         sb.text_input(
-            "Explicit order", help="Pixel indices 0..D-1 in generation order, e.g. 1, 2, 0.", **on("order_text")
+            "Explicit order",
+            help="Pixel indices 0..D-1 in generation order, e.g. 1, 2, 0.",
+            max_chars=MAX_ORDER_TEXT,
+            **on("order_text"),
         )
     sb.radio(
         "Hidden degrees",

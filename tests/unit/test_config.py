@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from made_viz import Config, ConfigError
-from made_viz.config import MAX_D, parse_layers
+from made_viz.config import MAX_D, parse_int_list, parse_layers
 
 
 @pytest.mark.parametrize(
@@ -126,3 +126,32 @@ def test_from_dict_rejects_unknown_and_wrong_types():
         Config.from_dict({"d": "4"})
     with pytest.raises(ConfigError):
         Config.from_dict({"hidden": "12"})
+
+
+# --- pasted walls of text (issue 12: a 10 MB paste stalled the process and was quoted back whole) ---------
+@pytest.mark.parametrize("text", ["1," * 5_000_000, "9" * 1_000_000, "abc " * 100_000])
+def test_a_huge_paste_into_hidden_layers_is_refused_in_one_short_sentence(text):
+    with pytest.raises(ConfigError) as e:
+        parse_layers(text)
+    msg = str(e.value)
+    assert len(msg) < 300 and "characters" in msg and f"{len(text):,}" in msg
+
+
+def test_a_long_but_valid_layer_list_still_parses():
+    assert parse_layers(", ".join(["4096"] * 8)) == (4096,) * 8
+
+
+def test_a_bad_entry_is_quoted_at_most_forty_characters():
+    with pytest.raises(ConfigError) as e:
+        parse_layers("x" * 150)
+    assert "x" * 40 in str(e.value) and "x" * 41 not in str(e.value) and len(str(e.value)) < 200
+    with pytest.raises(ConfigError) as e:
+        parse_int_list("1, 2, " + "y" * 5_000, "explicit order")
+    assert len(str(e.value)) < 200
+
+
+def test_an_explicit_order_for_the_largest_image_fits_but_a_paste_does_not():
+    big = ", ".join(str(i) for i in range(4096))
+    assert parse_int_list(big, "order") == tuple(range(4096))
+    with pytest.raises(ConfigError, match="characters"):
+        parse_int_list("1," * 5_000_000, "order")
