@@ -17,7 +17,9 @@
 # gets no mutants/ folder, and mutmut's settings are written here, to the copy's setup.cfg (they do
 # not depend on pyproject.toml). Environment: MUTATION_JOBS (default 2), MUTATION_NICE (default 15),
 # MUTATION_SAMPLE (mutants per module, default all: about 1,800 in all, hours on a busy 2-core
-# machine) and MUTATION_SEED (the sample's seed, default 16).
+# machine), MUTATION_SEED (the sample's seed, default 16) and MUTATION_TIMEOUT (seconds added to each
+# mutant's expected test time before mutmut's x15 time limit, default 10: with mutmut's default of 1 a
+# loaded machine turns slow-starting test runs into false "timeouts", counted as kills).
 set -euo pipefail
 
 MODULES=(masks model sampling train recipe)  # made_viz/<m>.py: the maths and the training recipe
@@ -28,6 +30,7 @@ JOBS=${MUTATION_JOBS:-2}
 NICE=${MUTATION_NICE:-15}
 SAMPLE=${MUTATION_SAMPLE:-}
 SEED=${MUTATION_SEED:-16}
+TIMEOUT=${MUTATION_TIMEOUT:-10}
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${MODULES[@]}")
 
@@ -68,6 +71,7 @@ lines() { printf '    %s\n' "$@"; }
     echo "pytest_add_cli_args="
     lines -p no:randomly -p no:cacheprovider -x -q
     echo "process_isolation=forkserver"
+    echo "timeout_constant=$TIMEOUT"
     echo
     echo "[tool:pytest]"
     echo "addopts = -ra"
