@@ -8,7 +8,9 @@
 # A mutant is the code with one small change (a + for a -, a < for a <=, a constant off by one...).
 # The unit tests should fail on it ("killed"); one they pass on ("survived") is either equivalent
 # (the change cannot alter any result) or a hole in the tests. Prints the kill rate per module and
-# every survivor; `cd $MUTATION_DIR && mutmut show <name>` shows a survivor's diff.
+# every survivor; `cd $MUTATION_DIR && mutmut show <name>` shows a survivor's diff, and
+# bench/mutation_recheck.py runs new tests against the survivors (see bench/mutation_results.md for
+# the last measured kill rates and the survivors judged equivalent).
 #
 # For module m the tests are tests/unit/test_<m>.py plus tests/unit/test_mutants_<m>.py and
 # tests/unit/test_mutation_kills_<m>.py if present; mutmut runs, for each mutant, only the selected
