@@ -1,7 +1,7 @@
 """Config: validation messages a student understands, and lossless round trips."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from made_viz import Config, ConfigError
@@ -61,7 +61,7 @@ cfgs = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cfgs)
 def test_round_trips(cfg):
     assert Config.from_dict(cfg.to_dict()) == cfg
@@ -82,7 +82,7 @@ def _int(raw: str) -> int:
     return int(raw.strip())
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.dictionaries(
         st.sampled_from(["d", "hidden", "order", "seed", "num_masks", "shape", "direct", "degrees", "x"]), QUERY_VALUES

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from made_viz import Config, build_masks
@@ -41,7 +41,7 @@ configs = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs)
 def test_no_output_sees_an_input_not_strictly_before_it(cfg):
     for k in range(cfg.num_masks):
@@ -55,7 +55,7 @@ def test_no_output_sees_an_input_not_strictly_before_it(cfg):
         assert ms.is_autoregressive() and ms.violations() == []
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs)
 def test_degree_ranges_and_mask_rules(cfg):
     ms = build_masks(cfg)

@@ -1,13 +1,15 @@
 """Exact checks of masks.py that mutation testing (bench/mutation.sh) found missing: the
 diagnosis of dead units, starved conditionals and missing degrees, its summary lines, and
-build_all_masks. Each test pins whole values (lists, texts), not a property a wrong diagnosis
+build_all_masks, the blocked product of masks in both of its branches and the hidden degrees of
+D = 2. Each test pins whole values (lists, texts), not a property a wrong diagnosis
 could also have."""
 
 import numpy as np
 import pytest
 
+import made_viz.masks as masks_module
 from made_viz import Config, build_masks
-from made_viz.masks import Diagnostics, MaskSet, build_all_masks, diagnose, generation_order
+from made_viz.masks import Diagnostics, MaskSet, blocked_matmul, build_all_masks, diagnose, generation_order
 
 
 def _hand_built() -> MaskSet:
@@ -122,3 +124,32 @@ def test_mask_index_k_equal_to_k_masks_is_out_of_range():
         build_masks(cfg, num_masks - 1)
         with pytest.raises(ValueError, match="out of range"):
             build_masks(cfg, num_masks)
+
+
+@pytest.mark.parametrize(
+    ("shape_a", "shape_b"),
+    [((2, 3), (3, 5)), ((5, 3), (3, 2))],  # a whole and b in column blocks; b whole and a in row blocks
+    ids=["column-blocks", "row-blocks"],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blocked_matmul_gives_the_exact_product_in_the_requested_dtype(monkeypatch, shape_a, shape_b, dtype):
+    monkeypatch.setattr(masks_module, "BLOCK_CELLS", 6)  # blocks of 2 columns or 2 rows, the last one short
+    rng = np.random.default_rng(0)
+    a, b = rng.random(shape_a) < 0.6, rng.random(shape_b) < 0.6
+    out = blocked_matmul(a, b, dtype)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, a.astype(np.int64) @ b.astype(np.int64))
+
+
+def test_after_inputs_of_degree_1_only_a_d_of_2_leaves_every_hidden_unit_degree_1():
+    """D = 2: the hidden degrees are drawn from [min(previous degrees), D - 1] = [1, 1]; a unit of
+    degree 0 would see no input at all."""
+    ms = build_masks(Config(d=2, hidden=(8, 8), order="natural"))
+    assert [deg.tolist() for deg in ms.degrees] == [[1, 2], [1] * 8, [1] * 8]
+    assert diagnose(ms).ok
+
+
+def test_build_masks_numbers_its_mask_set_and_mask_0_is_the_default():
+    cfg = Config(d=4, hidden=(6,), num_masks=3, seed=1)
+    assert build_masks(cfg).index == 0 and build_masks(cfg, 2).index == 2
+    np.testing.assert_array_equal(build_masks(cfg).order, build_masks(cfg, 0).order)
