@@ -8,8 +8,8 @@ pages do not know where the training happens:
   the frozen step count and the weights, so the step count when stop() returns is the one the page shows
   and `model` holds the final weights; Reset drops the worker's run and returns at once;
 * the worker streams progress (counters, new curve points, its weights every few seconds) into a
-  `TrainerMirror`, which `RunViews` reads as it would a `Trainer`; `advance()` only waits (without the
-  interpreter: a condition variable) up to its time for news, as the page's tick expects;
+  `TrainerMirror`, which `RunViews` reads as it would a `Trainer`; `advance()`, the page's tick, lets the
+  worker train until the tick's end and waits for it (on a condition variable: without the interpreter);
 * a worker that dies leaves the run stopped with one sentence saying so, and the last weights received;
 * the peek while training is computed by the worker; evaluation and checkpoints use the server's copy of
   the weights (the run is then paused or finished, so that copy is the final one).
@@ -26,13 +26,13 @@ from .data import Dataset
 from .model import MADE
 from .pacer import CHUNK_SECONDS, Pacer
 from .train import TrainConfig
-from .training_views import DONE, FINISHED, IDLE, PAUSED, RUNNING, STOPPED, RunViews, Snapshot, check_match
+from .training_views import DIVERGED, DONE, FINISHED, IDLE, PAUSED, RUNNING, STOPPED, RunViews, Snapshot, check_match
 from .worker_pool import POOL, Worker, WorkerPool
 from .worker_protocol import TrainerMirror, data_ref, load_weights
 
 ACK_SECONDS = 10.0  # Pause/Stop: the longest wait for the worker's acknowledgement (normally one step)
 FIRST_ACK_SECONDS = 180.0  # Train n steps: may wait for a worker that is still importing torch
-ALIVE_SECONDS = 2.0  # the page's ticks tell the worker "still watched" at most this often
+TICK_GRACE_SECONDS = 2.0  # a tick waits at most this long past its end for the worker to say it is used up
 PEEK_WAIT_SECONDS = 0.3  # the first peek while training waits this long for the worker's answer
 
 
@@ -63,10 +63,11 @@ class ProcessRun(RunViews):
         self._weights_step = 0
         self.trainer: TrainerMirror | None = None
         self._seq = 0  # the last command sent
-        self._acks: dict[int, tuple[bool, str | None]] = {}
+        self._acks: dict[int, tuple[bool, str | None]] = {}  # for the commands someone waits for
+        self._waiting: set[int] = set()
         self._remote_snap: Snapshot | None = None
         self._peek_asked = 0.0
-        self._alive_sent = 0.0
+        self._reported_step, self._reported_state = 0, IDLE  # the worker's own, in its last message
         self._reset_views()
 
     @classmethod
@@ -125,12 +126,21 @@ class ProcessRun(RunViews):
             self._worker_lost()
         return seq
 
-    def _wait_ack(self, seq: int, timeout: float) -> tuple[bool, str | None]:
-        """The worker's (ok, error) for command `seq`; (False, reason) if it is gone or silent."""
+    def _wait_ack(self, seq: int, timeout: float, while_running: bool = False) -> tuple[bool, str | None]:
+        """The worker's (ok, error) for command `seq`; (False, reason) if it is gone or silent (or, with
+        `while_running`, the run stopped running meanwhile)."""
         with self._cond:
-            done = self._cond.wait_for(lambda: seq in self._acks or self._worker is None, timeout)
-            if seq in self._acks:
-                return self._acks.pop(seq)
+            self._waiting.add(seq)
+            try:
+                done = self._cond.wait_for(
+                    lambda: seq in self._acks or self._worker is None or (while_running and self.state != RUNNING),
+                    timeout,
+                )
+                if seq in self._acks:
+                    return self._acks.pop(seq)
+            finally:
+                self._waiting.discard(seq)
+                self._acks.pop(seq, None)
         return False, None if done else "timeout"
 
     def _on_message(self, msg: tuple) -> None:
@@ -148,12 +158,14 @@ class ProcessRun(RunViews):
             elif kind == "ack":
                 _, _, seq, ok, error, rec = msg
                 self._take(rec)
-                self._acks[seq] = (ok, error)
+                if seq in self._waiting:
+                    self._acks[seq] = (ok, error)
             self._cond.notify_all()
 
     def _take(self, rec: dict) -> None:
         """Apply a progress record (the condition is held). Its state counts only once the worker has
-        carried out every command sent: until then the server's own state (a Pause just pressed) wins."""
+        carried out every command sent: until then the server's own state (a Pause just pressed) wins, except
+        that a run the server thinks running may have finished or diverged meanwhile."""
         if "trainer" in rec and self.trainer is not None:
             self.trainer.apply(rec["trainer"])
         self.examples, self.train_seconds = rec["examples"], rec["train_seconds"]
@@ -161,7 +173,10 @@ class ProcessRun(RunViews):
         self._recent.extend(rec["recent"])
         if "weights" in rec:
             self._weights, self._weights_step = rec["weights"], self.trainer.step if self.trainer else 0
-        if rec["seq"] == self._seq and self.state in (RUNNING, PAUSED, STOPPED):
+        self._reported_step = self.trainer.step if self.trainer is not None else 0
+        self._reported_state = rec["state"]
+        caught_up = rec["seq"] == self._seq and self.state in (RUNNING, PAUSED, STOPPED)
+        if caught_up or (self.state == RUNNING and rec["state"] in (DONE, DIVERGED)):
             self.state, self.message = rec["state"], rec["message"]
         self.version += 1
 
@@ -205,6 +220,7 @@ class ProcessRun(RunViews):
             if self.state != RUNNING:
                 return False
             self.state = PAUSED
+            self._cond.notify_all()  # a tick in flight ends now
         self._wait_ack(self._send("pause"), ACK_SECONDS)
         return True
 
@@ -222,6 +238,7 @@ class ProcessRun(RunViews):
             if self.state not in (RUNNING, PAUSED):
                 return False
             self.state = STOPPED
+            self._cond.notify_all()  # a tick in flight ends now
         ok, _ = self._wait_ack(self._send("stop"), ACK_SECONDS)
         with self._cond:
             if self.state == STOPPED and not self.message:
@@ -242,26 +259,24 @@ class ProcessRun(RunViews):
             self.train_cfg = train_cfg if train_cfg is not None else self.train_cfg
             with self._cond:
                 self._clear()
+                self._cond.notify_all()  # a tick in flight ends now
 
     # --- training --------------------------------------------------------------------------------
     def advance(
         self, max_seconds: float | None = None, max_steps: int | None = None, pacer: Pacer | None = None
     ) -> int:
-        """The page's tick: wait up to `max_seconds` (default CHUNK_SECONDS) for the worker's news, without
-        holding the interpreter; returns the steps it reports since the call. `pacer` only counts the tick
-        (it sets the page's tick length); `max_steps` is not a limit here (the worker trains on its own)."""
+        """The page's tick: the worker trains this run for `max_seconds` (default CHUNK_SECONDS; at least one
+        step), sharing its core with the other runs that tick, while this thread waits for it without holding
+        the interpreter; returns the steps taken. Once it returns, the run takes no step until the next tick
+        (away from the Train page nothing trains). `pacer` only counts the tick (it sets the page's tick
+        length); `max_steps` is not a limit here."""
         if self.state != RUNNING:
             return 0
         wait = CHUNK_SECONDS if max_seconds is None else max_seconds
         if pacer is not None:
             pacer.share(id(self), wait)
-        now = time.monotonic()
-        if now - self._alive_sent >= ALIVE_SECONDS:
-            self._alive_sent = now
-            self._send("alive")
         step0 = self.step
-        with self._cond:
-            self._cond.wait_for(lambda: self.step > step0 or self.state != RUNNING, wait)
+        self._wait_ack(self._send("tick", time.monotonic() + wait), wait + TICK_GRACE_SECONDS, while_running=True)
         return self.step - step0
 
     def train_steps(self, n: int) -> int:
@@ -296,6 +311,15 @@ class ProcessRun(RunViews):
                 with self._cond:
                     self._cond.wait_for(lambda: self._remote_snap is not None, PEEK_WAIT_SECONDS)
         return self._remote_snap
+
+    def worker_report(self, timeout: float = ACK_SECONDS) -> dict | None:
+        """The worker's own count, asked now: {"step", "state"} (None if there is no worker or it is silent).
+        For tests and benchmarks: what the worker did, not what the server last heard."""
+        if self._worker is None:
+            return None
+        ok, _ = self._wait_ack(self._send("report"), timeout)
+        with self._cond:
+            return {"step": self._reported_step, "state": self._reported_state} if ok else None
 
     @property
     def worker_pid(self) -> int | None:

@@ -4,17 +4,20 @@ Started by `worker_pool` as `python -m made_viz.worker_main FD NICE`: a fresh in
 start method gives, without its re-import of the parent's `__main__`, which inside Streamlit is a page
 script). It lowers its own OS priority by NICE, uses one torch thread, and then loops:
 
-1. carry out every command waiting on the socket (open, start, pause, resume, stop, steps, peek, close);
-2. give the next running run one slice of SLICE_SECONDS of minibatches — a command arriving ends the slice
-   after the step in flight (the trainer asks before every step), so Stop, Pause and Reset reach the run
-   within one minibatch;
+1. carry out every command waiting on the socket (open, start, pause, resume, stop, steps, tick, peek,
+   report, close);
+2. give the next run that is running and has a tick to use one slice of SLICE_SECONDS of minibatches — a
+   command arriving ends the slice after the step in flight (the trainer asks before every step), so Stop,
+   Pause and Reset reach the run within one minibatch;
 3. send that run's progress at most every PROGRESS_SECONDS, its weights at most every WEIGHTS_SECONDS
    (the last good weights the server keeps if this process dies), and everything at once in the
    acknowledgement of a command.
 
-Every running run gets the same slices in turn (fair sharing inside a worker); a run whose page has not
-said "alive" for LEASE_SECONDS (the tab was closed) stops getting slices until it does again, as when its
-page's ticks drove the training.
+A run trains while its Train page ticks, as when the page's fragment trained it in the server: each tick
+("tick", deadline) lets it train until that moment (time.monotonic is the machine's clock, the same in
+both processes), at least one step, and is acknowledged once used up. A student who leaves the page (or
+closes the tab) stops training within one tick. Every run with a tick to use gets the same slices in turn:
+fair sharing inside a worker.
 """
 
 from __future__ import annotations
@@ -23,13 +26,12 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 SLICE_SECONDS = 0.05  # one run's turn
 PROGRESS_SECONDS = 0.1  # a run's progress is sent at most this often
 WEIGHTS_SECONDS = 2.0  # ... and its weights
-LEASE_SECONDS = 20.0  # a running run whose page stopped ticking this long gets no more slices
 IDLE_POLL_SECONDS = 1.0  # nothing to train: wait this long for a command
 
 
@@ -40,7 +42,9 @@ class Hosted:
     run: object  # training_run.LocalRun
     cursor: object  # worker_protocol.Cursor
     seq: int = 0  # the last command carried out
-    seen: float = field(default_factory=time.monotonic)  # the last message about it
+    deadline: float = 0.0  # the page's tick lets it train until then ...
+    tick: int | None = None  # ... (that tick's command, acknowledged once it is used up)
+    tick_steps: int = 0  # steps taken in that tick (at least one, as a chunk in the server took)
     progress_sent: float = 0.0
     weights_sent: float = 0.0
     state_sent: str = ""
@@ -62,6 +66,7 @@ class WorkerLoop:
         self.send(("ready", os.getpid()))
         try:
             while True:
+                self.end_used_ticks()
                 ready = self.runnable()
                 if self.conn.poll(0 if ready else IDLE_POLL_SECONDS):
                     self.handle(self.proto.loads(self.conn.recv_bytes()))
@@ -72,12 +77,26 @@ class WorkerLoop:
             return
 
     def runnable(self) -> list[int]:
+        """Runs that are running and have some of their tick left (or not yet their one step)."""
         now = time.monotonic()
-        return [rid for rid, h in self.runs.items() if h.run.active and now - h.seen < LEASE_SECONDS]
+        return [
+            rid
+            for rid, h in self.runs.items()
+            if h.tick is not None and h.run.active and (h.deadline > now or h.tick_steps == 0)
+        ]
+
+    def end_used_ticks(self) -> None:
+        """Acknowledge the ticks that are used up (or that the run can no longer use)."""
+        now = time.monotonic()
+        for rid, h in list(self.runs.items()):
+            if h.tick is not None and (not h.run.active or (h.deadline <= now and h.tick_steps > 0)):
+                self.send_progress(rid, h, False, ack=(h.tick, True, None))
+                h.tick = None
 
     def train_slice(self, rid: int) -> None:
         h = self.runs[rid]
-        h.run.advance(max_seconds=SLICE_SECONDS, interrupt=self.conn.poll)
+        left = h.deadline - time.monotonic()
+        h.tick_steps += h.run.advance(max_seconds=max(0.0, min(SLICE_SECONDS, left)), interrupt=self.conn.poll)
         now = time.monotonic()
         if h.run.state != h.state_sent or now - h.progress_sent >= PROGRESS_SECONDS:
             self.send_progress(rid, h, now - h.weights_sent >= WEIGHTS_SECONDS or not h.run.active)
@@ -100,13 +119,17 @@ class WorkerLoop:
         h = self.runs.get(rid)
         if h is None:
             return  # closed meanwhile
-        h.seen, h.seq = time.monotonic(), msg[2]
+        h.seq = msg[2]
         if kind == "close":
             del self.runs[rid]
         elif kind == "peek":
             n, seed = msg[3], msg[4]
             self.send(("snap", rid, h.run.snapshot(n=n, max_age=0, seed=seed) if h.run.model is not None else None))
-        elif kind != "alive":
+        elif kind == "tick":
+            if h.tick is not None:  # the page ticked again before the last tick was used up
+                self.send_progress(rid, h, False, ack=(h.tick, True, None))
+            h.tick, h.deadline, h.tick_steps = h.seq, msg[3], 0
+        else:
             self.command(rid, h, kind, msg[3:])
 
     def open(self, rid: int, cfg, ref, train_cfg) -> None:
@@ -115,12 +138,14 @@ class WorkerLoop:
         self.runs[rid] = Hosted(LocalRun(cfg, self.proto.resolve_data(ref), train_cfg), self.proto.Cursor())
 
     def command(self, rid: int, h: Hosted, kind: str, args: tuple) -> None:
-        """start / pause / resume / stop / steps: carried out, then acknowledged with the run's news
+        """start / pause / resume / stop / steps / report: carried out, then acknowledged with the run's news
         (and its weights: after Pause or Stop they are what the Sample page gets)."""
         run, ok, error = h.run, False, None
         try:
             if kind == "steps":
                 ok = run.train_steps(args[0]) >= 0
+            elif kind == "report":
+                ok = True  # nothing to do: the acknowledgement is the report
             else:
                 ok = bool(getattr(run, kind)())
         except Exception as e:  # noqa: BLE001 - the student's server gets the sentence

@@ -83,15 +83,20 @@ class Worker:
     def _read(self) -> None:
         try:
             while True:
-                msg = proto.loads(self.conn.recv_bytes())
-                if msg[0] == "ready":
-                    continue
-                run = (ref := self.runs.get(msg[1])) and ref()
-                if run is not None:
-                    run._on_message(msg)
+                self._dispatch(proto.loads(self.conn.recv_bytes()))
         except (EOFError, OSError):
             pass
         self._died()
+
+    def _dispatch(self, msg: tuple) -> None:
+        """Hand a message to its run (no reference to the run outlives this call: a dropped run must be
+        collectable, which closes it in the worker)."""
+        if msg[0] == "ready":
+            return
+        ref = self.runs.get(msg[1])
+        run = ref() if ref is not None else None
+        if run is not None:
+            run._on_message(msg)
 
     def _died(self) -> None:
         with self._send_lock:

@@ -4,7 +4,8 @@ Messages are tuples pickled with the standard pickler over a private socket pair
 reductions, which would pass shared-memory file descriptors): weights and images travel as numpy arrays.
 
 Server → worker: ("open", rid, cfg, data_ref, train_cfg), ("start" | "pause" | "resume" | "stop", rid, seq),
-("steps", rid, seq, n), ("peek", rid, seq, n, seed), ("alive", rid, seq), ("close", rid, seq).
+("steps", rid, seq, n), ("report", rid, seq), ("peek", rid, seq, n, seed), ("tick", rid, seq, deadline),
+("close", rid, seq).
 Worker → server: ("ready", pid), ("progress", rid, record), ("ack", rid, seq, ok, error, record),
 ("snap", rid, snapshot).
 
