@@ -241,3 +241,29 @@ def test_a_dropped_handle_frees_its_run_in_the_worker(digits, pool):
     del run
     gc.collect()
     assert rid not in worker.runs
+
+
+def test_the_warm_up_starts_the_pool_for_the_process_backend_only(monkeypatch):
+    from made_viz import warm, worker_pool
+
+    small = WorkerPool(size=1, nice=NICE)
+    monkeypatch.setattr(worker_pool, "POOL", small)
+    try:
+        monkeypatch.setenv("MADE_VIZ_TRAIN_BACKEND", "thread")
+        warm.start_training_workers()
+        assert small.workers == []
+        monkeypatch.setenv("MADE_VIZ_TRAIN_BACKEND", "process")
+        warm.start_training_workers()
+        assert len(small.workers) == 1 and small.workers[0].proc.poll() is None
+    finally:
+        small.shutdown()
+
+
+def test_the_backend_is_chosen_by_the_environment(monkeypatch):
+    from made_viz import session
+
+    monkeypatch.delenv("MADE_VIZ_TRAIN_BACKEND", raising=False)
+    assert session.backend_name() == "process" and session.BACKENDS["process"] is ProcessRun
+    monkeypatch.setenv("MADE_VIZ_TRAIN_BACKEND", "fast")
+    with pytest.raises(ValueError, match="MADE_VIZ_TRAIN_BACKEND must be one of process, thread"):
+        session.backend_name()
