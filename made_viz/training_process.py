@@ -32,7 +32,9 @@ from .worker_protocol import TrainerMirror, data_ref, load_weights
 
 ACK_SECONDS = 10.0  # Pause/Stop: the longest wait for the worker's acknowledgement (normally one step)
 FIRST_ACK_SECONDS = 180.0  # Train n steps: may wait for a worker that is still importing torch
-TICK_GRACE_SECONDS = 2.0  # a tick waits at most this long past its end for the worker to say it is used up
+# a tick waits at most this long past its end for the worker to say it is used up (it takes at least one
+# step; only a worker starved of CPU for that long makes a tick end without one)
+TICK_GRACE_SECONDS = 5.0
 PEEK_WAIT_SECONDS = 0.3  # the first peek while training waits this long for the worker's answer
 
 
@@ -53,6 +55,7 @@ class ProcessRun(RunViews):
         self._rid: int | None = None
         self._closer = None
         self._clear()
+        self._pool.start()  # no-op once up; else the workers import torch while the student sets up
 
     def _clear(self) -> None:
         self.state = IDLE
@@ -199,8 +202,10 @@ class ProcessRun(RunViews):
             self._cond.notify_all()
 
     def _close(self) -> None:
-        if self._closer is not None:
-            self._closer()  # tells the worker, once
+        """Drop the worker's run now (Reset): its tick in flight ends after the step in flight."""
+        if self._closer is not None and self._closer.detach() is not None:
+            self._worker.runs.pop(self._rid, None)
+            self._worker.send(("close", self._rid, 0))
         self._worker, self._rid, self._closer = None, None, None
 
     # --- state machine ---------------------------------------------------------------------------
@@ -329,9 +334,10 @@ class ProcessRun(RunViews):
 
 
 def _close_remote(worker: Worker, rid: int) -> None:
-    """Tell the worker to drop run `rid` (a Reset, or the session let go of its run)."""
+    """The session let go of its run: the worker drops it with the next message it gets. (A finalizer may run
+    in any thread, even one in the middle of sending, so it only queues the message.)"""
     worker.runs.pop(rid, None)
-    worker.send(("close", rid, 0))
+    worker.closed.append(rid)
 
 
 __all__ = ["ProcessRun", "FINISHED"]

@@ -55,6 +55,7 @@ class Worker:
         self.conn = Connection(mine.detach())
         self.alive = True
         self.runs: dict[int, weakref.ref] = {}  # rid -> ProcessRun
+        self.closed: list[int] = []  # runs dropped by their sessions, to tell the worker with the next send
         self._send_lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, name=f"made-viz-worker-{self.proc.pid}", daemon=True)
         self._reader.start()
@@ -74,6 +75,8 @@ class Worker:
             with self._send_lock:
                 if not self.alive:
                     return False
+                while self.closed:
+                    self.conn.send_bytes(proto.dumps(("close", self.closed.pop(), 0)))
                 self.conn.send_bytes(blob)
             return True
         except OSError:
