@@ -2,7 +2,7 @@
 
 Students' training used to run in the server's own Python threads, so every click of every student waited
 for the interpreter behind it. Here it runs in MADE_VIZ_TRAIN_WORKERS worker processes (default: one per
-core), each at an OS priority MADE_VIZ_WORKER_NICE (default 10) below the server's, so a click always
+core), each at an OS priority MADE_VIZ_WORKER_NICE (default 5) below the server's, so a click always
 wins the core. How the cores are shared among training students: each worker gives its running runs equal
 slices in turn, and a Start goes to the worker with the fewest runs in progress, so with n students on w
 workers each gets about w / n of the machine (`Pacer` is no longer in the way: it only sets the page's tick).
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import worker_protocol as proto
 
-DEFAULT_NICE = 10
+DEFAULT_NICE = 5  # below the server; 10 starved the workers on a loaded 2-core machine (load average 27)
 
 
 def env_int(name: str, default: int, low: int) -> int:
