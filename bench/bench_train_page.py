@@ -1,5 +1,10 @@
 """Training speed inside the Train page against the headless Trainer, on the same config.
 
+The fragment and stop measurements drive `training_run.LocalRun`, the engine, in this process (the thread
+backend, and what each worker process runs); the process backend's effect on other students' reruns is
+bench/bench_rerun_under_training.py's. The apptest measurement uses whichever backend the page gets
+(MADE_VIZ_TRAIN_BACKEND).
+
 Prints one JSON object. Measurements (examples trained per wall-clock second, one CPU thread,
 like the app), in one process and interleaved so that machine load affects them alike:
 
@@ -45,6 +50,7 @@ from made_viz.data import load_dataset  # noqa: E402
 from made_viz.images import grid_figure  # noqa: E402
 from made_viz.model import MADE  # noqa: E402
 from made_viz.train import TrainConfig, Trainer  # noqa: E402
+from made_viz.training_run import LocalRun  # noqa: E402
 
 
 def headless(cfg: Config, ds, tcfg: TrainConfig, seconds: float) -> dict:
@@ -59,7 +65,7 @@ def headless(cfg: Config, ds, tcfg: TrainConfig, seconds: float) -> dict:
 
 
 def fragment(cfg: Config, ds, tcfg: TrainConfig, seconds: float) -> dict:
-    run = ses.TrainingRun(cfg, ds, tcfg)
+    run = LocalRun(cfg, ds, tcfg)
     run.start()
     run.advance(max_steps=3)  # warm-up
     s0, t0, busy0, c0 = run.step, time.perf_counter(), run.train_seconds, time.process_time()
@@ -136,7 +142,7 @@ def stop_latency(cfg, ds, tcfg, trials: int) -> dict:
     returned, left, after = [], [], []
     rng = random.Random(0)
     for _ in range(trials):
-        run = ses.TrainingRun(cfg, ds, tcfg)
+        run = LocalRun(cfg, ds, tcfg)
         run.start()
         ended = []
         worker = threading.Thread(target=lambda r=run: (r.advance(max_seconds=5.0), ended.append(time.perf_counter())))  # noqa: B023

@@ -13,7 +13,9 @@ What it leaves behind is what the server then shares with every session:
 - `st.cache_resource` entries (the default preset's masks and figures, the Sample page's pre-trained
   model): that cache is one per process, not per runtime, so the server's sessions find them
   (`test_warm.py` checks it);
-- plotly's lazily built validators and the JSON encoder's first use, the embedded data sets' arrays.
+- plotly's lazily built validators and the JSON encoder's first use, the embedded data sets' arrays;
+- the training worker processes (`worker_pool.POOL`), started first so that they import torch at their
+  lower priority while the rest warms up, and the first Start of the class does not wait for them.
 
 `st.cache_data`'s registry is process-wide too, but its entries live in the storage of the runtime that made
 them (AppTest's in-memory one), so only `cache_resource` is relied on here (the pages cache their figures
@@ -46,6 +48,14 @@ def heavy_imports() -> None:
 
     from . import checkpoint, figures, graph, masks, model, pretrained, sampling, train  # noqa: F401
     from .app_pages import architecture_work, sample_panels, train_panels  # noqa: F401
+
+
+def start_training_workers() -> None:
+    """Start the pool of training workers (process backend only); returns at once."""
+    from . import session, worker_pool
+
+    if session.backend_name() == "process":
+        worker_pool.POOL.start()
 
 
 def embedded_data() -> None:
@@ -88,6 +98,7 @@ def freeze_warmed_objects() -> None:
 
 
 STEPS: tuple[tuple[str, Callable[[], None]], ...] = (
+    ("training workers", start_training_workers),
     ("imports", heavy_imports),
     ("embedded data", embedded_data),
     ("one run of every page", run_pages),

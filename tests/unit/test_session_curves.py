@@ -25,8 +25,8 @@ from made_viz.session import (
     RUNNING,
     STOPPED,
     Pacer,
-    TrainingRun,
 )
+from made_viz.training_run import LocalRun as TrainingRun  # the engine, trained in this process
 from made_viz.train import TrainConfig
 
 

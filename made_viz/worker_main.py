@@ -1,0 +1,169 @@
+"""A training worker process: trains the runs the server hands it, round-robin, and streams their progress.
+
+Started by `worker_pool` as `python -m made_viz.worker_main FD NICE`: a fresh interpreter (what the "spawn"
+start method gives, without its re-import of the parent's `__main__`, which inside Streamlit is a page
+script). It lowers its own OS priority by NICE, uses one torch thread, and then loops:
+
+1. carry out every command waiting on the socket (open, start, pause, resume, stop, steps, tick, peek,
+   report, close);
+2. give the next run that is running and has a tick to use one slice of SLICE_SECONDS of minibatches — a
+   command arriving ends the slice after the step in flight (the trainer asks before every step), so Stop,
+   Pause and Reset reach the run within one minibatch;
+3. send that run's progress at most every PROGRESS_SECONDS, its weights at most every WEIGHTS_SECONDS
+   (the last good weights the server keeps if this process dies), and everything at once in the
+   acknowledgement of a command.
+
+A run trains while its Train page ticks, as when the page's fragment trained it in the server: each tick
+("tick", deadline) lets it train until that moment (time.monotonic is the machine's clock, the same in
+both processes), at least one step, and is acknowledged once used up. A student who leaves the page (or
+closes the tab) stops training within one tick. Every run with a tick to use gets the same slices in turn:
+fair sharing inside a worker.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+SLICE_SECONDS = 0.05  # one run's turn
+PROGRESS_SECONDS = 0.1  # a run's progress is sent at most this often
+WEIGHTS_SECONDS = 2.0  # ... and its weights
+IDLE_POLL_SECONDS = 1.0  # nothing to train: wait this long for a command
+
+
+@dataclass
+class Hosted:
+    """One student's run in this worker, with what the server already has of it."""
+
+    run: object  # training_run.LocalRun
+    cursor: object  # worker_protocol.Cursor
+    seq: int = 0  # the last command carried out
+    deadline: float = 0.0  # the page's tick lets it train until then ...
+    tick: int | None = None  # ... (that tick's command, acknowledged once it is used up)
+    tick_steps: int = 0  # steps taken in that tick (at least one, as a chunk in the server took)
+    progress_sent: float = 0.0
+    weights_sent: float = 0.0
+    state_sent: str = ""
+
+
+class WorkerLoop:
+    def __init__(self, conn: Connection):
+        from . import worker_protocol as proto
+
+        self.conn, self.proto = conn, proto
+        self.runs: dict[int, Hosted] = {}
+        self._turn = 0
+
+    def send(self, msg) -> None:
+        self.conn.send_bytes(self.proto.dumps(msg))
+
+    def serve(self) -> None:
+        """Until the server goes away (end of file on the socket)."""
+        self.send(("ready", os.getpid()))
+        try:
+            while True:
+                self.end_used_ticks()
+                ready = self.runnable()
+                if self.conn.poll(0 if ready else IDLE_POLL_SECONDS):
+                    self.handle(self.proto.loads(self.conn.recv_bytes()))
+                elif ready:
+                    self.train_slice(ready[self._turn % len(ready)])
+                    self._turn += 1
+        except (EOFError, OSError):
+            return
+
+    def runnable(self) -> list[int]:
+        """Runs that are running and have some of their tick left (or not yet their one step)."""
+        now = time.monotonic()
+        return [
+            rid
+            for rid, h in self.runs.items()
+            if h.tick is not None and h.run.active and (h.deadline > now or h.tick_steps == 0)
+        ]
+
+    def end_used_ticks(self) -> None:
+        """Acknowledge the ticks that are used up (or that the run can no longer use)."""
+        now = time.monotonic()
+        for rid, h in list(self.runs.items()):
+            if h.tick is not None and (not h.run.active or (h.deadline <= now and h.tick_steps > 0)):
+                self.send_progress(rid, h, False, ack=(h.tick, True, None))
+                h.tick = None
+
+    def train_slice(self, rid: int) -> None:
+        h = self.runs[rid]
+        left = h.deadline - time.monotonic()
+        h.tick_steps += h.run.advance(max_seconds=max(0.0, min(SLICE_SECONDS, left)), interrupt=self.conn.poll)
+        now = time.monotonic()
+        if h.run.state != h.state_sent or now - h.progress_sent >= PROGRESS_SECONDS:
+            self.send_progress(rid, h, now - h.weights_sent >= WEIGHTS_SECONDS or not h.run.active)
+
+    def send_progress(self, rid: int, h: Hosted, with_weights: bool, ack: tuple | None = None) -> None:
+        now = time.monotonic()
+        with_weights = with_weights and h.run.model is not None
+        rec = self.proto.progress_record(h.run, h.cursor, h.seq, with_weights)
+        h.progress_sent, h.state_sent = now, h.run.state
+        if with_weights:
+            h.weights_sent = now
+        self.send(("progress", rid, rec) if ack is None else ("ack", rid, *ack, rec))
+
+    # --- commands ----------------------------------------------------------------------------------------
+    def handle(self, msg: tuple) -> None:
+        kind, rid = msg[0], msg[1]
+        if kind == "open":
+            self.open(rid, *msg[2:])
+            return
+        h = self.runs.get(rid)
+        if h is None:
+            return  # closed meanwhile
+        h.seq = msg[2]
+        if kind == "close":
+            del self.runs[rid]
+        elif kind == "peek":
+            n, seed = msg[3], msg[4]
+            self.send(("snap", rid, h.run.snapshot(n=n, max_age=0, seed=seed) if h.run.model is not None else None))
+        elif kind == "tick":
+            if h.tick is not None:  # the page ticked again before the last tick was used up
+                self.send_progress(rid, h, False, ack=(h.tick, True, None))
+            h.tick, h.deadline, h.tick_steps = h.seq, msg[3], 0
+        else:
+            self.command(rid, h, kind, msg[3:])
+
+    def open(self, rid: int, cfg, ref, train_cfg) -> None:
+        from .training_run import LocalRun
+
+        self.runs[rid] = Hosted(LocalRun(cfg, self.proto.resolve_data(ref), train_cfg), self.proto.Cursor())
+
+    def command(self, rid: int, h: Hosted, kind: str, args: tuple) -> None:
+        """start / pause / resume / stop / steps / report: carried out, then acknowledged with the run's news
+        (and its weights: after Pause or Stop they are what the Sample page gets)."""
+        run, ok, error = h.run, False, None
+        try:
+            if kind == "steps":
+                ok = run.train_steps(args[0]) >= 0
+            elif kind == "report":
+                ok = True  # nothing to do: the acknowledgement is the report
+            else:
+                ok = bool(getattr(run, kind)())
+        except Exception as e:  # noqa: BLE001 - the student's server gets the sentence
+            error = str(e) or type(e).__name__
+            traceback.print_exc(file=sys.stderr)
+        self.send_progress(rid, h, True, ack=(h.seq, ok, error))
+
+
+def main(argv: list[str]) -> int:
+    fd, nice = int(argv[0]), int(argv[1])
+    if nice:
+        os.nice(nice)  # the server's clicks come first
+    import torch
+
+    torch.set_num_threads(1)  # one core per worker: the pool has one worker per core
+    WorkerLoop(Connection(fd)).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
