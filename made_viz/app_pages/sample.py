@@ -265,10 +265,9 @@ def pick_model() -> Ctx | None:
 def keep_tab() -> None:
     """The open tab outlives a page switch (a tab has no persist_state): while the tabs are drawn their own key is
     the truth and is copied aside; after a switch the copy (or a link's tab, made_viz.urlstate) opens them again."""
-    if "s_tab" in ss:
-        ss[SAMPLE_TAB] = ss["s_tab"]
-    else:
+    if "s_tab" not in ss:
         ss["s_tab"] = ss.get(SAMPLE_TAB, SAMPLE_TABS[0])
+    ss[SAMPLE_TAB] = ss["s_tab"]
 
 
 def main() -> None:
