@@ -26,7 +26,7 @@ class Step:
     shows: str  # what the student will see (markdown)
     question: str  # one question to think about (markdown)
     page: str  # a key of made_viz.app_pages.PAGES
-    label: str  # the button that opens it
+    label: str  # the button that opens it (short: it fits a narrow column at 1280x720)
     preset: str | None = None  # a key of made_viz.ui.PRESETS; None keeps the student's network
     changes: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # Config fields changed
     view: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # URL words: {"tab": "check"}
@@ -52,7 +52,7 @@ STEPS: tuple[Step, ...] = (
             "Why can that not be a probability distribution, and what does Σ p(x) say here?"
         ),
         page="architecture",
-        label="See Σ p(x) ≠ 1",
+        label="Σ p(x) ≠ 1",
         preset="seed",
         changes=_frozen(masking="off"),
         view=_frozen(tab="check"),
@@ -69,7 +69,7 @@ STEPS: tuple[Step, ...] = (
             "output for x₂, and why does that make Σ p(x) = 1 whatever the weights?"
         ),
         page="architecture",
-        label="Write the chain rule",
+        label="Chain rule",
         preset="seed",
         view=_frozen(tab="check"),
     ),
@@ -85,7 +85,7 @@ STEPS: tuple[Step, ...] = (
             "and why not the output of that first pixel itself?"
         ),
         page="architecture",
-        label="Trace the degrees",
+        label="Degrees",
         preset="seed",
         view=_frozen(tab="network"),
     ),
@@ -100,7 +100,7 @@ STEPS: tuple[Step, ...] = (
             "the curves and the dashed line measure?"
         ),
         page="train",
-        label="Train on 8x8 digits",
+        label="Train",
         preset="digits",
         view=_frozen(source="builtin", data="digits8", lr="0.003", batch="100", epochs="50", unit="nats"),
     ),
@@ -115,7 +115,7 @@ STEPS: tuple[Step, ...] = (
             "if the samples sat 0 px from a training image, what would that tell you about the model?"
         ),
         page="sample",
-        label="Watch it draw",
+        label="Sample",
         view=_frozen(model="mnist", stab="sample", n="16", sseed="0", greedy="0", speed="normal", path="0"),
     ),
 )

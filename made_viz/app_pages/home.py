@@ -15,18 +15,17 @@ STEP_KEY = "lesson_step"  # the number (1..5) of the step the student last opene
 
 
 def introduction() -> None:
+    """Three sentences and the formula side by side, so that the lesson starts on the first screen."""
     st.title("MADE Explorer")
-    st.markdown(
+    text, formula = st.columns([3, 2], vertical_alignment="center")
+    text.markdown(
         "**MADE** (Masked Autoencoder for Distribution Estimation, Germain et al. 2015) turns an ordinary "
         "autoencoder into an exact density model for binary images. Pick an order for the pixels; the chain rule "
-        "then writes the probability of an image as a product of one-pixel conditionals, and masks on the weights "
-        "make sure each output only *sees* the pixels that come before it."
+        "writes the probability of an image as a product of one-pixel conditionals, and masks on the weights "
+        "make sure each output only *sees* the pixels that come before it. One forward pass gives all D "
+        "conditionals; sampling takes D steps, one pixel at a time."
     )
-    st.latex(r"p(\mathbf{x}) = \prod_{d=1}^{D} p\big(x_{o(d)} \mid x_{o(1)}, \dots, x_{o(d-1)}\big)")
-    st.markdown(
-        "One forward pass gives all D conditionals, so $\\log p(\\mathbf{x})$ is exact and cheap. "
-        "Sampling is the slow direction: D steps, one pixel at a time, in the chosen order."
-    )
+    formula.latex(r"p(\mathbf{x}) = \prod_{d=1}^{D} p\big(x_{o(d)} \mid x_{o(1)}, \dots, x_{o(d-1)}\big)")
 
 
 def open_step(number: int) -> None:
@@ -39,14 +38,14 @@ def open_step(number: int) -> None:
 
 
 def lesson_steps() -> None:
-    st.header("A lesson in five steps", anchor="lesson")
+    st.subheader("A lesson in five steps", anchor="lesson")
     st.caption(
         "Following the seed article: each step opens the right page with the right network; "
         "think about its question before you look. Your own changes are kept until you click another step."
     )
     for number, step in enumerate(lesson.STEPS, 1):
         with st.container(border=True, key=f"lesson_box_{number}"):
-            what, think, go = st.columns([4.2, 4.2, 1.7], vertical_alignment="center")
+            what, think, go = st.columns([4, 4, 2], vertical_alignment="center")
             what.markdown(f"**{number} · {step.title}**  \n{step.shows}")
             think.markdown(f":material/lightbulb: **Think:** {step.question}")
             clicked = go.button(

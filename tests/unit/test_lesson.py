@@ -26,6 +26,7 @@ def test_five_steps_in_the_seed_articles_order():
         assert step.page in PAGES
         assert step.question.count("?") == 1 and step.question.endswith("?"), "one question to think about"
         assert set(step.view) <= PAGE_VIEW[step.page], "a step sets only what its page reads"
+        assert len(step.label) <= 14, "the button's label fits its column at 1280x720 (no '…')"
 
 
 @pytest.mark.parametrize("step", lesson.STEPS, ids=lambda s: s.title)
