@@ -154,6 +154,12 @@ def _labels(*labels: str) -> tuple[tuple[str, str], ...]:
     return tuple((lab.lower().replace(" ", "-").replace("?", ""), lab) for lab in labels)
 
 
+# the Train page's learning rates (a select slider: a link names one of them)
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
+SAMPLE_TABS = ("Sample", "Copying?", "Complete", "Likelihood lens")
+SAMPLE_TAB = "_s_tab_kept"  # the Sample page's open tab, kept while another page is shown (a tab has no persist_state)
+SPEEDS = _same("slow", "normal", "fast")
+
 # the session_state keys are the pages' own widget keys (made_viz/app_pages/*.py and made_viz/ui.py)
 VIEW_KEYS: tuple[ViewKey, ...] = (
     ViewKey("projector", "w_projector", "bool", False, "Projector mode"),
@@ -163,14 +169,23 @@ VIEW_KEYS: tuple[ViewKey, ...] = (
         "data", "t_builtin", "choice", "digits8", "Data set", choices=_same("digits8", "mnist", "bars4", "shapes8")
     ),
     ViewKey("tab", "w_arch_tab", "choice", "Network", "Architecture tab", choices=_labels("Network", "Masks", "Check")),
+    # the Train page: where the data come from and how the network learns them
     ViewKey(
-        "stab",
-        "s_tab",
+        "source",
+        "t_source",
         "choice",
-        "Sample",
-        "Sample tab",
-        choices=_labels("Sample", "Copying?", "Complete", "Likelihood lens"),
+        "Built-in",
+        "Data source",
+        choices=(("builtin", "Built-in"), ("upload", "Upload"), ("folder", "Server folder")),
     ),
+    ViewKey("lr", "t_lr", "choice", 3e-3, "Learning rate", choices=tuple((f"{v:g}", v) for v in LEARNING_RATES)),
+    ViewKey("batch", "t_bs", "int", 100, "Batch size", lo=1, hi=5000),
+    ViewKey("epochs", "t_epochs", "int", 50, "Epochs", lo=1, hi=2000),
+    ViewKey("every", "t_resample", "int", 1, "New mask every", lo=1, hi=1000),
+    ViewKey("tseed", "t_seed", "int", 0, "Training seed", lo=0, hi=2**31 - 1),
+    ViewKey("unit", "t_unit", "choice", "nats", "Unit", choices=_same("nats", "bits")),
+    # the Sample page: its open tab, the model, then each tab's settings
+    ViewKey("stab", SAMPLE_TAB, "choice", "Sample", "Sample tab", choices=_labels(*SAMPLE_TABS)),
     ViewKey(
         "model",
         "s_model",
@@ -183,10 +198,34 @@ VIEW_KEYS: tuple[ViewKey, ...] = (
     ViewKey("n", "s_n", "choice", 16, "Samples", choices=tuple((str(n), n) for n in (1, 4, 9, 16, 25, 36))),
     ViewKey("sseed", "s_seed", "int", 0, "Sampling seed", lo=0, hi=2**31 - 1),
     ViewKey("greedy", "s_greedy", "bool", False, "Greedy"),
-    ViewKey("speed", "s_speed", "choice", "normal", "Speed", choices=_same("slow", "normal", "fast")),
+    ViewKey("speed", "s_speed", "choice", "normal", "Speed", choices=SPEEDS),
     ViewKey("all", "s_all", "bool", False, "All steps"),
     ViewKey("path", "s_order", "bool", False, "Show the order"),
+    ViewKey("cimage", "c_image", "int", 0, "Test image (Complete)", lo=0, hi=999_999),
+    ViewKey(
+        "region",
+        "c_region",
+        "choice",
+        "top half",
+        "Known pixels",
+        choices=(("top", "top half"), ("left", "left half"), ("bottom", "bottom half"), ("random", "random 50%")),
+    ),
+    ViewKey("cn", "c_n", "choice", 8, "Completions", choices=tuple((str(n), n) for n in (4, 8, 16))),
+    ViewKey("cseed", "c_seed", "int", 0, "Completion seed", lo=0, hi=2**31 - 1),
+    ViewKey("cspeed", "c_speed", "choice", "normal", "Completion speed", choices=SPEEDS),
+    ViewKey("call", "c_all", "bool", False, "All steps (Complete)"),
+    ViewKey(
+        "image",
+        "l_source",
+        "choice",
+        "Test image",
+        "Image (Likelihood lens)",
+        choices=_labels("Test image", "A sample", "A completion", "Draw your own"),
+    ),
+    ViewKey("ltest", "l_test", "int", 0, "Test image (Likelihood lens)", lo=0, hi=999_999),
+    ViewKey("which", "l_which", "int", 0, "Which one (Likelihood lens)", lo=0, hi=35),
 )
+VIEW_DEFAULTS = {key.state: key.default for key in VIEW_KEYS}
 VIEW_URL_KEYS = tuple(v.url for v in VIEW_KEYS)
 assert not set(VIEW_URL_KEYS) & set(APP_KEYS), "a view key must not shadow an architecture key"
 

@@ -30,7 +30,13 @@ from made_viz.app_pages.sample_panels import (
     train_stats,
 )
 from made_viz.model import model_surprise
+from made_viz.urlstate import SAMPLE_TAB, SAMPLE_TABS
 
+KEEP = {"persist_state": "session"}  # a setting survives a page switch, so the link holds it on every page
+NOT_HERE = (
+    "This link's model is the sender's own trained model, which lives only in their session: "
+    "showing a pre-trained model instead."
+)
 NO_MODEL = "No model to sample from yet. Train a model on the Train page, or pick a pre-trained one."
 GREEDY = (
     "**Greedy** takes the more likely value of every pixel (the mode of each conditional) instead of "
@@ -63,8 +69,8 @@ TAB_DEFAULTS = {
 def sample_tab(c: Ctx) -> None:
     ctl, right = st.columns([1, 4.3])
     with ctl:
-        st.selectbox("Samples", [1, 4, 9, 16, 25, 36], key="s_n")
-        st.number_input("Seed", 0, 2**31 - 1, key="s_seed")
+        st.selectbox("Samples", [1, 4, 9, 16, 25, 36], key="s_n", **KEEP)
+        st.number_input("Seed", 0, 2**31 - 1, key="s_seed", **KEEP)
         st.button(
             "New seed",
             key="s_new",
@@ -73,14 +79,15 @@ def sample_tab(c: Ctx) -> None:
             on_click=lambda: ss.update(s_seed=ss.s_seed + 1),
         )
         greedy = st.toggle(
-            "Greedy", key="s_greedy", help="Take the most likely value of each pixel instead of drawing it."
+            "Greedy", key="s_greedy", help="Take the most likely value of each pixel instead of drawing it.", **KEEP
         )
-        speed = st.select_slider("Speed", list(A.SPEEDS), key="s_speed")
-        all_steps = st.checkbox("All steps", key="s_all", help="One frame per pixel (a bigger figure to send).")
+        speed = st.select_slider("Speed", list(A.SPEEDS), key="s_speed", **KEEP)
+        all_steps = st.checkbox("All steps", key="s_all", help="One frame per pixel (a bigger figure to send).", **KEEP)
         order = st.checkbox(
             "Show the order",
             key="s_order",
             help="The path the sampler walks through the pixels, drawn on every sample.",
+            **KEEP,
         )
     entry = sample_entry(c)
     with right:
@@ -115,6 +122,7 @@ def sample_tab(c: Ctx) -> None:
         animation_download(
             fig, f"{ss.s_n} samples of {c.mkey}, mask {c.mask + 1} ({c.order_name} order), seed {ss.s_seed}.", "s_html"
         )
+    ui.sync_url(ui.get_config())  # a fragment run too: the settings just changed go into the link
 
 
 def copying_tab(c: Ctx) -> None:
@@ -151,12 +159,12 @@ def complete_tab(c: Ctx) -> None:
     clamp("c_image", c.ds.n_test - 1)  # before its widget is drawn
     with ctl:
         mini = st.empty()
-        st.number_input("Test image", 0, c.ds.n_test - 1, key="c_image")
-        st.selectbox("Known pixels", ["top half", "left half", "bottom half", "random 50%"], key="c_region")
-        n = st.selectbox("Completions", [4, 8, 16], key="c_n")
-        st.number_input("Seed", 0, 2**31 - 1, key="c_seed")
-        speed = st.select_slider("Speed", list(A.SPEEDS), key="c_speed")
-        all_steps = st.checkbox("All steps", key="c_all", help="One frame per drawn pixel.")
+        st.number_input("Test image", 0, c.ds.n_test - 1, key="c_image", **KEEP)
+        st.selectbox("Known pixels", ["top half", "left half", "bottom half", "random 50%"], key="c_region", **KEEP)
+        n = st.selectbox("Completions", [4, 8, 16], key="c_n", **KEEP)
+        st.number_input("Seed", 0, 2**31 - 1, key="c_seed", **KEEP)
+        speed = st.select_slider("Speed", list(A.SPEEDS), key="c_speed", **KEEP)
+        all_steps = st.checkbox("All steps", key="c_all", help="One frame per drawn pixel.", **KEEP)
     entry, known, xt = completion_entry(c)
     mini.image(
         png(np.stack([xt, np.where(known, xt, np.nan)]), c.shape, cols=2, scale=4 if c.d > 100 else 10),
@@ -172,6 +180,7 @@ def complete_tab(c: Ctx) -> None:
         "**What to look for:** amber pixels are given. With the top half given and the natural order the "
         "given pixels come first, so the completions are exact and differ only in what the model invents."
     )
+    ui.sync_url(ui.get_config())
 
 
 @st.fragment
@@ -195,6 +204,7 @@ def lens_tab(c: Ctx) -> None:
     st.latex(r"-\log p(\mathbf{x}) = \sum_{d=1}^{D} -\log p\big(x_{o(d)} \mid x_{o(1)},\dots,x_{o(d-1)}\big)")
     order = c.model.mask_set(c.mask).order
     st.plotly_chart(lens_figures.chain_rule_figure(view.model_map, view.base_map, order), config=NO_BAR)
+    ui.sync_url(ui.get_config())
 
 
 # --- the page, top to bottom -------------------------------------------------------------------------
@@ -208,6 +218,9 @@ def pick_model() -> Ctx | None:
         st.page_link(page_path("train"), label="Train a model", icon=":material/trending_down:")
         return None
     titles = {i.name: f"Pre-trained: {i.title}" for i in infos} | {"session": "Your model from the Train page"}
+    if ss.get("s_model") is not None and ss["s_model"] not in options:  # a link's model this server cannot show
+        ss.pop("s_model")
+        st.info(NOT_HERE if "mnist" in options else "This link's model is not available here: another is shown.")
     head, top1, top2 = st.columns([1.3, 3, 2], vertical_alignment="bottom")
     head.title("Sample")
     choice = top1.selectbox(
@@ -217,6 +230,7 @@ def pick_model() -> Ctx | None:
         format_func=titles.get,
         index=next((j for j, o in enumerate(options) if o in ("session", "mnist")), 0),
         help="This page uses the model's own architecture, not the sidebar's.",
+        **KEEP,
     )
     if choice == "session":
         model, ds_name = ss[ui.MODEL], ss.get(ui.DATASET)
@@ -237,6 +251,7 @@ def pick_model() -> Ctx | None:
         help=f"This model: D = {mc.d}, hidden layers {', '.join(map(str, mc.hidden)) or 'none'}, {mc.num_masks} "
         f"mask(s), data {ds_name or 'unknown'}. Each mask has its own ordering (random orders) or its own "
         "hidden degrees (named orders); one set of weights serves them all.",
+        **KEEP,
     )
     if ds is None:
         st.warning(
@@ -247,7 +262,16 @@ def pick_model() -> Ctx | None:
     return Ctx(model, mkey, ds, shape, mask, order_name)
 
 
+def keep_tab() -> None:
+    """The open tab outlives a page switch (a tab has no persist_state): while the tabs are drawn their own key is
+    the truth and is copied aside; after a switch the copy (or a link's tab, made_viz.urlstate) opens them again."""
+    if "s_tab" not in ss:
+        ss["s_tab"] = ss.get(SAMPLE_TAB, SAMPLE_TABS[0])
+    ss[SAMPLE_TAB] = ss["s_tab"]
+
+
 def main() -> None:
+    keep_tab()  # before the sidebar writes the link
     ui.architecture_sidebar()
     # The tabs are lazy (only the open one runs), so the widgets of the other tabs are not drawn in a run;
     # Streamlit would forget their values. Re-assigning them keeps them (and sets the defaults once).
@@ -256,7 +280,7 @@ def main() -> None:
     if (c := pick_model()) is None:
         return
     # lazy tabs: only the open tab runs and is sent (a sidebar change then costs one tab, not four)
-    tabs = st.tabs(["Sample", "Copying?", "Complete", "Likelihood lens"], key="s_tab", on_change="rerun")
+    tabs = st.tabs(list(SAMPLE_TABS), key="s_tab", on_change="rerun")
     for tab, draw in zip(tabs, (sample_tab, copying_tab, complete_tab, lens_tab)):
         if tab.open:
             with tab:

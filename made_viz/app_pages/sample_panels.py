@@ -189,10 +189,10 @@ def lens_image(c: Ctx):
     sources = (["Test image"] if c.ds is not None else []) + ["A sample", "A completion", "Draw your own"]
     if ss.l_source not in sources:  # no test images for this model
         ss.l_source = sources[0]
-    source = st.selectbox("Image", sources, key="l_source")
+    source = st.selectbox("Image", sources, key="l_source", persist_state="session")
     if source == "Test image":
         clamp("l_test", c.ds.n_test - 1)
-        x = c.ds.test[st.number_input("Test image", 0, c.ds.n_test - 1, key="l_test")]
+        x = c.ds.test[st.number_input("Test image", 0, c.ds.n_test - 1, key="l_test", persist_state="session")]
     elif source == "Draw your own":
         if len(ss.setdefault("l_drawn", np.zeros(c.d, np.uint8))) != c.d:
             ss.l_drawn = np.zeros(c.d, dtype=np.uint8)
@@ -214,6 +214,6 @@ def lens_image(c: Ctx):
     else:
         traj = (sample_entry(c) if source == "A sample" else completion_entry(c)[0])["traj"]
         clamp("l_which", traj.n - 1)
-        x = traj.x.numpy()[st.number_input("Which one", 0, traj.n - 1, key="l_which")]
+        x = traj.x.numpy()[st.number_input("Which one", 0, traj.n - 1, key="l_which", persist_state="session")]
     st.plotly_chart(lens_figures.canvas_figure(x, c.shape, height=230), config={**NO_BAR, "staticPlot": True})
     return np.asarray(x, dtype=np.float32)

@@ -28,9 +28,15 @@ from made_viz.config import Config, ConfigError
 from made_viz.data import EMBEDDED, DataError, Dataset, load_bytes, load_dataset
 from made_viz.data import folder as data_folder
 from made_viz.train import TrainConfig
+from made_viz.urlstate import LEARNING_RATES, VIEW_DEFAULTS
 
 TITLES = {"digits8": "8x8 digits", "mnist": "MNIST 28x28", "bars4": "Bars and stripes 4x4", "shapes8": "Shapes 8x8"}
-LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
+LRS = list(LEARNING_RATES)
+# the settings a link can give (made_viz.urlstate.VIEW_KEYS): their widgets start from the session's values, and
+# keep them across page switches (persist_state), so the URL holds them on every page
+SETTINGS = ("t_source", "t_builtin", "t_lr", "t_bs", "t_epochs", "t_resample", "t_seed", "t_unit")
+KEEP = {"persist_state": "session"}
+NO_FOLDER = "This server has no data folder (the link asked for one): the built-in data are shown."
 UPLOAD_HELP = (
     "MNIST IDX (train-images-idx3-ubyte, optionally .gz), binarized-MNIST .npz or .amat, or a .npy array "
     "of images. At most 50 MB (the server's limit, set in .streamlit/config.toml)."
@@ -82,11 +88,17 @@ def from_folder(method: str, locked: bool) -> tuple[Dataset | None, str | None, 
 
 def data_panel(cfg: Config, locked: bool) -> Data:
     st.subheader("Data")
-    ss.setdefault("t_source", "Built-in")
     sources = ["Built-in", "Upload"] + (["Server folder"] if data_folder.data_dir() else [])
-    source = st.radio("Source", sources, key="t_source", horizontal=True, disabled=locked, label_visibility="collapsed")
+    if ss["t_source"] not in sources:
+        ss["t_source"] = "Built-in"
+        st.info(NO_FOLDER)
+    source = st.radio(
+        "Source", sources, key="t_source", horizontal=True, disabled=locked, label_visibility="collapsed", **KEEP
+    )
     if source == "Built-in":
-        name = st.selectbox("Data set", list(EMBEDDED), key="t_builtin", format_func=TITLES.get, disabled=locked)
+        name = st.selectbox(
+            "Data set", list(EMBEDDED), key="t_builtin", format_func=TITLES.get, disabled=locked, **KEEP
+        )
         ds, error = load_dataset(name), None
     else:
         method = st.radio(
@@ -94,6 +106,7 @@ def data_panel(cfg: Config, locked: bool) -> Data:
             ["threshold", "sample"],
             key="t_binarize",
             horizontal=True,
+            **KEEP,
             disabled=locked,
             help="threshold: a pixel is 1 above half intensity; sample: 1 with "
             "probability = intensity. Binary files are used as they are.",
@@ -126,21 +139,21 @@ def settings_panel(cfg: Config, locked: bool) -> TrainConfig | None:
     lr = c1.select_slider(
         "Learning rate",
         LRS,
-        value=3e-3,
         key="t_lr",
         format_func=lambda v: f"{v:g}",
         disabled=locked,
+        **KEEP,
         help="Adam's step size. Try 10 to see training diverge.",
     )
-    bs = c2.number_input("Batch size", 1, 5000, 100, key="t_bs", disabled=locked)
-    epochs = c3.number_input("Epochs", 1, 2000, 50, key="t_epochs", disabled=locked)
+    bs = c2.number_input("Batch size", 1, 5000, key="t_bs", disabled=locked, **KEEP)
+    epochs = c3.number_input("Epochs", 1, 2000, key="t_epochs", disabled=locked, **KEEP)
     c4, c5, c6 = st.columns([3, 2, 2])
     resample = c4.number_input(
         "New mask every",
         1,
         1000,
-        1,
         key="t_resample",
+        **KEEP,
         disabled=locked or cfg.num_masks == 1,
         help="Minibatches between mask switches when K > 1 (1 = every minibatch, as in the paper).",
     )
@@ -148,8 +161,8 @@ def settings_panel(cfg: Config, locked: bool) -> TrainConfig | None:
         "Seed",
         0,
         2**31 - 1,
-        0,
         key="t_seed",
+        **KEEP,
         disabled=locked,
         help="Shuffling, validation split and mask choices (the weights use the sidebar's seed).",
     )
@@ -200,6 +213,8 @@ def stale_panel(run: ses.TrainingRun, cfg: Config, ds: Dataset | None) -> None:
 # --- the page, top to bottom -------------------------------------------------------------------------
 def main() -> None:
     ss[FULL], ss[TICKING] = True, False  # the fragment sets TICKING while it trains; a full run redraws all
+    for key in SETTINGS:  # a link's values (ui.init_view) or the defaults, before any widget is drawn
+        ss.setdefault(key, VIEW_DEFAULTS[key])
     ui.cap_torch_threads()  # already done by app.py; training is where one student could starve the others
     cfg = ui.architecture_sidebar()
     st.title("Train")

@@ -126,10 +126,11 @@ def live() -> None:
         "Unit",
         ["nats", "bits"],
         key="t_unit",
-        default="nats",
         label_visibility="collapsed",
         format_func={"nats": "nats per example", "bits": "bits per dimension"}.get,
+        persist_state="session",
     )
+    ui.sync_url(ui.get_config())  # in a fragment run too: the unit chosen goes into the link
     st.caption(
         "What to look for: both curves fall below the dashed *independent pixels* line as the network learns "
         "how pixels go together; when validation turns up while training keeps falling, it is overfitting."
