@@ -203,9 +203,10 @@ class ProcessRun(RunViews):
 
     def _close(self) -> None:
         """Drop the worker's run now (Reset): its tick in flight ends after the step in flight."""
-        if self._closer is not None and self._closer.detach() is not None:
-            self._worker.runs.pop(self._rid, None)
-            self._worker.send(("close", self._rid, 0))
+        worker = self._worker  # None once a dead worker was reported: nothing left to close there
+        if self._closer is not None and self._closer.detach() is not None and worker is not None:
+            worker.runs.pop(self._rid, None)
+            worker.send(("close", self._rid, 0))
         self._worker, self._rid, self._closer = None, None, None
 
     # --- state machine ---------------------------------------------------------------------------

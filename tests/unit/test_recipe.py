@@ -16,8 +16,8 @@ from made_viz.config import Config, ConfigError
 from made_viz.data import Dataset
 from made_viz.model import MADE
 from made_viz.recipe import DEFAULTS, LR_SCHEDULES, TrainConfig, learning_rate
-from made_viz.session import TrainingRun
 from made_viz.train import STOP_EARLY, Trainer, own_validation
+from made_viz.training_run import LocalRun as TrainingRun  # reads the in-process trainer
 
 
 def random_binary(n, d, seed=0) -> np.ndarray:
