@@ -26,8 +26,8 @@ from made_viz.session import (
     STOPPED,
     Pacer,
 )
-from made_viz.training_run import LocalRun as TrainingRun  # the engine, trained in this process
 from made_viz.train import TrainConfig
+from made_viz.training_run import LocalRun as TrainingRun  # the engine, trained in this process
 
 
 @pytest.fixture(scope="module")

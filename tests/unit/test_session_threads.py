@@ -18,8 +18,8 @@ import torch
 from made_viz.config import Config
 from made_viz.data import load_dataset
 from made_viz.session import IDLE, PAUSED, STOPPED
-from made_viz.training_run import LocalRun as TrainingRun  # the engine each worker drives, here in threads
 from made_viz.train import TrainConfig
+from made_viz.training_run import LocalRun as TrainingRun  # the engine each worker drives, here in threads
 
 PROMPT = 0.5  # seconds: Stop, Pause and Reset must take effect within this
 
