@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -165,28 +166,43 @@ def test_eval_of_a_shipped_pretrained_model(installed):
     assert summary["test_nll"] == pytest.approx(found["nll"], abs=1e-3)  # the index's figure, recomputed
 
 
-def free_port() -> int:
-    import socket
+class PortTaken(Exception):
+    """The random port was in use: try another."""
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+
+def start_app(installed: Installed, tries: int = 5) -> tuple[subprocess.Popen, int, str]:
+    """`made-viz app` on a random high port, retried on a clash (as conftest.serve does): a port found free
+    and released before the server binds it could be taken by another job in between."""
+    for attempt in range(tries):
+        port = random.randint(20_000, 60_000)
+        log = installed.base / f"app{attempt}.log"
+        with open(log, "w") as out:
+            proc = subprocess.Popen(
+                [str(installed.bin / "made-viz"), "app", "--port", str(port)],
+                cwd=installed.work,
+                env=installed.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            return proc, port, wait_ready(proc, log, timeout=300)
+        except PortTaken:
+            proc.wait(30)
+        except BaseException:
+            stop(proc)
+            raise
+    raise AssertionError(f"made-viz app found no free port in {tries} tries")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)  # the group this test started
+    proc.wait(30)
 
 
 def test_made_viz_app_serves_and_a_page_renders(installed, page):
-    port = free_port()
-    log = installed.base / "app.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [str(installed.bin / "made-viz"), "app", "--port", str(port)],
-            cwd=installed.work,
-            env=installed.env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc, port, url = start_app(installed)
     try:
-        url = wait_ready(proc, log, timeout=300)
         assert url == f"http://localhost:{port}"
         assert urllib.request.urlopen(f"{url}/_stcore/health", timeout=10).read() == b"ok"
         page.goto(f"http://127.0.0.1:{port}/architecture")
@@ -195,17 +211,21 @@ def test_made_viz_app_serves_and_a_page_renders(installed, page):
         wait_idle(page, timeout=300_000)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the group this test started
-        proc.wait(30)
+        stop(proc)
 
 
 def wait_ready(proc: subprocess.Popen, log: Path, timeout: float) -> str:
-    """The URL of the ready line (printed once the server listens, after the warm-up)."""
+    """The URL of the ready line (printed once the server listens, after the warm-up); PortTaken if the
+    app exited because its port was in use."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        m = re.search(r"MADE Explorer is ready\. Open (http://\S+) in a browser", log.read_text())
+        text = log.read_text()
+        m = re.search(r"MADE Explorer is ready\. Open (http://\S+) in a browser", text)
         if m:
             return m.group(1)
-        assert proc.poll() is None, f"made-viz app exited:\n{log.read_text()[-3000:]}"
+        if proc.poll() is not None:
+            if "already in use" in text:
+                raise PortTaken(text[-300:])
+            raise AssertionError(f"made-viz app exited:\n{text[-3000:]}")
         time.sleep(0.5)
     raise AssertionError(f"made-viz app not ready after {timeout} s:\n{log.read_text()[-3000:]}")
