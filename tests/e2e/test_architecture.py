@@ -4,8 +4,12 @@ them, the break-it switch, and screenshots at 1280x720 for the projector."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from playwright.sync_api import expect
+
+from made_viz.ui import DEFAULT_PRESET, PRESETS
+from made_viz.urlstate import canonical_params
 
 from .conftest import goto, wait_idle
 
@@ -28,9 +32,19 @@ _NODE_XY = """
 
 
 def open_architecture(page, app_url):
-    goto(page, app_url)  # the app's entry point first (it registers the pages), then the page
+    """From the app's entry point, through the sidebar's page link, as a student does."""
+    goto(page, app_url)
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Architecture").click()
     wait_idle(page)
+    expect(page.get_by_role("heading", name="Architecture", level=1)).to_be_visible()
+
+
+def open_preset_link(page, app_url, preset: str):
+    """The Architecture page opened on a teacher's link to preset `preset` (its Config in the URL): one page
+    run where the sidebar walk (entry point, page link, preset menu: test_digits_bundles_and_masks and
+    test_mnist_is_aggregated_and_stays_responsive) takes three."""
+    query = canonical_params(PRESETS[preset].cfg, PRESETS[DEFAULT_PRESET].cfg)
+    goto(page, f"{app_url}/architecture?{urlencode(query)}")
     expect(page.get_by_role("heading", name="Architecture", level=1)).to_be_visible()
 
 
@@ -64,8 +78,8 @@ def click_node(page, layer: int, unit: int, b: int = -1):
 
 
 def test_seed_click_to_trace_and_break_it(page, app_url, shots):
-    open_architecture(page, app_url)
-    pick_preset(page, "Seed example: D=3 (paper, Fig. 1)")
+    open_preset_link(page, app_url, "seed")
+    expect(page.get_by_test_id("stSidebar").get_by_text("D = 3 ·")).to_be_visible()  # the link's network
     page.get_by_test_id("stMain").get_by_text("Classic figure").click()  # the plotly figure (clicks rerun)
     wait_idle(page)
     wait_network(page)
@@ -114,7 +128,7 @@ def test_digits_bundles_and_masks(page, app_url, shots):
 
 
 def test_mnist_is_aggregated_and_stays_responsive(page, app_url, shots):
-    open_architecture(page, app_url)
+    goto(page, f"{app_url}/architecture")  # the sidebar walk from the entry point: test_digits_bundles_and_masks
     pick_preset(page, "MNIST 28x28, one layer of 500")
     wait_network(page)
     main = page.get_by_test_id("stMain")
