@@ -95,14 +95,15 @@ def test_the_lesson_walked_by_clicking_lands_each_step_and_is_photographed(page,
     expect(page).to_have_url(re.compile(r"/train\?d=64$"))
     expect_title(page, "Train")
     in_first_screen(page, page.locator(".st-key-t_start button"))
-    expect(page.locator(".st-key-t_builtin")).to_contain_text("8x8 digits")
+    # a selectbox shows its choice as the value of its combobox input, not as text
+    expect(page.locator(".st-key-t_builtin input")).to_have_value("8x8 digits")
     shoot(page, folder, "4_training")
 
     # 5: the article's MNIST model, drawing pixel by pixel: the play controls are on the first screen
     go_home(page)
     click_step(page, 5)
     expect(page).to_have_url(re.compile(r"/sample\?d=64&model=mnist$"))
-    expect(page.locator(".st-key-s_model")).to_contain_text("MNIST")
+    expect(page.locator(".st-key-s_model input")).to_have_value(re.compile("MNIST"))
     page.wait_for_selector(FIG + " .main-svg", timeout=SLOW)
     play = page.locator(f"{FIG} .updatemenu-button").filter(has_text="Play").first
     in_first_screen(page, play)
