@@ -121,10 +121,14 @@ class ProcessRun(RunViews):
         self.trainer = TrainerMirror(cfg=self.train_cfg)
         worker.send(("open", rid, self.cfg, data_ref(self.dataset), self.train_cfg))
 
-    def _send(self, kind: str, *args) -> int:
+    def _send(self, kind: str, *args, wait: bool = False) -> int:
+        """Send a command; with `wait`, its acknowledgement is expected (registered before it is sent: a
+        worker may answer before the caller reaches `_wait_ack`, and an unexpected ack is dropped)."""
         with self._cond:
             self._seq += 1
             seq = self._seq
+            if wait:
+                self._waiting.add(seq)
         if self._worker is None or not self._worker.send((kind, self._rid, seq, *args)):
             self._worker_lost()
         return seq
@@ -227,7 +231,7 @@ class ProcessRun(RunViews):
                 return False
             self.state = PAUSED
             self._cond.notify_all()  # a tick in flight ends now
-        self._wait_ack(self._send("pause"), ACK_SECONDS)
+        self._wait_ack(self._send("pause", wait=True), ACK_SECONDS)
         return True
 
     def resume(self) -> bool:
@@ -245,7 +249,7 @@ class ProcessRun(RunViews):
                 return False
             self.state = STOPPED
             self._cond.notify_all()  # a tick in flight ends now
-        ok, _ = self._wait_ack(self._send("stop"), ACK_SECONDS)
+        ok, _ = self._wait_ack(self._send("stop", wait=True), ACK_SECONDS)
         with self._cond:
             if self.state == STOPPED and not self.message:
                 self.message = f"Stopped by you after {self.step} steps."
@@ -282,7 +286,9 @@ class ProcessRun(RunViews):
         if pacer is not None:
             pacer.share(id(self), wait)
         step0 = self.step
-        self._wait_ack(self._send("tick", time.monotonic() + wait), wait + TICK_GRACE_SECONDS, while_running=True)
+        self._wait_ack(
+            self._send("tick", time.monotonic() + wait, wait=True), wait + TICK_GRACE_SECONDS, while_running=True
+        )
         return self.step - step0
 
     def train_steps(self, n: int) -> int:
@@ -297,7 +303,7 @@ class ProcessRun(RunViews):
             elif self.state not in (RUNNING, PAUSED):
                 return 0
         step0 = self.step
-        ok, error = self._wait_ack(self._send("steps", int(n)), FIRST_ACK_SECONDS)
+        ok, error = self._wait_ack(self._send("steps", int(n), wait=True), FIRST_ACK_SECONDS)
         if error and error != "timeout":
             raise ValueError(error)
         return self.step - step0
@@ -323,7 +329,7 @@ class ProcessRun(RunViews):
         For tests and benchmarks: what the worker did, not what the server last heard."""
         if self._worker is None:
             return None
-        ok, _ = self._wait_ack(self._send("report"), timeout)
+        ok, _ = self._wait_ack(self._send("report", wait=True), timeout)
         with self._cond:
             return {"step": self._reported_step, "state": self._reported_state} if ok else None
 

@@ -85,7 +85,7 @@ def _explicit(text):
 def _add_layers(n):
     def act(at):
         for _ in range(n):
-            at.button[0].click().run()  # "Add layer"
+            next(b for b in at.sidebar.button if b.label == "Add layer").click().run()
 
     return act
 

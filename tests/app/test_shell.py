@@ -59,15 +59,21 @@ def test_widget_changes_reach_the_config_and_bad_text_keeps_the_last_good_one():
     assert not at.exception
 
 
+def sidebar_button(at, label: str):
+    """The sidebar's button by its label (Home's lesson buttons come first in `at.button`)."""
+    (button,) = [b for b in at.sidebar.button if b.label == label]
+    return button
+
+
 def test_add_and_remove_layer_buttons_and_resample():
     at = run_app()
     n = len(at.session_state["cfg"].hidden)
-    at.button[0].click().run()  # Add layer
+    sidebar_button(at, "Add layer").click().run()
     assert len(at.session_state["cfg"].hidden) == n + 1
-    at.button[1].click().run()  # Remove
+    sidebar_button(at, "Remove").click().run()
     assert len(at.session_state["cfg"].hidden) == n
     seed = at.session_state["cfg"].seed
-    at.button[2].click().run()  # Resample
+    sidebar_button(at, "Resample").click().run()
     assert at.session_state["cfg"].seed == seed + 1
 
 

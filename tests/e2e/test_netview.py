@@ -70,7 +70,9 @@ def click_unit(page, layer: int, unit: int):
 
 def test_three_clicks_trace_in_the_browser_with_no_rerun(page, app_url, shots):
     sent = []
-    page.on("websocket", lambda ws: ws.on("framesent", sent.append))  # Streamlit's socket, from the start
+    page.on(
+        "websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame))
+    )  # Streamlit's socket, from the start
     ms = open_view(page, app_url)
     page.wait_for_timeout(500)
     before, sent[:] = runs(page), []

@@ -23,6 +23,7 @@ from made_viz.training_views import IDLE, PAUSED, RUNNING, STOPPED
 from made_viz.worker_pool import WorkerPool
 
 PROMPT = 0.5  # seconds: Stop, Pause and Reset must take effect within this
+REPORT_WAIT = 60.0  # seconds: the worker answers "report" at its next command check; a loaded machine may take long
 NICE = 5  # the test pool's workers run this much below the test process
 START_SECONDS = 240.0  # a worker's first start imports torch; on a busy 2-core machine that can take long
 
@@ -110,7 +111,7 @@ def test_stop_is_prompt_and_the_reported_step_is_the_workers_last(digits, pool):
     assert tick.join_checked() > 0 and tick.ended - t0 < PROMPT
     assert run.state == STOPPED and frozen > 0 and f"after {frozen} steps" in run.message
     time.sleep(0.5)
-    report = run.worker_report()
+    report = run.worker_report(timeout=REPORT_WAIT)
     assert report == {"step": frozen, "state": STOPPED}  # the worker took no step after stop() returned
     assert run.advance(max_seconds=0.2) == 0 and run.step == frozen and run.progress()["step"] == frozen
     assert run.has_model and all(torch.isfinite(p).all() for p in run.model.parameters())
@@ -127,9 +128,9 @@ def test_pause_then_step_then_resume(digits, pool):
     tick.join_checked()
     assert tick.ended - t0 < PROMPT
     time.sleep(0.4)
-    assert run.worker_report() == {"step": frozen, "state": PAUSED}
+    assert run.worker_report(timeout=REPORT_WAIT) == {"step": frozen, "state": PAUSED}
     assert run.train_steps(5) == 5 and run.step == frozen + 5 and run.state == PAUSED
-    assert run.worker_report()["step"] == frozen + 5
+    assert run.worker_report(timeout=REPORT_WAIT)["step"] == frozen + 5
     assert run.resume() and run.state == RUNNING
     assert run.advance(max_seconds=0.3) > 0 and run.state == RUNNING
     run.stop()
@@ -142,7 +143,7 @@ def test_nothing_trains_between_ticks(digits, pool):
     assert run.advance(max_seconds=0.3) > 0
     after = run.step
     time.sleep(0.5)
-    assert run.worker_report() == {"step": after, "state": RUNNING} and run.step == after
+    assert run.worker_report(timeout=REPORT_WAIT) == {"step": after, "state": RUNNING} and run.step == after
     run.stop()
 
 
@@ -221,7 +222,10 @@ def test_two_runs_share_one_worker_fairly(digits):
         assert a.pause()
         frozen, b_before = a.step, b.step
         time.sleep(0.5)
-        assert a.worker_report()["step"] == frozen and b.worker_report()["step"] > b_before  # b goes on
+        assert (
+            a.worker_report(timeout=REPORT_WAIT)["step"] == frozen
+            and b.worker_report(timeout=REPORT_WAIT)["step"] > b_before
+        )  # b goes on
         ta.join_checked(), tb.join_checked()
         a.stop(), b.stop()
     finally:
