@@ -157,6 +157,7 @@ def _labels(*labels: str) -> tuple[tuple[str, str], ...]:
 # the Train page's learning rates (a select slider: a link names one of them)
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
 SAMPLE_TABS = ("Sample", "Copying?", "Complete", "Likelihood lens")
+ARCH_TAB = "_w_arch_tab_kept"  # the Architecture page's open tab, kept while another page is shown
 SAMPLE_TAB = "_s_tab_kept"  # the Sample page's open tab, kept while another page is shown (a tab has no persist_state)
 SPEEDS = _same("slow", "normal", "fast")
 
@@ -168,7 +169,7 @@ VIEW_KEYS: tuple[ViewKey, ...] = (
     ViewKey(
         "data", "t_builtin", "choice", "digits8", "Data set", choices=_same("digits8", "mnist", "bars4", "shapes8")
     ),
-    ViewKey("tab", "w_arch_tab", "choice", "Network", "Architecture tab", choices=_labels("Network", "Masks", "Check")),
+    ViewKey("tab", ARCH_TAB, "choice", "Network", "Architecture tab", choices=_labels("Network", "Masks", "Check")),
     # the Train page: where the data come from and how the network learns them
     ViewKey(
         "source",

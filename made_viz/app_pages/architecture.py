@@ -27,6 +27,7 @@ from made_viz.app_pages.netview_component import network_view, view_data
 from made_viz.budget import EXACT_SUM_MAX_D, JACOBIAN_MAX_D, exact_sum_affordable
 from made_viz.config import Config, config_json
 from made_viz.netview import fits_browser
+from made_viz.urlstate import ARCH_TAB
 
 
 # --- panels ----------------------------------------------------------------------------------------
@@ -254,6 +255,7 @@ def masks_tab(c: Ctx) -> None:
             "Mask",
             range(len(labels)),
             key="w_mask_layer",
+            persist_state="session",  # the matrix shown survives a page switch
             format_func=lambda l: labels[l],
             label_visibility="collapsed",
         )
@@ -335,11 +337,23 @@ def check_tab(c: Ctx) -> None:
 
 
 # --- the page, top to bottom -------------------------------------------------------------------------
+ARCH_TABS = ("Network", "Masks", "Check")
+
+
+def keep_tab() -> None:
+    """The open tab outlives a page switch (a tab has no persist_state): while the tabs are drawn their own
+    key is the truth and is copied aside; after a switch the copy (or a link's tab) opens them again."""
+    if "w_arch_tab" not in st.session_state:
+        st.session_state["w_arch_tab"] = st.session_state.get(ARCH_TAB, ARCH_TABS[0])
+    st.session_state[ARCH_TAB] = st.session_state["w_arch_tab"]
+
+
 def main() -> None:
+    keep_tab()  # before the sidebar writes the link
     c = header(ui.architecture_sidebar())
     # lazy tabs: only the open tab runs and is sent, so per change the server builds and the student's
     # browser draws one tab's figures, not all three tabs' (bench/load_test.py --page-costs)
-    tabs = st.tabs(["Network", "Masks", "Check"], key="w_arch_tab", on_change="rerun")
+    tabs = st.tabs(list(ARCH_TABS), key="w_arch_tab", on_change="rerun")
     for tab, draw in zip(tabs, (network_tab, masks_tab, check_tab)):
         if tab.open:
             with tab:

@@ -42,7 +42,7 @@ def test_bad_view_values_are_refused_in_a_sentence_and_unknown_keys_ignored():
     values, refused = view_from_params(
         {"n": "7", "speed": ["warp", "fast"], "tab": "Masks", "utm_source": "x", "projector": "maybe"}
     )
-    assert values == {"s_speed": "fast", "w_arch_tab": "Masks"}  # the last of a repeated key; case ignored
+    assert values == {"s_speed": "fast", "_w_arch_tab_kept": "Masks"}  # the last of a repeated key; case ignored
     assert len(refused) == 2 and "Projector mode" in refused[0] and "Samples" in refused[1]  # table order
 
 
@@ -230,3 +230,16 @@ def test_settings_survive_a_page_switch_and_the_tab_too():
     assert at.selectbox(key="s_model").value == "digits8" and at.session_state["s_n"] == 9
     at.switch_page(page_path("train")).run()
     assert at.number_input(key="t_epochs").value == 12 and at.select_slider(key="t_lr").value == 0.001
+
+
+def test_the_architecture_tab_and_the_matrix_shown_survive_a_page_switch():
+    at = open_page("architecture", {"d": "64", "shape": "8x8", "hidden": "128,128"})
+    at.session_state["w_arch_tab"] = "Masks"
+    at.run()
+    at.selectbox(key="w_mask_layer").set_value(1).run()
+    at.switch_page(page_path("train")).run()
+    assert at.query_params["tab"] == "masks", "the link written on another page still holds the tab"
+    at.switch_page(page_path("architecture")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["w_arch_tab"] == "Masks"
+    assert at.selectbox(key="w_mask_layer").value == 1
