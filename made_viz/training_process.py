@@ -73,21 +73,6 @@ class ProcessRun(RunViews):
         self._reported_step, self._reported_state = 0, IDLE  # the worker's own, in its last message
         self._reset_views()
 
-    @classmethod
-    def from_checkpoint(cls, ck, dataset: Dataset | None = None, source: str = "checkpoint"):
-        """A finished run holding a loaded `checkpoint.Checkpoint` (its model and history)."""
-        if dataset is not None and dataset.d != ck.config.d:
-            dataset = None
-        run = cls(ck.config, dataset, ck.train_cfg)
-        run.model = ck.model
-        run._loaded_history = [h for h in ck.history if isinstance(h, dict)]
-        run.state = DONE
-        run.source = source
-        run.message = f"Loaded {source}."
-        run.version = 1
-        run._seed_evaluation(ck)
-        return run
-
     # --- the server's copy of the weights --------------------------------------------------------
     @property
     def model(self) -> MADE | None:

@@ -65,21 +65,6 @@ class LocalRun(RunViews):
         self.trainer: Trainer | None = None
         self._reset_views()
 
-    @classmethod
-    def from_checkpoint(cls, ck, dataset: Dataset | None = None, source: str = "checkpoint"):
-        """A finished run holding a loaded `checkpoint.Checkpoint` (its model and history)."""
-        if dataset is not None and dataset.d != ck.config.d:
-            dataset = None
-        run = cls(ck.config, dataset, ck.train_cfg)
-        run.model = ck.model
-        run._loaded_history = [h for h in ck.history if isinstance(h, dict)]
-        run.state = DONE
-        run.source = source
-        run.message = f"Loaded {source}."
-        run.version = 1
-        run._seed_evaluation(ck)
-        return run
-
     # --- state machine --------------------------------------------------------------------------
     def _change(self, allowed: tuple[str, ...], new: str) -> bool:
         """allowed -> new, atomically; interrupts the chunk in flight. False if not allowed."""

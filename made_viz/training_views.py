@@ -68,6 +68,21 @@ class RunViews:
         self._snap_time = 0.0
         self._refs: list[Reference] | None = None
 
+    @classmethod
+    def from_checkpoint(cls, ck, dataset: Dataset | None = None, source: str = "checkpoint"):
+        """A finished run (of either backend) holding a loaded `checkpoint.Checkpoint` (its model and history)."""
+        if dataset is not None and dataset.d != ck.config.d:
+            dataset = None
+        run = cls(ck.config, dataset, ck.train_cfg)
+        run.model = ck.model
+        run._loaded_history = [h for h in ck.history if isinstance(h, dict)]
+        run.state = DONE
+        run.source = source
+        run.message = f"Loaded {source}."
+        run.version = 1
+        run._seed_evaluation(ck)
+        return run
+
     # --- a checkpoint's test NLLs ----------------------------------------------------------------
     def _seed_evaluation(self, ck) -> None:
         """Reuse the test NLLs the command line recorded in the checkpoint (evaluating a big
