@@ -10,6 +10,11 @@ The Architecture page's exact checks are bounded too (`jacobian_affordable`, `ex
 each stays under about a billion multiply-adds (a few seconds of one core), or the page says why it
 is skipped.
 
+A class together is bounded too: the `Ledger` sums what every session of this server process holds (its
+architecture, its training run, a model it loaded) and refuses a request that would take the sum over
+MADE_VIZ_CLASS_WEIGHTS (default 30,000,000), again with a sentence that says so and what is kept. A
+session's share is given back when its tab has been closed long enough for Streamlit to drop the session.
+
 The mask computations themselves (`MaskSet.connectivity`, the reach and trace products in `graph`)
 run in blocks of `masks.BLOCK_CELLS` cells, so beyond the masks their extra memory is a fixed block
 plus a D x H result, whatever the layer sizes.
@@ -17,31 +22,42 @@ plus a D x H result, whatever the layer sizes.
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
+import weakref
 
 from .config import Config, ConfigError
 
 ENV_VAR = "MADE_VIZ_MAX_WEIGHTS"
 DEFAULT_MAX_WEIGHTS = 10_000_000
+CLASS_ENV_VAR = "MADE_VIZ_CLASS_WEIGHTS"
+DEFAULT_CLASS_WEIGHTS = 30_000_000
 
 
-def read_limit(environ=None) -> int:
-    """The operator's limit from MADE_VIZ_MAX_WEIGHTS ('10000000', '10_000_000' or '10,000,000'),
+def read_limit(environ=None, name: str = ENV_VAR, default: int = DEFAULT_MAX_WEIGHTS) -> int:
+    """The operator's limit from the variable `name` ('10000000', '10_000_000' or '10,000,000'),
     or the default when it is unset or empty. A value that is not a positive whole number stops the
     server at start with a message, rather than silently serving without a limit."""
-    raw = (os.environ if environ is None else environ).get(ENV_VAR, "").strip()
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
     if not raw:
-        return DEFAULT_MAX_WEIGHTS
+        return default
     try:
         value = int(raw.replace("_", "").replace(",", ""))
     except ValueError:
         value = 0
     if value < 1:
-        raise ValueError(f"{ENV_VAR} must be a positive whole number of weights, got {raw!r}.")
+        raise ValueError(f"{name} must be a positive whole number of weights, got {raw!r}.")
     return value
 
 
+def read_class_limit(environ=None) -> int:
+    """The operator's limit for all sessions of one server process together (MADE_VIZ_CLASS_WEIGHTS)."""
+    return read_limit(environ, CLASS_ENV_VAR, DEFAULT_CLASS_WEIGHTS)
+
+
 MAX_WEIGHTS = read_limit()  # checked once at start, so a bad value stops the server with a message
+CLASS_WEIGHTS = read_class_limit()
 
 
 def requested_size(cfg: Config) -> int:
@@ -62,6 +78,81 @@ def check_budget(cfg: Config, limit: int | None = None) -> None:
         what = f"{size:,} weights"
         fix = "Use fewer or narrower hidden layers."
     raise ConfigError(f"This network has {what}; this server allows at most {limit:,} per student ({ENV_VAR}). {fix}")
+
+
+# --------------------------------------------------------------------------------------------
+# the class's budget: what all sessions of this process hold together
+
+
+class Ledger:
+    """What each session of this process holds (weights x masks of its networks), summed.
+
+    A session is known by a `Share`, an object it keeps (in its session state) while it lives; when
+    Streamlit drops the session, the share is garbage and its entry is given back. `admit` is the one
+    door a bigger network goes through: it refuses, with one sentence, what would take the class's sum
+    over the limit. What only shrinks or keeps a session's holding is always admitted, so a student can
+    always go back to something smaller."""
+
+    def __init__(self, limit: int | None = None):
+        self._limit = limit
+        self._held: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    @property
+    def limit(self) -> int:
+        return read_class_limit() if self._limit is None else self._limit
+
+    def share(self) -> Share:
+        """A new session's share (holding nothing yet)."""
+        return Share(self, next(self._ids))
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._held.values())
+
+    def held(self, share: Share) -> int:
+        with self._lock:
+            return self._held.get(share.key, 0)
+
+    def admit(self, share: Share, size: int) -> None:
+        """Let `share` hold `size` from now on, or raise ConfigError (and keep what it held) when that
+        would take the class over the limit."""
+        limit = self.limit
+        with self._lock:
+            mine = self._held.get(share.key, 0)
+            others = sum(self._held.values()) - mine
+            if size > mine and others + size > limit:
+                free = max(0, limit - others)
+                raise ConfigError(
+                    f"The server is full: the class's networks already use {others:,} of the {limit:,} "
+                    f"weights this server holds at once ({CLASS_ENV_VAR}), and this one needs {size:,}"
+                    f" (at most {free:,} fit now). Use a smaller network, or try again when others have "
+                    "finished."
+                )
+            self._held[share.key] = size
+
+    def record(self, share: Share, size: int) -> None:
+        """What `share` holds now, whatever the limit (a session's state is the truth)."""
+        with self._lock:
+            self._held[share.key] = size
+
+    def release(self, key: int) -> None:
+        with self._lock:
+            self._held.pop(key, None)
+
+
+class Share:
+    """One session's entry in a Ledger; given back when the session (and so this object) is dropped."""
+
+    __slots__ = ("key", "give_back", "__weakref__")
+
+    def __init__(self, ledger: Ledger, key: int):
+        self.key = key
+        self.give_back = weakref.finalize(self, ledger.release, key)  # runs once: when dropped, or called
+
+
+LEDGER = Ledger()  # this process's sessions
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ from .urlstate import PAGE_KEYS, canonical_params, config_from_params, view_from
 CFG = "cfg"  # the session's Config
 MASK_SHOWN = "mask_shown"  # which of the K masks the pages show
 MODEL = "model"  # the session's trained MADE (Train page), or None
+RUN = "train_run"  # the Train page's run (made_viz.session.TrainingRun)
+SHARE = "_class_share"  # the session's entry in budget.LEDGER (what the class holds together)
 DATASET = "dataset"  # name of the chosen dataset
 DATASET_OBJ = "dataset_obj"  # the chosen Dataset itself (uploads and data-folder files have no embedded name)
 _REJECTED = "_rejected"  # the message about the last entry the sidebar (or the link) refused
@@ -90,6 +92,9 @@ def prepare_process() -> None:
     cap_torch_threads()
     if gc.get_freeze_count():
         return
+    # pandas too: plotly peeks at sys.modules['pandas'] without importing it, and half-imported by one
+    # student's first st.dataframe it broke another student's figure; so it is imported whole, first
+    import pandas  # noqa: F401
     import plotly.graph_objects  # noqa: F401  (the pages' heavy imports, loaded before the freeze)
 
     from . import animation, checkpoint, curves, figures, graph, model, sample, session, train  # noqa: F401
@@ -133,6 +138,43 @@ def check(cfg: Config) -> Config:
     return cfg
 
 
+_SAME = object()
+
+
+def held_size(arch=_SAME, run=_SAME, model=_SAME) -> int:
+    """Weights x masks of what this session keeps: its architecture, a training run that has started
+    or holds a model, and a loaded model that is not the run's. A keyword replaces one of them (a
+    Config, or None for nothing) to price a change before it is made."""
+    ss = st.session_state
+    r, m = ss.get(RUN), ss.get(MODEL)
+    if arch is _SAME:
+        arch = ss.get(CFG)
+    if run is _SAME:  # an idle run has built nothing yet; a started or loaded one holds its model
+        run = r.cfg if r is not None and r.state != "idle" else None
+    if model is _SAME:  # the run's own model is counted once (it is the same network)
+        model = m.cfg if m is not None and m.cfg != run else None
+    return sum(budget.requested_size(c) for c in (arch, run, model) if c is not None)
+
+
+def share() -> budget.Share:
+    """This session's entry in the class's ledger (made when the session first asks)."""
+    if (s := st.session_state.get(SHARE)) is None:
+        s = st.session_state[SHARE] = budget.LEDGER.share()
+    return s
+
+
+def admit(**change) -> None:
+    """Raise ConfigError (saying the server is full) unless the class's budget holds this session with
+    `change` made (see held_size); when it does, the ledger counts the session at its new size."""
+    budget.LEDGER.admit(share(), held_size(**change))
+
+
+def account() -> None:
+    """Tell the ledger what this session holds now (every page run does; a run that finished or a
+    model let go is given back here)."""
+    budget.LEDGER.record(share(), held_size())
+
+
 # ---------------------------------------------------------------------------------------------
 # the session's Config
 
@@ -156,6 +198,7 @@ def init_session() -> None:
     params = {k: st.query_params.get_all(k) for k in st.query_params}
     try:
         cfg = check(config_from_params(params, default))
+        admit(arch=cfg)
     except ConfigError as e:
         cfg = default
         st.session_state[_REJECTED] = (
@@ -183,7 +226,9 @@ def get_config() -> Config:
 
 
 def set_config(cfg: Config) -> None:
-    """Replace the session's architecture; the sidebar's widgets show it from the next run on."""
+    """Replace the session's architecture; the sidebar's widgets show it from the next run on.
+    ConfigError, and nothing changes, if the class's budget cannot hold it (budget.Ledger)."""
+    admit(arch=cfg)
     st.session_state[CFG] = cfg
     st.session_state.pop(_ORDER_PENDING, None)
     if st.session_state.get(MASK_SHOWN, 0) >= cfg.num_masks:
@@ -300,18 +345,22 @@ def _on_widget_change(key: str) -> None:
     except ConfigError as e:
         _refuse(key, e)
         return
+    try:
+        set_config(cfg)
+    except ConfigError as e:
+        _refuse(key, e)
+        return
     ss.pop(_REJECTED, None)
-    set_config(cfg)
 
 
 def _on_preset() -> None:
     key = st.session_state[_W + "preset"]
     if key in PRESETS:
-        _take(PRESETS[key].cfg, "Preset")
+        take(PRESETS[key].cfg, "Preset")
     st.session_state[_W + "preset"] = ""
 
 
-def _take(cfg: Config, what: str) -> None:
+def take(cfg: Config, what: str) -> None:
     """Use `cfg` if it fits the budget, else say so and keep the current network."""
     try:
         set_config(check(cfg))
@@ -322,14 +371,14 @@ def _take(cfg: Config, what: str) -> None:
 
 def _on_resample() -> None:
     cfg = st.session_state[CFG]
-    _take(cfg.replace(seed=(cfg.seed + 1) % 2**32), "Resample")
+    take(cfg.replace(seed=(cfg.seed + 1) % 2**32), "Resample")
 
 
 def _on_layer(delta: int) -> None:
     cfg = st.session_state[CFG]
     hidden = cfg.hidden + (cfg.hidden[-1] if cfg.hidden else max(cfg.d, 2),) if delta > 0 else cfg.hidden[:-1]
     try:
-        _take(cfg.replace(hidden=hidden), "Add layer" if delta > 0 else "Remove layer")
+        take(cfg.replace(hidden=hidden), "Add layer" if delta > 0 else "Remove layer")
     except ConfigError as e:
         st.session_state[_REJECTED] = f"The layer was not added: {e} Kept: {describe(cfg)}."
 

@@ -42,6 +42,7 @@ QUIET_LOGGERS = ("streamlit.runtime.caching.cache_data_api", "streamlit.runtime.
 def heavy_imports() -> None:
     """The modules every first run imports (what a cold burst queues behind)."""
     import numpy  # noqa: F401
+    import pandas  # noqa: F401  (see ui.prepare_process: plotly peeks at it without importing it)
     import plotly.graph_objects  # noqa: F401
     import plotly.io  # noqa: F401
     import torch  # noqa: F401

@@ -12,3 +12,12 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def fresh_class_ledger(monkeypatch):
+    """Each test starts with an empty class budget (made_viz.budget.LEDGER is process-wide: sessions of
+    earlier tests that the garbage collector has not dropped yet must not count against this one)."""
+    from made_viz import budget
+
+    monkeypatch.setattr(budget, "LEDGER", budget.Ledger())

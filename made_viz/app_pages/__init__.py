@@ -45,6 +45,7 @@ def run_app() -> None:
     ]
     page = st.navigation(pages)
     ui.init_session()
+    ui.account()  # what this session holds now, in the class's budget
     from made_viz.app_pages.scroll_top import on_page_change
 
     on_page_change(page.url_path or "home")

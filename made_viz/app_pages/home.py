@@ -32,7 +32,7 @@ def open_step(number: int) -> None:
     """A step's click (a callback, so it runs before any widget is drawn): its network, then its view."""
     step = lesson.STEPS[number - 1]
     if (cfg := step.config(ui.PRESETS)) is not None:
-        ui._take(cfg, f"Lesson step {number}")  # the budget check and its message, as for a preset
+        ui.take(cfg, f"Lesson step {number}")  # the budget check and its message, as for a preset
     ss.update(lesson.step_view(step))
     ss[STEP_KEY] = number
 

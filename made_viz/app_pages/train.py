@@ -127,7 +127,7 @@ def data_panel(cfg: Config, locked: bool) -> Data:
         st.warning(problem)
         h, w = ds.image_shape
         if st.button(f"Use D = {h} x {w} for this data", key="t_use_d", type="primary", disabled=locked):
-            ui.set_config(ses.config_for_data(cfg, ds))
+            ui.take(ses.config_for_data(cfg, ds), f"D = {h} x {w}")
             st.rerun()
         return Data(None, name)
     return Data(ds, name)
@@ -207,7 +207,8 @@ def stale_panel(run: ses.TrainingRun, cfg: Config, ds: Dataset | None) -> None:
     b1, b2 = st.columns(2)
     b1.button("Reset: train the new one", key="t_reset_new", on_click=new_run, type="primary", disabled=ds is None)
     if run.cfg != cfg:
-        b2.button("Back to the old architecture", key="t_back", on_click=ui.set_config, args=(run.cfg,))
+        back = (run.cfg, "The old architecture")
+        b2.button("Back to the old architecture", key="t_back", on_click=ui.take, args=back)
 
 
 # --- the page, top to bottom -------------------------------------------------------------------------

@@ -7,10 +7,12 @@ import streamlit as st
 from made_viz import curves, export, images, paper, ui
 from made_viz import session as ses
 from made_viz.checkpoint import CheckpointError, load_checkpoint
+from made_viz.config import ConfigError
 from made_viz.data import EMBEDDED, is_embedded_name, load_dataset
 from made_viz.pretrained import get_info, list_pretrained, load_pretrained
 
-RUN, DATA_OBJ, FULL, TICKING = "train_run", ui.DATASET_OBJ, "_t_full_run", "_t_ticking"
+RUN, DATA_OBJ, FULL, TICKING = ui.RUN, ui.DATASET_OBJ, "_t_full_run", "_t_ticking"
+REFUSED = "_t_refused"  # why the last Start was refused (the class's budget), said above the buttons
 TICK_KEY, CUT = "_t_tick", "_t_cut"  # this session's current tick; set while a fragment run has not trained yet
 TICK, CHUNK, FULL_CHUNK, PEEK = ses.TICK_SECONDS, ses.CHUNK_SECONDS, ses.FULL_RUN_CHUNK_SECONDS, ses.PEEK_SECONDS
 NO_CHART_BAR = export.TOOLBAR  # the camera only: a PNG for slides
@@ -23,7 +25,10 @@ def new_run() -> None:
 
 
 def adopt(ck, source: str) -> None:
-    """Make a loaded checkpoint the session's model, architecture and (if known) data."""
+    """Make a loaded checkpoint the session's model, architecture and (if known) data. ConfigError,
+    and nothing changes, if it is bigger than a student may hold here (made_viz.budget)."""
+    ui.check(ck.config)
+    ui.admit(arch=ck.config, run=ck.config, model=None)
     name = (ck.data or {}).get("name")
     ds = load_dataset(name) if is_embedded_name(name) else ss.get(DATA_OBJ)
     ss[RUN] = ses.TrainingRun.from_checkpoint(ck, ds, source)
@@ -37,7 +42,7 @@ def on_checkpoint() -> None:
     if (f := ss.get("t_ckpt")) is not None:
         try:
             adopt(load_checkpoint(f.getvalue()), f"checkpoint {f.name}")
-        except CheckpointError as e:
+        except (CheckpointError, ConfigError) as e:
             ss["t_msg"] = f"{f.name} was not loaded: {e}"
 
 
@@ -45,14 +50,36 @@ def on_pretrained() -> None:
     try:
         info = get_info(ss["t_pre"])
         adopt(load_pretrained(info.name), f"pre-trained model “{info.title}”")
-    except (KeyError, CheckpointError) as e:
+    except (KeyError, CheckpointError, ConfigError) as e:
         ss["t_msg"] = f"The pre-trained model could not be loaded: {e}"
 
 
+def admitted(run: ses.TrainingRun, action, *args) -> None:
+    """Start `run` with `action` if the class's budget holds its network too (made_viz.budget: a
+    started run keeps a model, its gradients and optimiser state); else say why, above the buttons."""
+    try:
+        ui.admit(run=run.cfg)
+    except ConfigError as e:
+        ss[REFUSED] = f"Training was not started: {e}"
+        return
+    ss.pop(REFUSED, None)
+    action(*args)
+
+
 def buttons_panel(run: ses.TrainingRun) -> None:
+    if state_msg := ss.pop(REFUSED, None):
+        st.error(state_msg, icon=":material/memory:")
     cols, state, wide = st.columns(4), run.state, {"width": "stretch"}
     if state == ses.IDLE:
-        cols[0].button("Start", key="t_start", on_click=run.start, type="primary", icon=":material/play_arrow:", **wide)
+        cols[0].button(
+            "Start",
+            key="t_start",
+            on_click=admitted,
+            args=(run, run.start),
+            type="primary",
+            icon=":material/play_arrow:",
+            **wide,
+        )
     elif state == ses.RUNNING:
         cols[0].button("Pause", key="t_pause", on_click=run.pause, icon=":material/pause:", **wide)
     elif state == ses.PAUSED:
@@ -72,8 +99,8 @@ def buttons_panel(run: ses.TrainingRun) -> None:
         cols[2].button(
             f"+{STEPS} steps",
             key="t_steps",
-            on_click=run.train_steps,
-            args=(STEPS,),
+            on_click=admitted,
+            args=(run, run.train_steps, STEPS),
             **wide,
             help=f"Train exactly {STEPS} minibatches, then pause: step by step.",
         )

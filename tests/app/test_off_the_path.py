@@ -189,6 +189,82 @@ def test_the_architecture_page_skips_the_jacobian_for_a_big_network():
     assert any("masks' product" in s.value for s in at.success)
 
 
+def _class_of(limit: int, monkeypatch):
+    """The process's class budget set to `limit` weights x masks (sessions of this test only)."""
+    from made_viz import budget
+
+    monkeypatch.setattr(budget, "LEDGER", budget.Ledger(limit=limit))
+    return budget.LEDGER
+
+
+def drop_session(at: AppTest, ledger) -> None:
+    """What happens when Streamlit drops a closed tab's session: its state, and with it its `Share`, is
+    garbage, and the share's finalizer gives the entry back (tests/unit/test_class_budget.py checks that
+    with the garbage collector). AppTest keeps its last session state alive in the test thread, so here
+    the share's finalizer is called directly."""
+    before = ledger.total()
+    share = at.session_state[ui.SHARE]
+    held = ledger.held(share)
+    share.give_back()
+    assert held > 0 and ledger.total() == before - held
+
+
+BIG = Config(d=64, shape=(8, 8), hidden=(1000, 1000))  # 1,130,064 weights: fits one student's budget
+
+
+def test_the_class_together_cannot_pass_the_servers_limit(monkeypatch):
+    """Defect 5, the class's side: 30 students each under their own limit could still take the server.
+    The sum over sessions is bounded; the student refused is told so where they look, and keeps their
+    network; when the other student backs off, it fits."""
+    ledger = _class_of(BIG.num_weights + 2 * DEFAULT.num_weights, monkeypatch)
+    a, b = open_page(), open_page()
+    a.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()
+    assert a.session_state[CFG] == BIG.replace(seed=DEFAULT.seed) and not main_messages(a)
+    b.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()
+    assert not b.exception
+    assert b.session_state[CFG] == DEFAULT  # kept
+    top = first_main_element(b)
+    assert isinstance(top, Error) and "The server is full" in top.value and "MADE_VIZ_CLASS_WEIGHTS" in top.value
+    assert "Kept: 8 x 8 image (D = 64), hidden layers 128, 128" in top.value
+    assert b.sidebar.text_input(key="w_hidden").value == "128, 128"  # the refused entry left the field
+    assert ledger.total() == BIG.num_weights + DEFAULT.num_weights
+    a.sidebar.text_input(key="w_hidden").set_value("64").run()  # a backs off ...
+    b.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()  # ... and now b fits
+    assert b.session_state[CFG].hidden == (1000, 1000) and not main_messages(b)
+
+
+def test_a_closed_session_gives_its_share_back(monkeypatch):
+
+    ledger = _class_of(BIG.num_weights + DEFAULT.num_weights, monkeypatch)
+    a = open_page()
+    a.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()
+    b = open_page()
+    b.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()
+    assert b.session_state[CFG] == DEFAULT
+    drop_session(a, ledger)
+    assert ledger.total() == DEFAULT.num_weights
+    b.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()
+    assert b.session_state[CFG].hidden == (1000, 1000)
+
+
+def test_start_is_refused_when_the_class_has_no_room_for_another_run(monkeypatch):
+    """Defect 5 again: A started run keeps a second copy of the network (with its gradients and optimiser state): Start
+    is admitted like a bigger network, and refused with the reason above the buttons."""
+    ledger = _class_of(3 * DEFAULT.num_weights, monkeypatch)
+    a, b = open_page(TRAIN), open_page(TRAIN)
+    a.button(key="t_start").click().run()
+    assert a.session_state["train_run"].state == "running"  # a holds its network and its run: 2 of 3
+    b.button(key="t_start").click().run()
+    assert not b.exception
+    assert b.session_state["train_run"].state == "idle"
+    assert any("Training was not started: The server is full" in e.value for e in b.main.error)
+    a.button(key="t_stop").click().run()
+    drop_session(a, ledger)
+    b.button(key="t_start").click().run()
+    assert b.session_state["train_run"].state == "running" and not b.main.error
+    b.button(key="t_stop").click().run()
+
+
 # ---------------------------------------------------------------------------------------------
 # defect 6: shared caches are keyed by content, never by names
 

@@ -83,3 +83,16 @@ def test_streamlits_outside_a_server_warnings_are_quiet_only_during_the_warm_up(
     with warm.quiet_streamlit_warnings():
         assert not lg.isEnabledFor(logging.WARNING)
     assert lg.level == level
+
+
+def test_modules_other_libraries_peek_at_are_imported_before_students_arrive():
+    """plotly checks `sys.modules.get("pandas")` without importing it (is this a Series?). When a page's
+    first use of st.dataframe imported pandas in one student's thread, another student's figure saw the
+    half-imported module: `AttributeError: partially initialized module 'pandas' has no attribute
+    'Series'` (bench/ws_load.py, 30 students, 13 pages broke). Both warm paths import it whole first."""
+    import subprocess
+
+    for call in ("from made_viz import ui; ui.prepare_process()", "from made_viz import warm; warm.heavy_imports()"):
+        code = f"import sys; {call}; print('pandas' in sys.modules)"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert out.stdout.strip().splitlines()[-1] == "True", (call, out.stderr[-2000:])
