@@ -46,8 +46,23 @@ def _cfg(cj: str) -> Config:
 figure_cache = st.cache_resource(max_entries=96, show_spinner=False)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+BIG_MASK_SET = 1_000_000  # weights; above this, a mask set is one of the few big ones kept (see mask_set)
+
+
 def mask_set(cj: str, k: int):
+    """The config's k-th MaskSet, shared by every session. The masks take a byte per weight, so the cache
+    counts entries by size: 64 small ones, but only 4 above BIG_MASK_SET (a student trying seed after seed
+    of a 10 M-weight network would otherwise keep 64 x 10 MB of masks in the server)."""
+    return (big_mask_set if _cfg(cj).num_weights > BIG_MASK_SET else small_mask_set)(cj, k)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def small_mask_set(cj: str, k: int):
+    return build_masks(_cfg(cj), k)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def big_mask_set(cj: str, k: int):
     return build_masks(_cfg(cj), k)
 
 

@@ -96,3 +96,21 @@ def test_modules_other_libraries_peek_at_are_imported_before_students_arrive():
         code = f"import sys; {call}; print('pandas' in sys.modules)"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
         assert out.stdout.strip().splitlines()[-1] == "True", (call, out.stderr[-2000:])
+
+
+def test_big_mask_sets_are_few_in_the_shared_cache():
+    """A student trying seed after seed of a big network must not fill the server with masks: at most 4
+    mask sets above BIG_MASK_SET weights are kept, while small ones still share the roomy cache."""
+    from made_viz.app_pages import architecture_work as A
+    from made_viz.config import Config, config_json
+
+    big = Config(d=64, shape=(8, 8), hidden=(1000, 1000))
+    assert big.num_weights > A.BIG_MASK_SET
+    A.big_mask_set.clear()
+    first = A.mask_set(config_json(big), 0)
+    for seed in range(1, 8):
+        A.mask_set(config_json(big.replace(seed=seed)), 0)
+    assert resource_cache_entries()[A.__name__ + ".big_mask_set"] == 4
+    assert A.mask_set(config_json(big), 0) is not first  # the oldest was dropped
+    small = config_json(Config(d=4, hidden=(8,)))
+    assert A.mask_set(small, 0) is A.mask_set(small, 0)
