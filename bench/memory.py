@@ -93,7 +93,8 @@ async def worst_student(url: str, i: int, args, out: dict) -> Tab:
     await wait(await tab.set_value("Hidden layers", hidden))
     tab.put("Height", h)
     await wait(await tab.set_value("Width", w))
-    taken = caption_hidden(tab.caption()) == tuple(int(x) for x in hidden.split(","))
+    caption = tab.caption()  # "D = 4096 · layers 4096 → 1220 → 4096": the network the session holds
+    taken = caption_hidden(caption) == tuple(int(x) for x in hidden.split(",")) and f"D = {h * w} " in caption
     out.setdefault("architectures", {}).setdefault(f"{h}x{w} {hidden}", set()).add("taken" if taken else "refused")
     await tab.goto("Train")
     if args.train_s > 0 and tab.widget("Start", kinds=tuple(TRIGGERS)) is not None:
