@@ -4,6 +4,7 @@ with sessions that do the worst the per-session budget allows. Not part of the t
 
     nice -n 10 python -m bench.memory                        # 30 idle sessions, then 30 worst ones
     nice -n 10 python -m bench.memory --idle 10 --worst 10   # smaller, on a loaded machine
+    python -m bench.memory --idle 0 --worst 30 --size 1000000   # many students training mid-sized networks
     python -m bench.memory --worst 30 --upload-mb 45         # the worst students also upload a 45 MB file
 
 Two fresh servers, one after the other, each measured by its resident memory (RSS, psutil):
@@ -170,6 +171,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help=f"the server's {ENV_VAR} (default: unset, i.e. {DEFAULT_MAX_WEIGHTS:,}); the worst architectures "
         "are the widest under it",
     )
+    ap.add_argument(
+        "--size",
+        type=int,
+        default=0,
+        help="weights of each worst architecture (default: the per-student limit). Smaller ones let more students "
+        "train under the class budget: e.g. --size 1000000 has 15 students training a 1 M-weight network",
+    )
     ap.add_argument("--upload-mb", type=float, default=0.0, help="each worst student also uploads this many MB")
     ap.add_argument("--stagger", type=float, default=0.2, help="seconds between two students' arrivals")
     ap.add_argument("--settle-s", type=float, default=5.0, help="quiet seconds before the 'with sessions' figure")
@@ -177,7 +185,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--session-ttl", type=int, default=120)
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args(argv)
-    args.architectures = worst_architectures(args.max_weights or DEFAULT_MAX_WEIGHTS)
+    args.architectures = worst_architectures(args.size or args.max_weights or DEFAULT_MAX_WEIGHTS)
     return args
 
 
