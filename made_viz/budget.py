@@ -10,9 +10,9 @@ The Architecture page's exact checks are bounded too (`jacobian_affordable`, `ex
 each stays under about a billion multiply-adds (a few seconds of one core), or the page says why it
 is skipped.
 
-A class together is bounded too: the `Ledger` sums what every session of this server process holds (its
-architecture, its training run, a model it loaded) and refuses a request that would take the sum over
-MADE_VIZ_CLASS_WEIGHTS (default 30,000,000), again with a sentence that says so and what is kept. A
+A class together is bounded too: the `Ledger` sums what every session of this server process keeps (a
+training run, with its gradients and optimiser state in a worker; a model it loaded) and refuses a Start
+or a load that would take the sum over MADE_VIZ_CLASS_WEIGHTS, again with a sentence that says so. A
 session's share is given back when its tab has been closed long enough for Streamlit to drop the session.
 
 The mask computations themselves (`MaskSet.connectivity`, the reach and trace products in `graph`)

@@ -141,19 +141,19 @@ def check(cfg: Config) -> Config:
 _SAME = object()
 
 
-def held_size(arch=_SAME, run=_SAME, model=_SAME) -> int:
-    """Weights x masks of what this session keeps: its architecture, a training run that has started
-    or holds a model, and a loaded model that is not the run's. A keyword replaces one of them (a
-    Config, or None for nothing) to price a change before it is made."""
+def held_size(run=_SAME, model=_SAME) -> int:
+    """Weights x masks of what this session keeps in the server: a training run that has started or
+    holds a model (in a worker: weights, gradients, optimiser state; and the server's copy), and a loaded
+    model that is not the run's. A keyword replaces one of them (a Config, or None for nothing) to price
+    a change before it is made. The architecture itself is not counted: its masks and figures live in
+    the process's shared caches, bounded by size (architecture_work.mask_set), whoever asked for them."""
     ss = st.session_state
     r, m = ss.get(RUN), ss.get(MODEL)
-    if arch is _SAME:
-        arch = ss.get(CFG)
     if run is _SAME:  # an idle run has built nothing yet; a started or loaded one holds its model
         run = r.cfg if r is not None and r.state != "idle" else None
     if model is _SAME:  # the run's own model is counted once (it is the same network)
         model = m.cfg if m is not None and m.cfg != run else None
-    return sum(budget.requested_size(c) for c in (arch, run, model) if c is not None)
+    return sum(budget.requested_size(c) for c in (run, model) if c is not None)
 
 
 def share() -> budget.Share:
@@ -198,7 +198,6 @@ def init_session() -> None:
     params = {k: st.query_params.get_all(k) for k in st.query_params}
     try:
         cfg = check(config_from_params(params, default))
-        admit(arch=cfg)
     except ConfigError as e:
         cfg = default
         st.session_state[_REJECTED] = (
@@ -226,9 +225,7 @@ def get_config() -> Config:
 
 
 def set_config(cfg: Config) -> None:
-    """Replace the session's architecture; the sidebar's widgets show it from the next run on.
-    ConfigError, and nothing changes, if the class's budget cannot hold it (budget.Ledger)."""
-    admit(arch=cfg)
+    """Replace the session's architecture; the sidebar's widgets show it from the next run on."""
     st.session_state[CFG] = cfg
     st.session_state.pop(_ORDER_PENDING, None)
     if st.session_state.get(MASK_SHOWN, 0) >= cfg.num_masks:
@@ -345,12 +342,8 @@ def _on_widget_change(key: str) -> None:
     except ConfigError as e:
         _refuse(key, e)
         return
-    try:
-        set_config(cfg)
-    except ConfigError as e:
-        _refuse(key, e)
-        return
     ss.pop(_REJECTED, None)
+    set_config(cfg)
 
 
 def _on_preset() -> None:

@@ -28,7 +28,7 @@ def adopt(ck, source: str) -> None:
     """Make a loaded checkpoint the session's model, architecture and (if known) data. ConfigError,
     and nothing changes, if it is bigger than a student may hold here (made_viz.budget)."""
     ui.check(ck.config)
-    ui.admit(arch=ck.config, run=ck.config, model=None)
+    ui.admit(run=ck.config, model=None)
     name = (ck.data or {}).get("name")
     ds = load_dataset(name) if is_embedded_name(name) else ss.get(DATA_OBJ)
     ss[RUN] = ses.TrainingRun.from_checkpoint(ck, ds, source)

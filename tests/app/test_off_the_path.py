@@ -209,60 +209,41 @@ def drop_session(at: AppTest, ledger) -> None:
     assert held > 0 and ledger.total() == before - held
 
 
-BIG = Config(d=64, shape=(8, 8), hidden=(1000, 1000))  # 1,130,064 weights: fits one student's budget
-
-
-def test_the_class_together_cannot_pass_the_servers_limit(monkeypatch):
-    """Defect 5, the class's side: 30 students each under their own limit could still take the server.
-    The sum over sessions is bounded; the student refused is told so where they look, and keeps their
-    network; when the other student backs off, it fits."""
-    ledger = _class_of(BIG.num_weights + 2 * DEFAULT.num_weights, monkeypatch)
-    a, b = open_page(), open_page()
-    a.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()
-    assert a.session_state[CFG] == BIG.replace(seed=DEFAULT.seed) and not main_messages(a)
-    b.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()
-    assert not b.exception
-    assert b.session_state[CFG] == DEFAULT  # kept
-    top = first_main_element(b)
-    assert isinstance(top, Error) and "The server is full" in top.value and "MADE_VIZ_CLASS_WEIGHTS" in top.value
-    assert "Kept: 8 x 8 image (D = 64), hidden layers 128, 128" in top.value
-    assert b.sidebar.text_input(key="w_hidden").value == "128, 128"  # the refused entry left the field
-    assert ledger.total() == BIG.num_weights + DEFAULT.num_weights
-    a.sidebar.text_input(key="w_hidden").set_value("64").run()  # a backs off ...
-    b.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()  # ... and now b fits
-    assert b.session_state[CFG].hidden == (1000, 1000) and not main_messages(b)
-
-
-def test_a_closed_session_gives_its_share_back(monkeypatch):
-
-    ledger = _class_of(BIG.num_weights + DEFAULT.num_weights, monkeypatch)
-    a = open_page()
-    a.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()
-    b = open_page()
-    b.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()
-    assert b.session_state[CFG] == DEFAULT
-    drop_session(a, ledger)
-    assert ledger.total() == DEFAULT.num_weights
-    b.sidebar.text_input(key="w_hidden").set_value("1000, 1000").run()
-    assert b.session_state[CFG].hidden == (1000, 1000)
-
-
-def test_start_is_refused_when_the_class_has_no_room_for_another_run(monkeypatch):
-    """Defect 5 again: A started run keeps a second copy of the network (with its gradients and optimiser state): Start
-    is admitted like a bigger network, and refused with the reason above the buttons."""
-    ledger = _class_of(3 * DEFAULT.num_weights, monkeypatch)
+def test_the_class_together_cannot_train_more_than_the_server_holds(monkeypatch):
+    """Defect 5, the class's side: 30 students each under their own limit could still take the server
+    with 30 training runs (a run keeps its network, gradients and optimiser state). Start is admitted
+    against the sum over the process's sessions; the student refused is told why above the buttons and
+    keeps everything else; when a session is dropped, its share comes back."""
+    ledger = _class_of(3 * DEFAULT.num_weights // 2, monkeypatch)  # room for one run of the default network
     a, b = open_page(TRAIN), open_page(TRAIN)
+    assert ledger.total() == 0  # architectures alone hold nothing of the class's budget
     a.button(key="t_start").click().run()
-    assert a.session_state["train_run"].state == "running"  # a holds its network and its run: 2 of 3
+    assert a.session_state[ui.RUN].state == "running" and ledger.total() == DEFAULT.num_weights
     b.button(key="t_start").click().run()
     assert not b.exception
-    assert b.session_state["train_run"].state == "idle"
-    assert any("Training was not started: The server is full" in e.value for e in b.main.error)
+    assert b.session_state[ui.RUN].state == "idle" and b.session_state[CFG] == DEFAULT
+    refusal = [e.value for e in b.main.error]
+    assert len(refusal) == 1 and refusal[0].startswith("Training was not started: The server is full"), refusal
+    assert "MADE_VIZ_CLASS_WEIGHTS" in refusal[0] and f"needs {DEFAULT.num_weights:,}" in refusal[0]
     a.button(key="t_stop").click().run()
     drop_session(a, ledger)
     b.button(key="t_start").click().run()
-    assert b.session_state["train_run"].state == "running" and not b.main.error
+    assert b.session_state[ui.RUN].state == "running" and not b.main.error
     b.button(key="t_stop").click().run()
+
+
+def test_a_model_loaded_into_a_full_class_is_refused_and_nothing_changes(monkeypatch):
+    from made_viz.pretrained import list_pretrained
+
+    pre = [p for p in list_pretrained() if p.name == "digits8"]
+    assert pre, "the digits8 model ships with the package"
+    _class_of(1, monkeypatch)
+    at = open_page(TRAIN)
+    at.selectbox(key="t_pre").set_value("digits8").run()
+    at.button(key="t_pre_load").click().run()
+    assert not at.exception
+    assert at.session_state[CFG] == DEFAULT and at.session_state.get(ui.MODEL) is None
+    assert any("could not be loaded: The server is full" in e.value for e in at.main.error)
 
 
 # ---------------------------------------------------------------------------------------------
