@@ -100,6 +100,8 @@ async def worst_student(url: str, i: int, args, out: dict) -> Tab:
     await tab.goto("Train")
     if args.train_s > 0 and tab.widget("Start", kinds=tuple(TRIGGERS)) is not None:
         await wait(await tab.click("Start"))
+        if any("Training was not started" in e for e in tab.shown_errors()):  # the class budget is full
+            out["start_refused"] = out.get("start_refused", 0) + 1
         await asyncio.sleep(args.train_s)
         if tab.widget("Stop", kinds=tuple(TRIGGERS)) is not None:
             await wait(await tab.click("Stop"))
