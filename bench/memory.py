@@ -59,9 +59,14 @@ def widest(h: int, w: int, layers: int, limit: int) -> int:
     return lo
 
 
-def worst_architectures(limit: int) -> list[tuple[int, int, str]]:
-    """(height, width, hidden layers text) for each of WORST_SHAPES, just under `limit` weights."""
-    return [(h, w, ",".join([str(widest(h, w, n, limit))] * n)) for h, w, n in WORST_SHAPES]
+def worst_architectures(limit: int, shapes=WORST_SHAPES) -> list[tuple[int, int, str]]:
+    """(height, width, hidden layers text) for each of `shapes`, just under `limit` weights."""
+    return [(h, w, ",".join([str(widest(h, w, n, limit))] * n)) for h, w, n in shapes]
+
+
+def parse_shapes(text: str) -> tuple[tuple[int, int, int], ...]:
+    """'8x8x1,8x8x8' -> ((8, 8, 1), (8, 8, 8)): height x width x number of hidden layers."""
+    return tuple(tuple(int(v) for v in part.split("x")) for part in text.split(","))
 
 
 def log(*a) -> None:
@@ -180,6 +185,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="weights of each worst architecture (default: the per-student limit). Smaller ones let more students "
         "train under the class budget: e.g. --size 1000000 has 15 students training a 1 M-weight network",
     )
+    ap.add_argument(
+        "--shapes",
+        default=None,
+        help="HxWxLAYERS,... the worst architectures' shapes (default 64x64x1,8x8x8,28x28x2). Only 8x8 ones "
+        "train (the Train page's default data is the 8x8 digits): 8x8x1,8x8x2,8x8x8 has every student train",
+    )
     ap.add_argument("--upload-mb", type=float, default=0.0, help="each worst student also uploads this many MB")
     ap.add_argument("--stagger", type=float, default=0.2, help="seconds between two students' arrivals")
     ap.add_argument("--settle-s", type=float, default=5.0, help="quiet seconds before the 'with sessions' figure")
@@ -187,7 +198,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--session-ttl", type=int, default=120)
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args(argv)
-    args.architectures = worst_architectures(args.size or args.max_weights or DEFAULT_MAX_WEIGHTS)
+    shapes = parse_shapes(args.shapes) if args.shapes else WORST_SHAPES
+    args.architectures = worst_architectures(args.size or args.max_weights or DEFAULT_MAX_WEIGHTS, shapes)
     return args
 
 
