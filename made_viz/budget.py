@@ -32,7 +32,7 @@ from .config import Config, ConfigError
 ENV_VAR = "MADE_VIZ_MAX_WEIGHTS"
 DEFAULT_MAX_WEIGHTS = 10_000_000
 CLASS_ENV_VAR = "MADE_VIZ_CLASS_WEIGHTS"
-DEFAULT_CLASS_WEIGHTS = 20_000_000  # ~27 bytes each while training: about 0.55 GB
+DEFAULT_CLASS_WEIGHTS = 10_000_000  # ~55 bytes each while training (server and workers): ~0.55 GB
 
 
 def read_limit(environ=None, name: str = ENV_VAR, default: int = DEFAULT_MAX_WEIGHTS) -> int:

@@ -73,7 +73,7 @@ def test_the_limit_is_the_operators(monkeypatch):
     with pytest.raises(ConfigError, match="at most 1,000 fit now"):
         ledger.admit(s, 1001)
     monkeypatch.delenv("MADE_VIZ_CLASS_WEIGHTS")
-    assert budget.read_class_limit() == budget.DEFAULT_CLASS_WEIGHTS == 20_000_000
+    assert budget.read_class_limit() == budget.DEFAULT_CLASS_WEIGHTS == 10_000_000
     for bad in ("0", "-5", "lots"):
         monkeypatch.setenv("MADE_VIZ_CLASS_WEIGHTS", bad)
         with pytest.raises(ValueError, match="MADE_VIZ_CLASS_WEIGHTS must be a positive whole number"):
