@@ -105,6 +105,13 @@ SIDEBAR_CASES = {
     "hidden 9 layers": (None, _hidden(",".join(["8"] * 9)), "too many: at most 8"),
     "hidden 5000 layers of text": (None, _hidden("1," * 5000), "too many: at most 8"),
     "hidden html": (None, _hidden("<script>alert(1)</script>"), "is not a whole number"),
+    # seen in the soak run (bench/soak.py): what students typed that no test had tried
+    "hidden -3": (None, _hidden("-3"), "-3 is not a valid size"),
+    "hidden 0x10": (None, _hidden("0x10"), "'0x10' is not a whole number"),
+    "hidden 500,-1": (None, _hidden("500,-1"), "-1 is not a valid size"),
+    # the box takes at most 200 characters (max_chars), so the paste arrives clipped: 100 layers
+    "hidden 10 MB paste": (None, _hidden("1," * 5_000_000), "too many: at most 8"),
+    "hidden a 41-character word is quoted clipped": (None, _hidden("x" * 41), "is not a whole number"),
     "add layer beyond 8": (_add_layers(6), _add_layers(1), "9 hidden layers is too many"),
     "D = 1 (1x1 image)": (_size(1, 8), _size(1, 1), "D must be at least 2"),
     "explicit order duplicate": (SEED_EXAMPLE, _explicit("1,1,1"), "pixel 1 appears twice"),
@@ -127,6 +134,7 @@ def test_bad_sidebar_input_gives_a_message_and_keeps_the_architecture(case):
     before = at.session_state[CFG]
     act(at)
     assert any(fragment in m for m in messages(at)), messages(at)
+    assert all(len(m) < 600 for m in messages(at)), "a message quoted the student's whole text back"
     assert_session_goes_on(at, before)
 
 
@@ -143,7 +151,18 @@ def test_largest_image_is_accepted_and_width_beyond_the_widget_bound_is_clamped(
     assert caption(at).startswith(f"D = {cfg.d} ·")
 
 
-@pytest.mark.parametrize("text, hidden", [("", ()), ("none", ()), ("12;;,, 7", (12, 7)), ("１２８", (128,))])
+@pytest.mark.parametrize(
+    "text, hidden",
+    [
+        ("", ()),
+        ("none", ()),
+        ("12;;,, 7", (12, 7)),
+        ("１２８", (128,)),
+        ("210,", (210,)),
+        ("٢١٠", (210,)),
+        ("+210", (210,)),
+    ],
+)
 def test_odd_but_valid_hidden_text_is_understood(text, hidden):
     at = run_app()
     _hidden(text)(at)
