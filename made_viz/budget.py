@@ -159,13 +159,19 @@ LEDGER = Ledger()  # this process's sessions
 # the Architecture page's exact checks
 
 JACOBIAN_MAX_D = 1024  # above this the check uses the masks' product
+JACOBIAN_MAX_WEIGHTS = 2_000_000  # and above this: the check's model and its autograd graph are transient,
+# but 30 students checking 10 M-weight networks at once stacked ~300 MB each (bench.memory, peak 1.36 GB)
 MAX_CHECK_WORK = 1_000_000_000  # multiply-adds of one exact check
 EXACT_SUM_MAX_D = 12  # sum p(x) over all 2^D images
 
 
 def jacobian_affordable(cfg: Config) -> bool:
-    """The Jacobian check takes about D backward passes through the network."""
-    return cfg.d <= JACOBIAN_MAX_D and cfg.d * cfg.num_weights <= MAX_CHECK_WORK
+    """The Jacobian check takes about D backward passes through the network, built for the check alone."""
+    return (
+        cfg.d <= JACOBIAN_MAX_D
+        and cfg.num_weights <= JACOBIAN_MAX_WEIGHTS
+        and cfg.d * cfg.num_weights <= MAX_CHECK_WORK
+    )
 
 
 def exact_sum_affordable(cfg: Config) -> bool:

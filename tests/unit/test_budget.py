@@ -108,3 +108,14 @@ def test_connectivity_of_wide_layers_allocates_no_float_copy_of_a_mask():
     assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MB"
     want = ms.masks[0].astype(np.int64) @ ms.masks[1].astype(np.int64) @ ms.masks[2].astype(np.int64)
     np.testing.assert_array_equal(conn, want)
+
+
+def test_the_jacobian_check_is_skipped_for_a_network_over_two_million_weights_even_with_few_inputs():
+    """D x weights alone let an 8 x 8 network of 10 M weights through (640 M multiply-adds); its check built
+    a 10 M-weight model per student run (bench.memory: 30 such students peaked at 1.36 GB)."""
+    wide_small_image = Config(d=64, shape=(8, 8), hidden=(1185,) * 8)
+    assert wide_small_image.d * wide_small_image.num_weights <= budget.MAX_CHECK_WORK
+    assert not budget.jacobian_affordable(wide_small_image)
+    assert budget.jacobian_affordable(Config(d=784, shape=(28, 28), hidden=(500,)))  # 0.79 M: checked
+    at_limit = Config(d=64, shape=(8, 8), hidden=(1000, 1000))  # 1.13 M
+    assert budget.jacobian_affordable(at_limit)
