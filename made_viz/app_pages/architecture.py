@@ -171,18 +171,15 @@ def network_tab(c: Ctx) -> None:
             target = f"u:{G.num_layers(c.ms) - 1}:{c.pair[1]}"
         tr = trace_panel(c, target, auto)
     with left:
+        fig = None
         if in_browser:
             network_view(view_data(c.cj, c.k, arrange), traced=target[2:] if target.startswith("u:") else "")
         else:
+            fig = network_fig(c.cj, c.k, arrange, target, aggregated)
             st.plotly_chart(
-                network_fig(c.cj, c.k, arrange, target, aggregated),
-                key="net_plot",
-                on_select=on_pick,
-                selection_mode="points",
-                width="stretch",
-                config=NO_BAR,
+                fig, key="net_plot", on_select=on_pick, selection_mode="points", width="stretch", config=NO_BAR
             )
-        network_download(c, arrange, target, aggregated)
+        network_download(c, arrange, target, aggregated, fig)
         n_grey = len(G.unit_reasons(c.ms))
         st.caption(
             (
