@@ -23,7 +23,8 @@ run enables a cProfile.Profile around `run_app()`. Pages are compiled once per p
 event loop does after the script (bench/ws_load.py measures the whole process).
 
 Prints, per scenario: the runs' CPU (median, min, max ms) and the top functions by cumulative time
-(summed over the scenario's profiled runs). --json prints the CPU figures only, as JSON.
+(summed over the scenario's profiled runs). --json prints the CPU figures only, as JSON; --cpu-only times
+the runs without the profiler (whose overhead about doubles a run's CPU): the figures to compare.
 """
 
 from __future__ import annotations
@@ -61,11 +62,13 @@ def profiled_run() -> None:
         return
     prof = STATE["profile"]
     t0 = time.thread_time()
-    prof.enable()
+    if prof is not None:
+        prof.enable()
     try:
         run_app()
     finally:
-        prof.disable()
+        if prof is not None:
+            prof.disable()
         STATE["cpu"].append(time.thread_time() - t0)
 
 
@@ -147,12 +150,12 @@ def sample_seed(script: str, i: int):
 SCENARIOS = {f.__name__: f for f in (arch_open, arch_change, arch_rerun, train_open, sample_seed)}
 
 
-def measure(name: str, script: str, repeat: int) -> tuple[list[float], cProfile.Profile]:
-    """Warm up once (unmeasured), then `repeat` fresh sessions, each profiled for its act only."""
+def measure(name: str, script: str, repeat: int, profile: bool = True) -> tuple[list[float], cProfile.Profile]:
+    """Warm up once (unmeasured), then `repeat` fresh sessions, each profiled (or only timed) for its act."""
     scenario = SCENARIOS[name]
     act = scenario(script, -1)
     act()  # warm-up: first builds of anything this scenario needs
-    STATE["profile"], STATE["cpu"] = cProfile.Profile(), []
+    STATE["profile"], STATE["cpu"] = cProfile.Profile() if profile else None, []
     for i in range(repeat):
         act = scenario(script, i)
         STATE["on"] = True
@@ -180,6 +183,9 @@ def main(argv=None) -> int:
     ap.add_argument("--sort", default="cumulative", choices=("cumulative", "tottime"))
     ap.add_argument("--callers", default=None, help="also print who calls the functions matching this regex")
     ap.add_argument("--json", action="store_true", help="only the per-run CPU figures, as JSON")
+    ap.add_argument(
+        "--cpu-only", action="store_true", help="no profiler (its overhead ~doubles a run): the runs' CPU alone"
+    )
     args = ap.parse_args(argv)
     import logging
 
@@ -193,7 +199,7 @@ def main(argv=None) -> int:
         Path(script).write_text(WRAPPER)
         results = {}
         for name in args.scenario or list(SCENARIOS):
-            cpu, prof = measure(name, script, args.repeat)
+            cpu, prof = measure(name, script, args.repeat, profile=not args.cpu_only)
             ms = [1000 * c for c in cpu]
             results[name] = {
                 "runs": len(ms),
@@ -201,7 +207,7 @@ def main(argv=None) -> int:
                 "cpu_min_ms": round(min(ms), 1),
                 "cpu_max_ms": round(max(ms), 1),
             }
-            if not args.json:
+            if not args.json and prof is not None:
                 r = results[name]
                 print(
                     f"=== {name}: {r['runs']} run(s), server CPU per run (script thread) median "
