@@ -37,7 +37,7 @@ def checked(cfg: Config) -> Ctx:
     k, cj = ui.mask_shown(), config_json(cfg)
     ms = mask_set(cj, k)
     bad, how = jacobian_check(cj, k)
-    bad_masks = [] if bad or how == "masks" else ms.violations()[:1]  # structurally broken, yet dead ReLUs hide it
+    bad_masks = [] if bad or how == "masks" else G.first_violation(ms)  # structurally broken, yet dead ReLUs hide it
     return Ctx(cfg, k, cj, ms, bad, how, (bad or bad_masks or [None])[0])
 
 
