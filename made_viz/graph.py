@@ -33,6 +33,7 @@ __all__ = [
     "trace_summary",
     "describe_unit",
     "trace_options",
+    "first_violation",
     "trace_target",
     # the layer vocabulary callers reach through this module (home: layers)
     "edge_count",
@@ -245,7 +246,18 @@ def describe_unit(ms: MaskSet, layer: int, unit: int) -> str:
 
 def trace_options(ms: MaskSet, bundles: bool = False, max_bins: int = 10) -> dict[str, str]:
     """key -> label of everything that can be traced: '' (nothing), 'u:layer:unit' for a unit
-    (outputs first, then hidden layers, then inputs) and, with bundles, 'g:layer:bin' first."""
+    (outputs first, then hidden layers, then inputs) and, with bundles, 'g:layer:bin' first.
+    Made once per MaskSet (the page asks on every run; D = 64 with 2 x 128 units: 384 labels), a copy given."""
+    return dict(memo(ms, f"trace_options.{bundles}.{max_bins}", lambda m: _trace_options(m, bundles, max_bins)))
+
+
+def first_violation(ms: MaskSet) -> list[tuple[int, int]]:
+    """The first of MaskSet.violations() ([] for a true MADE), once per MaskSet: the Architecture page asks on
+    every run, and the masks' product behind it does not change."""
+    return list(memo(ms, "first_violation", lambda m: m.violations()[:1]))
+
+
+def _trace_options(ms: MaskSet, bundles: bool, max_bins: int) -> dict[str, str]:
     last = num_layers(ms) - 1
     opts = {"": "nothing traced"}
     if bundles:

@@ -8,6 +8,8 @@ that draw many edges as one trace (segments joined by NaN gaps), so D = 784 stay
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import plotly.colors as pcolors
 import plotly.graph_objects as go
@@ -62,6 +64,27 @@ class Spec:
         return go.Figure(data=self.data, layout=self.layout)
 
 
+class SharedFigure(go.Figure):
+    """A figure built once and then only read, by every session (the pages' cached figures). st.plotly_chart
+    calls `to_dict()` on every run, which deep-copies every trace (~6 ms for the network, more profiled);
+    here it is computed once and handed out as a fresh top-level dict around the same (never mutated)
+    traces and layout. Mutating a SharedFigure after its first to_dict would not show: use `shared`
+    only on figures that are finished."""
+
+    def to_dict(self) -> dict:
+        whole = self.__dict__.get("_whole")
+        if whole is None:
+            whole = self._whole = super().to_dict()
+        return {k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v for k, v in whole.items()}
+
+
+def shared(fig: go.Figure) -> go.Figure:
+    """`fig`, finished, as a SharedFigure (the same object: no copy, no second validation)."""
+    if type(fig) is go.Figure:
+        fig.__class__ = SharedFigure
+    return fig
+
+
 def scatter(**kw) -> dict:
     return dict(type="scatter", **kw)
 
@@ -107,9 +130,22 @@ def line_trace(xs, ys, color: str, width: float, name: str, legend: bool = False
 
 
 def degree_colors(deg: np.ndarray, d: int) -> list[str]:
-    """Colour of every degree on the shared degree scale (1..D)."""
+    """Colour of every degree on the shared degree scale (1..D). Whole degrees 1..D are looked up in the
+    scale sampled once per D (plotly's sampling looks the scale up by name, ~10 ms a call, and a network
+    figure asks once per layer); each colour is sampled on its own, so the table gives the same strings."""
+    deg = np.asarray(deg)
+    if deg.size and np.issubdtype(deg.dtype, np.integer) and deg.min() >= 1 and deg.max() <= d:
+        table = _degree_palette(int(d))
+        return [table[k - 1] for k in deg.tolist()]
     t = (np.asarray(deg, dtype=float) - 1) / max(d - 1, 1)
     return pcolors.sample_colorscale(DEGREE_SCALE, np.clip(t, 0, 1).tolist())
+
+
+@lru_cache(maxsize=64)
+def _degree_palette(d: int) -> tuple[str, ...]:
+    """The degree scale's colour of each degree 1..d (as degree_colors computes it)."""
+    t = (np.arange(1, d + 1, dtype=float) - 1) / max(d - 1, 1)
+    return tuple(pcolors.sample_colorscale(DEGREE_SCALE, np.clip(t, 0, 1).tolist()))
 
 
 def text_color(rgb: str) -> str:

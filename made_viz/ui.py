@@ -83,14 +83,21 @@ PRESETS: dict[str, Preset] = {
 DEFAULT_PRESET = "digits"
 
 
+_prepared = False  # prepare_process has run in this process
+
+
 def prepare_process() -> None:
     """Once per server process: cap the threads, import the heavy modules, then move every object
     that exists so far (torch, plotly, the library: ~1 M objects) out of the garbage collector's
     sight with `gc.freeze()`. Without it every full collection, triggered again and again by the
     objects a rerun allocates, walks all of them: measured 0.24 -> 0.06 s of server CPU per rerun of
     the Home page (bench/load_test.py --page-costs)."""
+    global _prepared
     cap_torch_threads()
-    if gc.get_freeze_count():
+    if _prepared:  # every page run asks: a flag, since gc.get_freeze_count() walks ~1 M frozen objects (~40 ms)
+        return
+    _prepared = True
+    if gc.get_freeze_count():  # frozen already (made_viz.warm, before the server listened)
         return
     # pandas too: plotly peeks at sys.modules['pandas'] without importing it, and half-imported by one
     # student's first st.dataframe it broke another student's figure; so it is imported whole, first

@@ -37,7 +37,7 @@ def checked(cfg: Config) -> Ctx:
     k, cj = ui.mask_shown(), config_json(cfg)
     ms = mask_set(cj, k)
     bad, how = jacobian_check(cj, k)
-    bad_masks = [] if bad or how == "masks" else ms.violations()[:1]  # structurally broken, yet dead ReLUs hide it
+    bad_masks = [] if bad or how == "masks" else G.first_violation(ms)  # structurally broken, yet dead ReLUs hide it
     return Ctx(cfg, k, cj, ms, bad, how, (bad or bad_masks or [None])[0])
 
 
@@ -171,18 +171,15 @@ def network_tab(c: Ctx) -> None:
             target = f"u:{G.num_layers(c.ms) - 1}:{c.pair[1]}"
         tr = trace_panel(c, target, auto)
     with left:
+        fig = None
         if in_browser:
             network_view(view_data(c.cj, c.k, arrange), traced=target[2:] if target.startswith("u:") else "")
         else:
+            fig = network_fig(c.cj, c.k, arrange, target, aggregated)
             st.plotly_chart(
-                network_fig(c.cj, c.k, arrange, target, aggregated),
-                key="net_plot",
-                on_select=on_pick,
-                selection_mode="points",
-                width="stretch",
-                config=NO_BAR,
+                fig, key="net_plot", on_select=on_pick, selection_mode="points", width="stretch", config=NO_BAR
             )
-        network_download(c, arrange, target, aggregated)
+        network_download(c, arrange, target, aggregated, fig)
         n_grey = len(G.unit_reasons(c.ms))
         st.caption(
             (

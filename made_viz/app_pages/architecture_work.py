@@ -14,6 +14,7 @@ from made_viz import graph as G
 from made_viz.budget import jacobian_affordable
 from made_viz.config import Config
 from made_viz.masks import MaskSet, build_masks
+from made_viz.plot_parts import shared
 
 # every figure's toolbar: only the camera, a sharp PNG for slides (the name is kept for the call sites)
 NO_BAR = export.TOOLBAR
@@ -41,8 +42,8 @@ def _cfg(cj: str) -> Config:
 
 
 # --- cached pure work, keyed by the config's JSON text and the mask index -----------------------
-# Figures are cached as shared, never-mutated objects (st.plotly_chart copies them): cache_data would
-# unpickle, i.e. re-validate, every figure on every rerun (~60 ms each).
+# Figures are cached as shared, never-mutated objects (plot_parts.shared: st.plotly_chart's to_dict on every
+# run is then computed once): cache_data would unpickle, i.e. re-validate, every figure on every rerun.
 figure_cache = st.cache_resource(max_entries=96, show_spinner=False)
 
 
@@ -69,28 +70,28 @@ def big_mask_set(cj: str, k: int):
 @figure_cache
 def network_fig(cj: str, k: int, arrange: str, target: str, aggregated: bool):
     ms = mask_set(cj, k)
-    return F.network_figure(ms, tr=G.trace_target(ms, target), arrange=arrange, aggregated=aggregated)
+    return shared(F.network_figure(ms, tr=G.trace_target(ms, target), arrange=arrange, aggregated=aggregated))
 
 
 @figure_cache
 def mask_fig(cj: str, k: int, layer: int):
-    return F.mask_figure(mask_set(cj, k), layer)
+    return shared(F.mask_figure(mask_set(cj, k), layer))
 
 
 @figure_cache
 def direct_fig(cj: str, k: int):
-    return F.direct_mask_figure(mask_set(cj, k))
+    return shared(F.direct_mask_figure(mask_set(cj, k)))
 
 
 @figure_cache
 def conn_fig(cj: str, k: int):
-    return F.connectivity_figure(mask_set(cj, k))
+    return shared(F.connectivity_figure(mask_set(cj, k)))
 
 
 @figure_cache
 def dep_fig(cj: str, k: int, target: str):
     ms = mask_set(cj, k)
-    return F.dependency_figure(ms, G.trace_target(ms, target), _cfg(cj).image_shape)
+    return shared(F.dependency_figure(ms, G.trace_target(ms, target), _cfg(cj).image_shape))
 
 
 @st.cache_data(max_entries=64, show_spinner="Checking the Jacobian…")
@@ -117,12 +118,20 @@ def exact_sums(cj: str, k: int) -> tuple[float, float | None]:
     return total_probability(model), (total_probability(model, ensemble=True) if cfg.num_masks > 1 else None)
 
 
-def network_download(c: Ctx, arrange: str, target: str, aggregated: bool) -> None:
-    """The network as one offline HTML file (hover and the traced paths as drawn), built on click."""
-    fig = network_fig(c.cj, c.k, arrange, target, aggregated)
+def network_download(c: Ctx, arrange: str, target: str, aggregated: bool, fig=None) -> None:
+    """The network as one offline HTML file (hover and the traced paths as drawn), built on click: `fig` when
+    the page shows the plotly figure, else (the in-browser view) the same figure made only when asked for,
+    not on every new config (building it was half of such a run's server time)."""
+
+    def page() -> str:
+        shown = fig
+        if shown is None:  # no st.cache here: the callable runs outside the page's script run
+            shown = F.network_figure(c.ms, tr=G.trace_target(c.ms, target), arrange=arrange, aggregated=aggregated)
+        return export.network_html(shown, ui.describe(c.cfg) + ".")
+
     st.download_button(
         "Download the network (HTML, works offline)",
-        lambda: export.network_html(fig, ui.describe(c.cfg) + "."),
+        page,
         "made_network.html",
         "text/html",
         key="net_html",

@@ -77,3 +77,32 @@ def test_over_the_budget_the_plotly_figure_with_a_note():
     assert component_data(at) is None
     assert [e.key for e in at.get("plotly_chart")] == ["net_plot"]
     assert "edges the network is drawn by the server" in captions(at)
+
+
+def test_the_browser_view_builds_no_plotly_network_and_its_download_is_the_same_file(monkeypatch):
+    """With the in-browser view the page showed no plotly network, yet built one on every new config for the
+    download button (half of such a run's server time): it is built when the file is asked for, and is the
+    file the classic figure gives."""
+    import streamlit as st
+
+    from made_viz import export, ui
+    from made_viz import figures as F
+
+    built, offered = [], {}
+    real_figure, real_button = F.network_figure, st.download_button
+    monkeypatch.setattr(F, "network_figure", lambda *a, **kw: built.append(1) or real_figure(*a, **kw))
+
+    def button(label, data, *a, **kw):
+        offered[kw.get("key")] = data
+        return real_button(label, data, *a, **kw)
+
+    monkeypatch.setattr(st, "download_button", button)
+    query = {**SEED_QUERY, "seed": "918273"}  # a config no other test built (the figure cache is per process)
+    at = open_page(query)
+    assert component_data(at) is not None and built == []
+    cfg = at.session_state[CFG]
+    ms = build_masks(cfg)
+    want = export.network_html(
+        real_figure(ms, tr=G.trace_target(ms, ""), arrange="natural", aggregated=False), ui.describe(cfg) + "."
+    )
+    assert offered["net_html"]() == want
