@@ -79,7 +79,8 @@ class Config:
                     f"hidden layer {i} has {h} units: every layer needs at least 1 unit (remove the layer instead)."
                 )
             if h > MAX_HIDDEN_UNITS:
-                raise ConfigError(f"hidden layer {i} has {h} units: at most {MAX_HIDDEN_UNITS} per layer.")
+                units = clip(str(h))[1:-1]  # a pasted 200-digit number is quoted short
+                raise ConfigError(f"hidden layer {i} has {units} units: at most {MAX_HIDDEN_UNITS} per layer.")
         if isinstance(self.order, str):
             if self.order not in ORDERS:
                 raise ConfigError(

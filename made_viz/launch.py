@@ -22,6 +22,7 @@ SETTINGS = {
     "server.headless": True,
     "server.maxUploadSize": 50,
     "server.runOnSave": False,
+    "runner.postScriptGC": False,
     "browser.gatherUsageStats": False,
     "client.toolbarMode": "viewer",
     "client.showErrorDetails": "none",

@@ -329,7 +329,11 @@ def _config_from_widgets(old: Config) -> Config:
 def _refuse(key: str, error: Exception) -> None:
     """Say what was refused, why, and what is kept; the widgets go back to the kept network."""
     value = st.session_state.get(_W + key)
-    shown = f" “{value}”" if key in ("hidden", "order_text") else f" {value}" if value is not None else ""
+    if key in ("hidden", "order_text"):  # the student's own text, quoted short (a paste can be 200 characters)
+        text = str(value)
+        shown = f" “{text if len(text) <= 40 else text[:40] + '…'}”"
+    else:
+        shown = f" {value}" if value is not None else ""
     st.session_state[_REJECTED] = (
         f"{LABELS[key]}{shown} was not taken: {error} Kept: {describe(st.session_state[CFG])}."
     )

@@ -134,7 +134,7 @@ def test_bad_sidebar_input_gives_a_message_and_keeps_the_architecture(case):
     before = at.session_state[CFG]
     act(at)
     assert any(fragment in m for m in messages(at)), messages(at)
-    assert all(len(m) < 600 for m in messages(at)), "a message quoted the student's whole text back"
+    assert all(len(m) < 400 for m in messages(at)), "a message quoted the student's whole text back"
     assert_session_goes_on(at, before)
 
 
@@ -498,3 +498,14 @@ def test_sidebar_controls_keep_the_architecture_across_a_page_switch(page):
     at.text_input(key="w_hidden").set_value("21, 9").run()
     assert not at.exception and not at.error, messages(at)
     assert at.session_state[CFG] == DEFAULT.replace(hidden=(21, 9))
+
+
+@pytest.mark.parametrize("text", ["1," * 100, "x" * 200, "9" * 60])
+def test_a_long_refused_text_is_quoted_short(text):
+    """The sidebar quotes what was refused, but at most 40 characters of it (the soak's students pasted 200)."""
+    at = run_app()
+    _hidden(text)(at)
+    quoted = [m for m in messages(at) if m.startswith("Hidden layers “")]
+    assert quoted, messages(at)
+    for m in quoted:
+        assert text[:40] + "…”" in m and text[:41] not in m, m
