@@ -17,6 +17,8 @@ from made_viz.masks import build_masks
 from made_viz.model import MADE
 from made_viz.sampling import sample
 
+from .conftest import whole_label
+
 pytestmark = pytest.mark.e2e
 
 FIG = "#made-figure"
@@ -61,7 +63,9 @@ def test_animation_html_plays_and_steps_offline(offline_page, tmp_path, shots):
     last = len(fig.frames) - 1
     assert pg.evaluate(f"() => {GD}._transitionData._frames.length") == len(fig.frames)
     assert pg.evaluate(f"() => {ACTIVE}") == last, "the file opens on the finished samples, not playing"
-    button = lambda label: pg.locator(f"{FIG} .updatemenu-button").filter(has_text=label).first  # noqa: E731
+    button = lambda label: pg.locator(f"{FIG} .updatemenu-button").filter(  # noqa: E731
+        has_text=whole_label(label)
+    )
     button("◀ Step").click()
     pg.wait_for_function(f"() => {ACTIVE} === {last - 1}", timeout=15_000)
     button("Step ▶").click()

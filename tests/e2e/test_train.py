@@ -43,10 +43,7 @@ def to_top(page) -> None:
 
 
 def test_train_start_watch_stop_download(page, app_url, shots):
-    # open the app at its root first: a fresh server whose very first request is a page URL can stay in
-    # Streamlit's old "pages/ directory" navigation mode (reported to the lead)
-    goto(page, app_url)
-    goto(page, app_url + "/train")
+    goto(page, app_url + "/train")  # the app_url fixture has registered the pages
     expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible()
     # long enough that there is time to watch and to stop it
     epochs = page.get_by_label("Epochs")
