@@ -216,30 +216,46 @@ def shots():
 # ------------------------------------------------------------------------------------------------
 # waiting for Streamlit
 
-# Counts the app's script runs inside the page (a MutationObserver on stApp's data-test-script-state, from the
-# document's start), so that wait_idle knows whether the run an action caused has started, even when that run
-# was already over before the test looked: a "running" state watched for from outside can be missed.
+# Counts the app's finished script runs inside the page: the server's script_finished messages (ForwardMsg field 6,
+# a varint status) read off Streamlit's websocket from the document's start. So wait_idle knows whether the run
+# an action caused has happened, even one over before the test looked. (stApp's data-test-script-state cannot
+# tell: React may draw a fast run's "running" and "notRunning" in one render, and the attribute never changes.)
 RUN_COUNTER = """(() => {
   if (window.__madeRuns !== undefined) return;
-  window.__madeRuns = 0;  // runs started (transitions into "running") in this document
+  window.__madeRuns = 0;  // script runs finished (whole page or fragment) in this document
   window.__madeSeen = 0;  // runs the test has already waited for
-  const NAME = 'data-test-script-state';
-  const states = new MutationObserver(records => records.forEach((r, i) => {
-    const after = i + 1 < records.length ? records[i + 1].oldValue : r.target.getAttribute(NAME);
-    if (after === 'running' && r.oldValue !== 'running') window.__madeRuns++;
-  }));
-  let app = null;
-  const find = () => {
-    if (app && app.isConnected) return;
-    const el = document.querySelector('[data-testid="stApp"]');
-    if (!el) return;
-    app = el;
-    states.disconnect();
-    states.observe(el, {attributes: true, attributeFilter: [NAME], attributeOldValue: true});
-    if (el.getAttribute(NAME) === 'running') window.__madeRuns++;
+  const EARLY_FOR_RERUN = 2;  // a run cut short by the next one: that one's own end counts
+  const count = bytes => {
+    const b = new Uint8Array(bytes);
+    let i = 0;
+    const varint = () => {
+      let v = 0, scale = 1, x;
+      do { x = b[i++]; v += (x & 0x7f) * scale; scale *= 128; } while (x & 0x80 && i < b.length);
+      return v;
+    };
+    while (i < b.length) {
+      const key = varint(), field = Math.floor(key / 8), wire = key % 8;
+      if (field === 6 && wire === 0) {
+        if (varint() !== EARLY_FOR_RERUN) window.__madeRuns++;
+        return;
+      }
+      if (wire === 0) varint();
+      else if (wire === 2) { const n = varint(); i += n; }
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else return;
+    }
   };
-  new MutationObserver(find).observe(document, {childList: true, subtree: true});
-  find();
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', e => {
+        if (e.data instanceof ArrayBuffer) count(e.data);
+        else if (e.data instanceof Blob) e.data.arrayBuffer().then(count);
+      });
+    }
+  };
 })()"""
 
 
@@ -252,9 +268,9 @@ def count_runs(context) -> None:
 
 
 def wait_idle(pg, timeout: float = 120_000, started: float | None = None) -> None:
-    """Wait until Streamlit has finished the run that the last action caused: for a run to have started
-    since the last wait_idle (counted in the page, so a run already over counts too), then for the app to be
-    idle and stay idle a moment (no new run: a page may st.rerun itself).
+    """Wait until Streamlit has finished the run that the last action caused: for a run to have finished since
+    the last wait_idle (counted in the page, so a run over before this looked counts too), then for the app
+    to be idle and stay idle a moment (no run ends meanwhile: a page may st.rerun itself).
 
     `started`: None (the default) when the action surely reruns the page: wait up to `timeout` for its run
     and fail if none comes. A number of ms for an action that may rerun nothing (a widget that refuses its
@@ -267,7 +283,7 @@ def wait_idle(pg, timeout: float = 120_000, started: float | None = None) -> Non
         try:
             pg.wait_for_function(new_run, timeout=timeout)
         except PlaywrightTimeout:
-            raise AssertionError(f"the action started no script run in {timeout / 1000:.0f} s") from None
+            raise AssertionError(f"the action caused no script run in {timeout / 1000:.0f} s") from None
     else:
         with contextlib.suppress(PlaywrightTimeout):
             pg.wait_for_function(new_run, timeout=started)
@@ -276,8 +292,8 @@ def wait_idle(pg, timeout: float = 120_000, started: float | None = None) -> Non
 
 
 def _until_quiet(pg, timeout: float, quiet_ms: int = 300) -> None:
-    """Idle, and no run started during the next `quiet_ms` (a page's st.rerun, or a run_every fragment, may
-    start one); then every run so far counts as seen."""
+    """Idle, and no run ended during the next `quiet_ms` (a page's st.rerun, or a run_every fragment, may run
+    again); then every run so far counts as seen."""
     end = time.monotonic() + timeout / 1000
     while True:
         left = max(1_000.0, (end - time.monotonic()) * 1000)
