@@ -120,6 +120,6 @@ def test_the_lesson_walked_by_clicking_lands_each_step_and_is_photographed(page,
     expect(page.locator(".st-key-s_model input")).to_have_value(re.compile("MNIST"))
     page.wait_for_selector(FIG + " .main-svg", timeout=SLOW)
     for label in ("Play", "Step ▶"):  # by their whole labels ("Play" is not "Replay")
-        button = page.locator(f"{FIG} .updatemenu-button").filter(has_text=whole_label(label))
+        button = page.locator(f"{FIG} .updatemenu-button").filter(has_text=whole_label(label)).first
         in_first_screen(page, button)
     shoot(page, folder, "5_sampling")

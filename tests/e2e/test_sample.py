@@ -101,7 +101,7 @@ def test_sample_animation_neighbours_and_lens(page, app_url, shots):
     expect(total).to_have_text(re.compile(r" nats$"))
 
     # draw: a click on a pixel of the canvas toggles it, and the model's total changes
-    lens.locator("[data-testid='stSelectbox']").first.click()
+    lens.get_by_role("combobox", name="Image").click()  # by its label, not its place
     page.get_by_role("option", name="Draw your own").click()
     wait_idle(page)
     blank = total.inner_text()
