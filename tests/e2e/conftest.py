@@ -259,6 +259,11 @@ RUN_COUNTER = """(() => {
 })()"""
 
 
+# ms a page run may take: waits end as soon as the run does, so a long limit costs a passing test nothing, and a
+# page run on a shared 2-core machine under a load of 20 was seen to take over two minutes
+RUN_TIMEOUT = 300_000
+
+
 def count_runs(context) -> None:
     """Count the app's script runs in every page of `context`, from each document's start. Every context
     whose pages wait_idle waits on needs it (the page, context and new_context fixtures do it)."""
@@ -267,7 +272,7 @@ def count_runs(context) -> None:
         context._made_counts_runs = True
 
 
-def wait_idle(pg, timeout: float = 120_000, started: float | None = None) -> None:
+def wait_idle(pg, timeout: float = RUN_TIMEOUT, started: float | None = None) -> None:
     """Wait until Streamlit has finished the run that the last action caused: for a run to have finished since
     the last wait_idle (counted in the page, so a run over before this looked counts too), then for the app
     to be idle and stay idle a moment (no run ends meanwhile: a page may st.rerun itself).
@@ -313,7 +318,7 @@ def whole_label(label: str) -> re.Pattern:
     return re.compile(rf"(^|\s){re.escape(label)}(\s|$)")
 
 
-def goto(pg, url: str, timeout: float = 120_000) -> None:
+def goto(pg, url: str, timeout: float = RUN_TIMEOUT) -> None:
     """Open `url` and wait for its first run (a new document: its run count starts at 0)."""
     pg.goto(url, timeout=timeout)
     wait_idle(pg, timeout)
