@@ -49,12 +49,9 @@ def _record(page) -> None:
 
 
 def _settled(page) -> None:
-    """Wait until plotly has no animation in flight (a button's click queues its animation at once, so a
-    wrong jump would be under way or done when this returns)."""
-    page.wait_for_function(
-        f"() => !{GD}._transitionData._animationRaf && !({GD}._transitionData._frameQueue || []).length",
-        timeout=QUICK,
-    )
+    """Wait until plotly's frame queue is empty: a button's click queues its frames at once, and the slider
+    shows a frame as soon as it leaves the queue, so a wrong jump would show by the time this returns."""
+    page.wait_for_function(f"() => !({GD}._transitionData._frameQueue || []).length", timeout=QUICK)
 
 
 def _pause_in_the_middle(page, last: int, tries: int = 3) -> int:
