@@ -49,7 +49,9 @@ def test_train_start_watch_stop_download(page, app_url, shots):
     epochs = page.get_by_label("Epochs")
     epochs.fill("2000")
     epochs.press("Enter")
+    ran = time.monotonic()
     wait_idle(page)
+    page_run = time.monotonic() - ran  # one run of this page, as fast as this machine is right now
     expect(page.get_by_text("independent pixels: 25.20")).to_be_visible()  # the baseline is drawn before training
     to_top(page)
     page.screenshot(path=str(shots / "train_start.png"))
@@ -66,13 +68,14 @@ def test_train_start_watch_stop_download(page, app_url, shots):
     page.screenshot(path=str(shots / "train_running.png"))
 
     main = page.get_by_test_id("stMainBlockContainer")
+    budget = max(8.0, 3 * page_run)  # a loaded shared machine slows every page run, Stop's too
     t0 = time.monotonic()
     main.get_by_role("button", name="Stop").click()
-    expect(page.get_by_text("Stopped by you")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Stopped by you")).to_be_visible(timeout=max(30_000, 2_000 * budget))
     latency = time.monotonic() - t0
-    print(f"[e2e] Stop took effect after {latency:.2f} s")
+    print(f"[e2e] Stop took effect after {latency:.2f} s (budget {budget:.1f} s; a page run took {page_run:.2f} s)")
     # one chunk of training (<= 0.45 s), then a page run: ~1 s on a quiet machine; generous for shared CI cores
-    assert latency < 8, "Stop must take effect quickly"
+    assert latency < budget, "Stop must take effect quickly"
     wait_idle(page)
     stopped = curve(page)
     page.wait_for_timeout(1500)
