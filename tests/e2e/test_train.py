@@ -49,9 +49,7 @@ def test_train_start_watch_stop_download(page, app_url, shots):
     epochs = page.get_by_label("Epochs")
     epochs.fill("2000")
     epochs.press("Enter")
-    ran = time.monotonic()
     wait_idle(page)
-    page_run = time.monotonic() - ran  # one run of this page, as fast as this machine is right now
     expect(page.get_by_text("independent pixels: 25.20")).to_be_visible()  # the baseline is drawn before training
     to_top(page)
     page.screenshot(path=str(shots / "train_start.png"))
@@ -59,21 +57,24 @@ def test_train_start_watch_stop_download(page, app_url, shots):
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Start").click()
     first = wait_curve_grows(page, (0, 0.0))
     assert first[0] > 0
+    ticked = time.monotonic()
     second = wait_curve_grows(page, first)  # the fragment keeps training
     expect(page.get_by_text("running", exact=True)).to_be_visible()
     third = wait_curve_grows(page, second)
+    # one curve update while training (a chunk, then a fragment run), as fast as this machine is right now
+    tick = (time.monotonic() - ticked) / 2
     assert third[1] > first[1] and third[0] >= first[0]
     expect(page.get_by_text("Samples now")).to_be_attached()
     to_top(page)
     page.screenshot(path=str(shots / "train_running.png"))
 
     main = page.get_by_test_id("stMainBlockContainer")
-    budget = max(8.0, 3 * page_run)  # a loaded shared machine slows every page run, Stop's too
+    budget = max(8.0, 3 * tick)  # Stop is one chunk and one page run: a loaded shared machine slows both
     t0 = time.monotonic()
     main.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Stopped by you")).to_be_visible(timeout=max(30_000, 2_000 * budget))
     latency = time.monotonic() - t0
-    print(f"[e2e] Stop took effect after {latency:.2f} s (budget {budget:.1f} s; a page run took {page_run:.2f} s)")
+    print(f"[e2e] Stop took effect after {latency:.2f} s (budget {budget:.1f} s; a curve update took {tick:.2f} s)")
     # one chunk of training (<= 0.45 s), then a page run: ~1 s on a quiet machine; generous for shared CI cores
     assert latency < budget, "Stop must take effect quickly"
     wait_idle(page)
