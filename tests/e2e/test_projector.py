@@ -35,14 +35,14 @@ def _open_sample(pg, url: str, query: str):
     pg.wait_for_selector(FIG + " .main-svg", timeout=60_000)
 
 
-def full_hd_page(new_context):
-    pg = new_context(viewport=FULL_HD).new_page()
-    pg.set_default_timeout(30_000)
-    return pg
+def full_hd_page(page):
+    """The test's page (pytest-playwright's, traced on failure) at 1920 x 1080."""
+    page.set_viewport_size(FULL_HD)
+    return page
 
 
-def test_projector_mode_fills_a_full_hd_screen(new_context, app_url, shots):
-    pg = full_hd_page(new_context)
+def test_projector_mode_fills_a_full_hd_screen(page, app_url, shots):
+    pg = full_hd_page(page)
     _open_sample(pg, app_url, "d=64")
     plain = _measure(pg)
     pg.screenshot(path=str(shots / "projector_off_1920.png"))
@@ -63,8 +63,8 @@ def test_projector_mode_fills_a_full_hd_screen(new_context, app_url, shots):
 
 
 @pytest.mark.parametrize("theme", ["dark", "contrast"])
-def test_themes_recolour_the_page_and_keep_the_figures_on_white(new_context, app_url, shots, theme):
-    pg = full_hd_page(new_context)
+def test_themes_recolour_the_page_and_keep_the_figures_on_white(page, app_url, shots, theme):
+    pg = full_hd_page(page)
     _open_sample(pg, app_url, f"d=64&theme={theme}")
     bg = pg.evaluate("() => getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
     ink = pg.evaluate("() => getComputedStyle(document.querySelector('h1')).color")
