@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +33,6 @@ CHROME_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 720}
-RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +56,9 @@ def pytest_configure(config):
 # ------------------------------------------------------------------------------------------------
 # the server
 
+# a server's start (imports, no page run yet) takes seconds when quiet; a machine shared by many jobs can take
+# minutes, and a fixture that gives up fails every browser test of the session
+START_TIMEOUT = 300
 _PORT_LINE = re.compile(rb"URL: http://127\.0\.0\.1:(\d+)")
 
 
@@ -105,7 +108,7 @@ def _start(script, cwd, env) -> tuple[subprocess.Popen, str | None]:
         stderr=subprocess.STDOUT,
     )
     out = b""
-    deadline = time.time() + 90
+    deadline = time.time() + START_TIMEOUT
     os.set_blocking(proc.stdout.fileno(), False)
     while time.time() < deadline:
         out += proc.stdout.read() or b""
@@ -119,7 +122,7 @@ def _start(script, cwd, env) -> tuple[subprocess.Popen, str | None]:
             return proc, f"http://127.0.0.1:{m[1].decode()}"
         time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("streamlit did not start in 90 s: " + out.decode(errors="replace")[-2000:])
+    raise RuntimeError(f"streamlit did not start in {START_TIMEOUT} s: " + out.decode(errors="replace")[-2000:])
 
 
 def _healthy(url: str) -> bool:
@@ -142,9 +145,20 @@ def _drain(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """Start `streamlit run app.py` on loopback for the whole browser-test session."""
+def app_url(browser, browser_context_args):
+    """Start `streamlit run app.py` on loopback for the whole browser-test session, and visit its entry point
+    once: that first run pays the cold start (imports, empty caches) and registers the app's pages (a fresh
+    server whose very first request is a page URL can stay in Streamlit's old "pages/ directory" mode), so
+    that every test may open any page's URL directly, in any order."""
     with serve(ROOT / "app.py") as url:
+        context = browser.new_context(**browser_context_args)
+        try:
+            count_runs(context)
+            first = context.new_page()
+            first.set_default_timeout(START_TIMEOUT * 1000)
+            goto(first, url, timeout=START_TIMEOUT * 1000)
+        finally:
+            context.close()
         yield url
 
 
@@ -167,6 +181,26 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture
+def context(context):
+    """pytest-playwright's context, counting the app's script runs in every page from its first document on
+    (wait_idle relies on the count)."""
+    count_runs(context)
+    return context
+
+
+@pytest.fixture
+def new_context(new_context):
+    """pytest-playwright's context factory, each context counting the app's script runs (see `context`)."""
+
+    def make(**kwargs):
+        ctx = new_context(**kwargs)
+        count_runs(ctx)
+        return ctx
+
+    return make
+
+
+@pytest.fixture
 def page(page):
     page.set_default_timeout(30_000)
     return page
@@ -182,28 +216,109 @@ def shots():
 # ------------------------------------------------------------------------------------------------
 # waiting for Streamlit
 
+# Counts the app's finished script runs inside the page: the server's script_finished messages (ForwardMsg field 6,
+# a varint status) read off Streamlit's websocket from the document's start. So wait_idle knows whether the run
+# an action caused has happened, even one over before the test looked. (stApp's data-test-script-state cannot
+# tell: React may draw a fast run's "running" and "notRunning" in one render, and the attribute never changes.)
+RUN_COUNTER = """(() => {
+  if (window.__madeRuns !== undefined) return;
+  window.__madeRuns = 0;  // script runs finished (whole page or fragment) in this document
+  window.__madeSeen = 0;  // runs the test has already waited for
+  const EARLY_FOR_RERUN = 2;  // a run cut short by the next one: that one's own end counts
+  const count = bytes => {
+    const b = new Uint8Array(bytes);
+    let i = 0;
+    const varint = () => {
+      let v = 0, scale = 1, x;
+      do { x = b[i++]; v += (x & 0x7f) * scale; scale *= 128; } while (x & 0x80 && i < b.length);
+      return v;
+    };
+    while (i < b.length) {
+      const key = varint(), field = Math.floor(key / 8), wire = key % 8;
+      if (field === 6 && wire === 0) {
+        if (varint() !== EARLY_FOR_RERUN) window.__madeRuns++;
+        return;
+      }
+      if (wire === 0) varint();
+      else if (wire === 2) { const n = varint(); i += n; }
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else return;
+    }
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', e => {
+        if (e.data instanceof ArrayBuffer) count(e.data);
+        else if (e.data instanceof Blob) e.data.arrayBuffer().then(count);
+      });
+    }
+  };
+})()"""
 
-def wait_idle(pg, timeout: float = 120_000, started: float = 2_000) -> None:
-    """Wait until Streamlit has finished the run that the last action caused: first for the run to
-    start (up to `started` ms: an action that reruns nothing lets this pass), then for it to end, then
-    for the app to stay idle a moment (a page may st.rerun itself and briefly look idle in between)."""
+
+# ms a page run may take: waits end as soon as the run does, so a long limit costs a passing test nothing, and a
+# page run on a shared 2-core machine under a load of 20 was seen to take over two minutes
+RUN_TIMEOUT = 300_000
+
+
+def count_runs(context) -> None:
+    """Count the app's script runs in every page of `context`, from each document's start. Every context
+    whose pages wait_idle waits on needs it (the page, context and new_context fixtures do it)."""
+    if not getattr(context, "_made_counts_runs", False):
+        context.add_init_script(RUN_COUNTER)
+        context._made_counts_runs = True
+
+
+def wait_idle(pg, timeout: float = RUN_TIMEOUT, started: float | None = None) -> None:
+    """Wait until Streamlit has finished the run that the last action caused: for a run to have finished since
+    the last wait_idle (counted in the page, so a run over before this looked counts too), then for the app
+    to be idle and stay idle a moment (no run ends meanwhile: a page may st.rerun itself).
+
+    `started`: None (the default) when the action surely reruns the page: wait up to `timeout` for its run
+    and fail if none comes. A number of ms for an action that may rerun nothing (a widget that refuses its
+    value in the browser): wait that long for a run, then only for quiet."""
     pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    with contextlib.suppress(Exception):  # playwright's TimeoutError: the run was over before we looked
-        pg.wait_for_selector(RUNNING, state="attached", timeout=started)
+    if pg.evaluate("() => window.__madeRuns === undefined"):
+        raise RuntimeError("wait_idle: this page does not count script runs; call count_runs(context) first")
+    new_run = "() => window.__madeRuns > window.__madeSeen"
+    if started is None:
+        try:
+            pg.wait_for_function(new_run, timeout=timeout)
+        except PlaywrightTimeout:
+            raise AssertionError(f"the action caused no script run in {timeout / 1000:.0f} s") from None
+    else:
+        with contextlib.suppress(PlaywrightTimeout):
+            pg.wait_for_function(new_run, timeout=started)
     _until_quiet(pg, timeout)
     pg.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout)
 
 
-def _until_quiet(pg, timeout: float, quiet_ms: int = 400) -> None:
+def _until_quiet(pg, timeout: float, quiet_ms: int = 300) -> None:
+    """Idle, and no run ended during the next `quiet_ms` (a page's st.rerun, or a run_every fragment, may run
+    again); then every run so far counts as seen."""
     end = time.monotonic() + timeout / 1000
-    quiet = 0
-    while quiet < quiet_ms:
-        left = max(1.0, (end - time.monotonic()) * 1000)
+    while True:
+        left = max(1_000.0, (end - time.monotonic()) * 1000)
         pg.wait_for_selector(IDLE, state="attached", timeout=left)
-        pg.wait_for_timeout(100)
-        quiet = quiet + 100 if pg.locator(IDLE).count() else 0
+        runs = pg.evaluate("() => window.__madeRuns")
+        pg.wait_for_timeout(quiet_ms)
+        if pg.evaluate("() => window.__madeRuns") == runs and pg.locator(IDLE).count():
+            break
+        if time.monotonic() > end:
+            raise AssertionError(f"the app did not stay idle for {quiet_ms} ms within {timeout / 1000:.0f} s")
+    pg.evaluate("() => { window.__madeSeen = window.__madeRuns; }")
 
 
-def goto(pg, url: str) -> None:
-    pg.goto(url)
-    wait_idle(pg)
+def whole_label(label: str) -> re.Pattern:
+    """Text that holds `label` as whole words, case and all: a figure's "▶ Play" for "Play", and not its
+    "⟲ Replay" (Playwright's plain has_text ignores case and matches inside words)."""
+    return re.compile(rf"(^|\s){re.escape(label)}(\s|$)")
+
+
+def goto(pg, url: str, timeout: float = RUN_TIMEOUT) -> None:
+    """Open `url` and wait for its first run (a new document: its run count starts at 0)."""
+    pg.goto(url, timeout=timeout)
+    wait_idle(pg, timeout)

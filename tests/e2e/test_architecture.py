@@ -50,7 +50,7 @@ def open_preset_link(page, app_url, preset: str):
 
 def pick_preset(page, title: str):
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_test_id("stSelectbox").first.click()
+    sidebar.get_by_role("combobox", name="Preset").click()  # by its label, not its place
     page.get_by_role("option", name=title).click()
     wait_idle(page)
 

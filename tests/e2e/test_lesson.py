@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from made_viz import lesson
 
-from .conftest import wait_idle
+from .conftest import wait_idle, whole_label
 
 pytestmark = pytest.mark.e2e
 
@@ -20,11 +20,25 @@ SLOW = 600_000  # ms: a page run on a shared, loaded 2-core machine (the MNIST m
 FIG = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 
 
+# true once the figures' drawn sizes have stayed the same over three looks 150 ms apart (plotly redraws its
+# figures at a new width a moment after the window changes)
+SETTLED = """() => {
+  const now = JSON.stringify([...document.querySelectorAll('.js-plotly-plot')].map(gd => {
+    const r = gd.getBoundingClientRect(), fl = gd._fullLayout || {};
+    return [r.width, r.height, fl.width, fl.height];
+  }));
+  window.__madeSame = window.__madeSizes === now ? (window.__madeSame || 0) + 1 : 0;
+  window.__madeSizes = now;
+  return window.__madeSame >= 2;
+}"""
+
+
 def shoot(page, folder, name: str) -> None:
     """The page at both sizes, top of the page (what a student sees first), then back to 1280x720."""
     for w, h in SIZES:
         page.set_viewport_size({"width": w, "height": h})
-        page.wait_for_timeout(700)  # plotly redraws its figures at the new width
+        page.evaluate("() => { window.__madeSizes = null; }")
+        page.wait_for_function(SETTLED, polling=150)
         page.screenshot(path=str(folder / f"{name}_{w}x{h}.png"))
     page.set_viewport_size({"width": 1280, "height": 720})
 
@@ -105,7 +119,7 @@ def test_the_lesson_walked_by_clicking_lands_each_step_and_is_photographed(page,
     expect(page).to_have_url(re.compile(r"/sample\?d=64&model=mnist$"))
     expect(page.locator(".st-key-s_model input")).to_have_value(re.compile("MNIST"))
     page.wait_for_selector(FIG + " .main-svg", timeout=SLOW)
-    play = page.locator(f"{FIG} .updatemenu-button").filter(has_text="Play").first
-    in_first_screen(page, play)
-    in_first_screen(page, page.locator(f"{FIG} .updatemenu-button").filter(has_text="Step ▶").first)
+    for label in ("Play", "Step ▶"):  # by their whole labels ("Play" is not "Replay")
+        button = page.locator(f"{FIG} .updatemenu-button").filter(has_text=whole_label(label)).first
+        in_first_screen(page, button)
     shoot(page, folder, "5_sampling")

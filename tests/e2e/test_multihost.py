@@ -6,10 +6,10 @@ browser's page, websocket and session stay on the host its cookie names."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,19 +27,12 @@ HOSTS = ("127.0.0.2", "127.0.0.3")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def free_port_on_all(hosts) -> int:
-    """A port free on every one of the hosts' addresses."""
-    while True:
-        with socket.socket() as s:
-            s.bind((hosts[0], 0))
-            port = s.getsockname()[1]
-        try:
-            for h in hosts[1:]:
-                with socket.socket() as s:
-                    s.bind((h, port))
-            return port
-        except OSError:
-            continue
+TRIES = 5  # random ports tried before giving up (a clash with another job's port is retried, never foreseen)
+TAKEN = ("already in use", "is not available")  # what streamlit and nginx say when their port is taken
+
+
+class PortTaken(Exception):
+    """The random port was in use: try another."""
 
 
 def healthy(url: str) -> bool:
@@ -65,39 +58,88 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(5)
 
 
-@pytest.fixture(scope="module")
-def school(tmp_path_factory):
-    """Two 'hosts' (an app process on 127.0.0.2:P and one on 127.0.0.3:P) and nginx in front of them."""
-    if not os.access(NGINX, os.X_OK):
-        pytest.skip("nginx is not installed")
-    logs = tmp_path_factory.mktemp("multihost")
-    port = free_port_on_all(HOSTS)
-    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", MADE_VIZ_THREADS="1")
+def start_hosts(logs: Path, env: dict, attempt: int) -> tuple[list[subprocess.Popen], int]:
+    """The two stand-in hosts on one random port P (127.0.0.2:P and 127.0.0.3:P), healthy; PortTaken (both
+    stopped) if either address had P taken."""
+    port = random.randint(20_000, 60_000)
     # `made-viz app --class` binds every address of a real host; here each stand-in binds its own address
-    hosts = [
-        start(
+    hosts = {
+        h: start(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.address={h}",
              f"--server.port={port}", "--server.fileWatcherType=none"],
             env,
-            logs / f"{h}.log",
+            logs / f"{h}-{attempt}.log",
         )
         for h in HOSTS
-    ]  # fmt: skip
-    front = free_port_on_all(("127.0.0.1",))
-    nginx = start(
-        ["bash", str(ROOT / "deploy" / "serve_class.sh"), "0", str(front)],
-        dict(env, MADE_VIZ_ADDRESS="127.0.0.1", MADE_VIZ_BACKENDS=" ".join(f"{h}:{port}" for h in HOSTS)),
-        logs / "serve_class.log",
-    )
+    }  # fmt: skip
     try:
         deadline = time.monotonic() + 300
-        while "READY" not in (logs / "serve_class.log").read_text():
-            assert nginx.poll() is None, (logs / "serve_class.log").read_text()
-            assert time.monotonic() < deadline, "serve_class.sh did not get ready in 300 s"
-            time.sleep(0.5)
-        yield {"url": f"http://127.0.0.1:{front}", "backends": [f"{h}:{port}" for h in HOSTS]}
+        for h, proc in hosts.items():
+            while not healthy(f"http://{h}:{port}"):
+                if proc.poll() is not None:
+                    text = (logs / f"{h}-{attempt}.log").read_text()
+                    raise PortTaken(text) if any(t in text for t in TAKEN) else AssertionError(text[-3000:])
+                assert time.monotonic() < deadline, f"the app on {h}:{port} did not answer in 300 s"
+                time.sleep(0.2)
+    except BaseException:
+        for proc in hosts.values():
+            stop(proc)
+        raise
+    return list(hosts.values()), port
+
+
+def start_front(logs: Path, env: dict, backends: list[str], attempt: int) -> tuple[subprocess.Popen, int]:
+    """deploy/serve_class.sh (nginx alone, in front of `backends`) on a random port, ready; PortTaken (stopped)
+    if nginx found its port taken."""
+    front = random.randint(20_000, 60_000)
+    log = logs / f"serve_class-{attempt}.log"
+    nginx = start(
+        ["bash", str(ROOT / "deploy" / "serve_class.sh"), "0", str(front)],
+        dict(env, MADE_VIZ_ADDRESS="127.0.0.1", MADE_VIZ_BACKENDS=" ".join(backends)),
+        log,
+    )
+    deadline = time.monotonic() + 300
+    while "READY" not in log.read_text():
+        if nginx.poll() is not None:
+            text = log.read_text()
+            errors = re.search(r"logs kept in (\S+)", text)
+            if errors and (Path(errors[1]) / "error.log").exists():
+                text += (Path(errors[1]) / "error.log").read_text()
+            raise PortTaken(text) if any(t in text for t in TAKEN) else AssertionError(text[-3000:])
+        if time.monotonic() > deadline:
+            stop(nginx)
+            raise AssertionError("serve_class.sh did not get ready in 300 s")
+        time.sleep(0.2)
+    return nginx, front
+
+
+def retry_on_taken_port(start_once):
+    """start_once(attempt) with a new random port until its port was free (at most TRIES times)."""
+    for attempt in range(TRIES):
+        try:
+            return start_once(attempt)
+        except PortTaken:
+            continue
+    raise AssertionError(f"no free port in {TRIES} random tries")
+
+
+@pytest.fixture(scope="module")
+def school(tmp_path_factory):
+    """Two 'hosts' (an app process on 127.0.0.2:P and one on 127.0.0.3:P) and nginx in front of them. Every port
+    is the server's own random pick, retried on a clash: never a port found free, released and then reused."""
+    if not os.access(NGINX, os.X_OK):
+        pytest.skip("nginx is not installed")
+    logs = tmp_path_factory.mktemp("multihost")
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", MADE_VIZ_THREADS="1")
+    hosts, port = retry_on_taken_port(lambda attempt: start_hosts(logs, env, attempt))
+    backends = [f"{h}:{port}" for h in HOSTS]
+    try:
+        nginx, front = retry_on_taken_port(lambda attempt: start_front(logs, env, backends, attempt))
+        try:
+            yield {"url": f"http://127.0.0.1:{front}", "backends": backends}
+        finally:
+            stop(nginx)
     finally:
-        stop(nginx)
         for h in hosts:
             stop(h)
 

@@ -40,8 +40,7 @@ def nav(page, title: str) -> None:
 
 
 def open_page(page, app_url: str, path: str) -> None:
-    goto(page, app_url)  # the entry point first: it registers the pages (see test_train.py)
-    goto(page, app_url + path)
+    goto(page, app_url + path)  # the app_url fixture has registered the pages
 
 
 def caption(page) -> str:
@@ -129,8 +128,10 @@ def test_stop_stops_within_a_second_and_the_step_count_stays(page, app_url, shot
     wait_idle(page)
     main = page.get_by_test_id("stMainBlockContainer")
     main.get_by_role("button", name="Start").click()
-    expect(page.get_by_test_id("stProgress").first).to_contain_text(re.compile(r"step [1-9]"), timeout=60_000)
-    page.wait_for_timeout(3000)
+    progress = page.get_by_test_id("stProgress").first
+    expect(progress).to_contain_text(re.compile(r"step [1-9]"), timeout=60_000)
+    _, first = status(page)
+    expect(progress).not_to_contain_text(re.compile(rf"step {first} of"), timeout=60_000)  # it is training
     main.get_by_role("button", name="Stop").click()
     clicked = time.monotonic()
     # the server stops within one minibatch (tests/unit/test_session_threads.py times it); the browser

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from made_viz import pretrained
 
-from .conftest import goto, wait_idle
+from .conftest import goto, wait_idle, whole_label
 
 pytestmark = pytest.mark.xfail(
     not pretrained.list_pretrained(),
@@ -28,7 +28,8 @@ ACTIVE = f"{GD}._fullLayout.sliders[0].active"  # the frame the slider shows
 
 
 def _button(page, label: str):
-    return page.locator(".updatemenu-button").filter(has_text=label).first
+    """The animation's button `label`, by its whole label ("Play" is not "Replay")."""
+    return page.locator(f"{FIG} .updatemenu-button").filter(has_text=whole_label(label)).first
 
 
 def _drawn(page, timeout: float = 30_000) -> None:
@@ -57,8 +58,8 @@ def _pause_mid_way(page, frames: int, tries: int = 3) -> int:
 
 
 def test_sample_animation_neighbours_and_lens(page, app_url, shots):
-    goto(page, app_url)  # a first visit to the root registers the pages
-    goto(page, app_url + "/sample")
+    # the fast speed (60 ms a frame, not 150): the two plays below are ~1.5 animations, seconds each
+    goto(page, app_url + "/sample?speed=fast")  # the app_url fixture has registered the pages
     expect(page.get_by_role("heading", name="Sample")).to_be_visible()
     page.wait_for_selector(FIG + " .main-svg", timeout=60_000)
     _drawn(page)
@@ -100,7 +101,7 @@ def test_sample_animation_neighbours_and_lens(page, app_url, shots):
     expect(total).to_have_text(re.compile(r" nats$"))
 
     # draw: a click on a pixel of the canvas toggles it, and the model's total changes
-    lens.locator("[data-testid='stSelectbox']").first.click()
+    lens.get_by_role("combobox", name="Image").click()  # by its label, not its place
     page.get_by_role("option", name="Draw your own").click()
     wait_idle(page)
     blank = total.inner_text()

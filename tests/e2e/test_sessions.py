@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import goto, wait_idle
 
@@ -102,8 +103,8 @@ def test_sidebar_keeps_the_session_architecture_across_pages(two_pages, app_url)
     set_hidden(a, "21")
     wait_shows(a, "21")
     nav(a, "Architecture")
-    assert a.get_by_role("textbox", name="Hidden layers").input_value() == "21"
-    assert a.get_by_role("spinbutton", name="Height").input_value() == "8"
+    expect(a.get_by_role("textbox", name="Hidden layers")).to_have_value("21")
+    expect(a.get_by_role("spinbutton", name="Height")).to_have_value("8")
     set_hidden(a, "21,9")
     wait_shows(a, "21,9")
     assert caption(a).startswith("D = 64 ·"), caption(a)

@@ -11,10 +11,9 @@ from .test_train import to_top
 
 
 def test_mnist_curves_show_published_lines_and_figure_2(page, app_url, shots):
-    goto(page, app_url)
-    goto(page, app_url + "/train")
+    goto(page, app_url + "/train")  # the app_url fixture has registered the pages
     main = page.get_by_test_id("stMainBlockContainer")
-    main.get_by_test_id("stSelectbox").first.click()
+    main.get_by_role("combobox", name="Data set").click()  # by its label, not its place
     page.get_by_role("option", name="MNIST 28x28").click()
     wait_idle(page)
     main.get_by_role("button", name="Use D = 28 x 28 for this data").click()

@@ -4,11 +4,12 @@ and serves the app (health endpoint, one page drawn in chromium).
 
 The virtual environment is made with `--system-site-packages`: installing the dependencies into it (torch's
 CPU wheel from /opt/wheels, streamlit and its ~40 dependencies from the local index) takes several minutes on
-this 2-core machine, so they come from the system's site-packages. The package itself is installed into the
-venv from the wheel by pip (`--force-reinstall --no-deps`: the system also holds an editable install of the
-checkout, which pip would otherwise take as "already satisfied"), and every command runs with a clean
-PYTHONPATH in a folder outside the checkout; `made_viz.__file__` is asserted to lie in the venv, so the test
-cannot pass by importing the checkout. Takes about 1-2 minutes (most of it the app's warm-up).
+this 2-core machine, so they come from the system's site-packages, and so does pip (a venv made without pip
+saves its ensurepip step; the system's pip, run by the venv's python, installs into the venv). The package
+itself is installed into the venv from the wheel (`--force-reinstall --no-deps`: the system also holds an
+editable install of the checkout, which pip would otherwise take as "already satisfied"), and every command
+runs with a clean PYTHONPATH in a folder outside the checkout; `made_viz.__file__` is asserted to lie in the
+venv, so the test cannot pass by importing the checkout. Takes about 1-2 minutes (most of it the app's warm-up).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class Installed:
         self.base = base
         self.wheel = build_wheel(base / "build")
         self.venv = base / "venv"
-        venv.EnvBuilder(system_site_packages=True, with_pip=True).create(self.venv)
+        venv.EnvBuilder(system_site_packages=True, with_pip=False).create(self.venv)
         self.bin = self.venv / "bin"
         self.work = base / "elsewhere"
         self.work.mkdir()
