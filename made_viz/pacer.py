@@ -23,7 +23,9 @@ TICK_SECONDS = 0.5
 CHUNK_SECONDS = 0.5
 FULL_RUN_CHUNK_SECONDS = 0.15
 PEEK_SECONDS = 4.0
-TICKS_PER_SECOND = 8.0  # a process redraws at most about this many training ticks per second
+TICKS_PER_SECOND = 4.0  # a process redraws at most about this many training ticks per second (8 took most
+# of a process's core with 15 students training: their clicks waited 8-13 s, p95, bench/ws_load.py)
+PEEKS_PER_SECOND = 2.0  # and at most about this many "samples now" panels (each asks the worker for samples)
 MIN_CHUNK_SECONDS = 0.03  # the shortest fair share of a tick (a few minibatches)
 
 
@@ -57,6 +59,10 @@ class Pacer:
         the process redraws at most TICKS_PER_SECOND progress panels per second in all (each
         redraw costs server time that the other students' clicks wait for)."""
         return max(TICK_SECONDS, self.training(include=run_key) / TICKS_PER_SECOND)
+
+    def peek(self, run_key: int) -> float:
+        """How often the Train page refreshes a run's samples panel: PEEK_SECONDS, longer when many train."""
+        return max(PEEK_SECONDS, self.training(include=run_key) / PEEKS_PER_SECOND)
 
     def share(self, run_key: int, seconds: float) -> float:
         """Note a tick of `run_key`; its chunk length, `seconds` cut to the fair share."""

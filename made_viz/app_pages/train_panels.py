@@ -229,10 +229,10 @@ def peek() -> None:
 
 def live_panels(run: ses.TrainingRun) -> None:
     """The curves and the peek, as fragments that re-run on their own while the run is active."""
-    if run.active:  # longer ticks when many sessions of this process train
+    if run.active:  # longer ticks (and peeks) when many sessions of this process train
         ss[TICK_KEY] = ses.PACER.tick(id(run))
     st.fragment(live, run_every=ss.get(TICK_KEY, TICK) if run.active else None)()
-    st.fragment(peek, run_every=PEEK if run.active else None)()
+    st.fragment(peek, run_every=ses.PACER.peek(id(run)) if run.active else None)()
 
 
 # --- evaluation, checkpoints -----------------------------------------------------------------------

@@ -161,7 +161,8 @@ def test_pacer_gives_each_training_session_a_fair_share():
     assert pacer.share(1, 0.5) == MIN_CHUNK_SECONDS  # never below a few minibatches
     assert Pacer(slots=2, window=60).share(1, 0.5) == 0.5
     assert Pacer().tick(1) == 0.5  # the tick grows only when many train
-    assert pacer.tick(1) == pytest.approx(39 / 8)
+    assert pacer.tick(1) == pytest.approx(39 / 4)  # 39 training: about 4 redraws a second in all
+    assert Pacer().peek(1) == 4.0 and pacer.peek(1) == pytest.approx(39 / 2)  # and 2 sample panels
     gone = Pacer(slots=1, window=0.05)  # a closed tab stops ticking and stops counting
     gone.share(1, 0.5)
     time.sleep(0.1)
