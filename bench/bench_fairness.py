@@ -38,13 +38,14 @@ def headless(cfg, ds, seconds: float, threads: int) -> float:
     import torch
 
     from made_viz.model import MADE
+    from made_viz.recipe import TrainConfig
     from made_viz.train import Trainer
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         torch.manual_seed(0)
-        trainer = Trainer(MADE(cfg), ds.train)
+        trainer = Trainer(MADE(cfg), ds.train, TrainConfig(epochs=100_000))  # never done within --seconds
         trainer.step_chunk(max_seconds=1.0)
         step0, t0 = trainer.step, time.perf_counter()
         while time.perf_counter() - t0 < seconds and not trainer.done:
