@@ -79,7 +79,7 @@ class Config:
                     f"hidden layer {i} has {h} units: every layer needs at least 1 unit (remove the layer instead)."
                 )
             if h > MAX_HIDDEN_UNITS:
-                units = clip(str(h))[1:-1]  # a pasted 200-digit number is quoted short
+                units = shorten(str(h))  # a pasted 200-digit number is quoted short
                 raise ConfigError(f"hidden layer {i} has {units} units: at most {MAX_HIDDEN_UNITS} per layer.")
         if isinstance(self.order, str):
             if self.order not in ORDERS:
@@ -211,9 +211,14 @@ MAX_LAYERS_TEXT = 200
 MAX_ORDER_TEXT = 8 * MAX_D
 
 
+def shorten(text: str, limit: int = 40) -> str:
+    """At most `limit` characters of a student's text, an ellipsis if cut (a paste can be 200 characters)."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def clip(text: str, limit: int = 40) -> str:
     """The text quoted in a message: at most `limit` characters, an ellipsis if cut."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")
+    return repr(shorten(text, limit))
 
 
 def _check_length(text: str, limit: int, what: str) -> None:

@@ -26,6 +26,7 @@ from .config import (
     ConfigError,
     parse_int_list,
     parse_layers,
+    shorten,
 )
 from .ui_room import PROJECTOR, THEME, THEMES, projector, room_css, room_sidebar  # noqa: F401 - the pages' names
 from .urlstate import PAGE_KEYS, canonical_params, config_from_params, view_from_params, view_params
@@ -329,9 +330,8 @@ def _config_from_widgets(old: Config) -> Config:
 def _refuse(key: str, error: Exception) -> None:
     """Say what was refused, why, and what is kept; the widgets go back to the kept network."""
     value = st.session_state.get(_W + key)
-    if key in ("hidden", "order_text"):  # the student's own text, quoted short (a paste can be 200 characters)
-        text = str(value)
-        shown = f" “{text if len(text) <= 40 else text[:40] + '…'}”"
+    if key in ("hidden", "order_text"):  # the student's own text, quoted short
+        shown = f" “{shorten(str(value))}”"
     else:
         shown = f" {value}" if value is not None else ""
     st.session_state[_REJECTED] = (
