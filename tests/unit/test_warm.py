@@ -52,7 +52,9 @@ def test_a_later_run_finds_the_warm_entries_instead_of_building_them(warmed):
     from made_viz.app_pages import architecture_work as A
     from made_viz.config import config_json
 
-    _, before = warmed
+    _, warmed_entries = warmed
+    assert warmed_entries[A.__name__ + ".small_mask_set"] > 0
+    before = resource_cache_entries()  # (other tests of this module may have added entries since the warm-up)
     cj = config_json(ui.PRESETS[ui.DEFAULT_PRESET].cfg)
     first = A.mask_set(cj, 0)
     assert resource_cache_entries() == before
