@@ -147,11 +147,15 @@ class Tab:
         self.session_id = ""  # new_session.initialize.session_id: names the session in upload URLs
         self.file_urls: dict[str, object] = {}  # file_urls_response by response_id
         self.closed = False
+        self.close_code: int | None = None  # the server's close code when it closed the socket (1009: too big)
         self._tick = asyncio.Event()
         self._reader: asyncio.Task | None = None
 
     # --- connection ---------------------------------------------------------------------------
-    async def connect(self) -> float:
+    async def connect(self, resume: str = "") -> float:
+        """Open the websocket; `resume` names a session to reconnect to, the way Streamlit's frontend
+        does after a dropped socket (the third Sec-WebSocket-Protocol entry; the second is the XSRF token,
+        not checked for a client that sends no Origin)."""
         from websockets.asyncio.client import connect
 
         headers = {"Cookie": self.cookie} if self.cookie else None
@@ -159,7 +163,7 @@ class Tab:
         # no client pings (a browser sends none; under load they could time out and close the tab)
         self.ws = await connect(
             self.ws_url,
-            subprotocols=["streamlit"],
+            subprotocols=["streamlit", "none", resume] if resume else ["streamlit"],
             additional_headers=headers,
             max_size=None,
             open_timeout=self.timeout,
@@ -167,8 +171,26 @@ class Tab:
             close_timeout=2,
         )
         self.backend_ws = self.ws.response.headers.get("X-MadeViz-Backend")
+        self.closed, self.close_code = False, None
         self._reader = asyncio.create_task(self._read())
         return time.perf_counter() - t0
+
+    async def reconnect(self, widget_states: list | None = None, query: str | None = None) -> Run:
+        """The server closed the socket: reconnect to the same session (its state is kept on the server)
+        and rerun the page, as the browser does; `widget_states` replaces the frontend's (e.g. without a
+        value the server refused to read)."""
+        if self.ws is not None and not self.closed:
+            await self.close()  # still open (the server answered): drop it as a reload would
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+        self._cancel_timers()
+        if widget_states is not None:
+            self.states = {ws.id: ws for ws in widget_states}
+        await self.connect(resume=self.session_id)
+        sent = await self.rerun(query=query)
+        run = await self.wait_done(sent, what="the run after reconnecting")
+        run.latency = run.finished - sent
+        return run
 
     async def close(self) -> None:
         self.closed = True
@@ -206,6 +228,7 @@ class Tab:
                     self._handle(msg, time.perf_counter())
                 self._notify()
         except ConnectionClosed as e:
+            self.close_code = e.rcvd.code if e.rcvd is not None else None
             if not self.closed:
                 self.errors.append(f"websocket closed by the server: {e}")
         except Exception as e:  # noqa: BLE001 - a bug here must show up as an error, not a hang

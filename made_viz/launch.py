@@ -21,6 +21,7 @@ from pathlib import Path
 SETTINGS = {
     "server.headless": True,
     "server.maxUploadSize": 50,
+    "server.maxWidgetStateSize": 1,
     "server.runOnSave": False,
     "runner.postScriptGC": False,
     "browser.gatherUsageStats": False,

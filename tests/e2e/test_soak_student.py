@@ -110,3 +110,60 @@ def test_the_bad_upload_check_catches_a_page_that_takes_a_bad_file(app_url, monk
 
     s = run_async(lesson())
     assert any("bad upload fine.npy: no message naming it" in x for x in s.lost), s.lost
+
+
+def test_a_scripted_megabyte_paste_closes_the_socket_and_the_session_keeps_its_network(app_url):
+    """The box takes 200 characters, but a script can send megabytes in one message: the server closes
+    that socket unread (1009, server.maxWidgetStateSize) instead of parsing and keeping it, and the tab that
+    reconnects (as the browser does) finds its session with the last network it chose: its session state,
+    since the rerun after reconnecting sends neither widget values nor the URL's keys."""
+
+    async def lesson():
+        tab = Tab(app_url, 120)
+        await tab.connect()
+        try:
+            await tab.open("architecture")
+            sent, node = await tab.set_value("Hidden layers", "40, 30")
+            await tab.wait_done(sent, node.fragment_id)
+            sent, node = await tab.set_value("Hidden layers", "7," * 600_000)  # 1.2 MB
+            try:
+                await tab.wait_done(sent, node.fragment_id)
+                answered = True
+            except ConnectionError:
+                answered = False
+            code, session = tab.close_code, tab.session_id
+            await tab.reconnect([], query="")
+            return answered, code, session == tab.session_id, tab.caption(), tab.errors, tab.shown_errors()
+        finally:
+            await tab.close()
+
+    answered, code, same_session, caption, errors, shown = run_async(lesson())
+    assert not answered and code == 1009
+    assert same_session and "→ 40 → 30 →" in caption, caption
+    assert [e for e in errors if not e.startswith("websocket closed by the server")] == [] and shown == []
+
+
+def test_the_soaks_big_paste_reconnects_and_finds_the_students_network(app_url):
+    """bench/soak.py's default 10 MB paste is over the server's message limit: the student's tab
+    reconnects and the soak's own check (the sidebar shows the last network chosen) passes."""
+
+    async def lesson():
+        s = SoakStudent(
+            0, {0: {200, 300}, 1: {201, 301}}, random.Random(0), argparse.Namespace(**{**vars(ARGS), "paste_mb": 2.0})
+        )
+        s.url = app_url
+        await s.open_tab("architecture", "")
+        try:
+            await s.run(await s.tab.set_value("Hidden layers", "40, 30"))
+            s.hidden = (40, 30)
+            await s.do_paste()
+            s.check("paste")
+            s.collect_tab_errors()
+        finally:
+            await s.tab.close()
+        return s
+
+    s = run_async(lesson())
+    assert s.lost == [] and s.exceptions == [] and s.errors == [], (s.lost, s.exceptions, s.errors)
+    assert any("closed the socket (1009)" in n for n in s.notes), s.notes
+    assert s.hidden == (40, 30)
