@@ -307,7 +307,11 @@ class SoakStudent:
         if not await self.click("Stop"):
             return  # the run had finished already
         try:
-            await self.tab.wait_until(lambda: "stopped" in self.tab.progress_text, "the page saying stopped", 5)
+            await self.tab.wait_until(
+                lambda: any(w in self.tab.progress_text for w in ("stopped", "**done**")), "the page saying stopped", 5
+            )
+            if "**done**" in self.tab.progress_text:  # the run ended on its own as Stop was sent: nothing to stop
+                self.notes.add("train: the run was done before its Stop arrived")
             self.latencies.setdefault("stop_to_says_stopped", []).append(time.perf_counter() - t0)
         except TimeoutError:
             self.lost.append(f"train: 5 s after Stop the page says {self.tab.progress_text[:80]!r}")
