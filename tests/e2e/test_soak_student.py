@@ -59,9 +59,9 @@ def test_an_upload_is_stored_and_reaches_the_page_and_one_over_the_limit_is_refu
     assert errors == []
 
 
-def student(url: str) -> SoakStudent:
+def student(url: str, **args) -> SoakStudent:
     everyone = {0: {200, 300}, 1: {201, 301}}
-    s = SoakStudent(0, everyone, random.Random(0), ARGS)
+    s = SoakStudent(0, everyone, random.Random(0), argparse.Namespace(**{**vars(ARGS), **args}))
     s.url = url
     return s
 
@@ -148,10 +148,7 @@ def test_the_soaks_big_paste_reconnects_and_finds_the_students_network(app_url):
     reconnects and the soak's own check (the sidebar shows the last network chosen) passes."""
 
     async def lesson():
-        s = SoakStudent(
-            0, {0: {200, 300}, 1: {201, 301}}, random.Random(0), argparse.Namespace(**{**vars(ARGS), "paste_mb": 2.0})
-        )
-        s.url = app_url
+        s = student(app_url, paste_mb=2.0)
         await s.open_tab("architecture", "")
         try:
             await s.run(await s.tab.set_value("Hidden layers", "40, 30"))
