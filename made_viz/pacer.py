@@ -23,6 +23,10 @@ TICK_SECONDS = 0.5
 CHUNK_SECONDS = 0.5
 FULL_RUN_CHUNK_SECONDS = 0.15
 PEEK_SECONDS = 4.0
+# a run trained by a worker process is told to train until TICK_COVER ticks from now, without the page
+# waiting: the next tick (due one tick later, later when the server is busy) replaces it, so the run
+# trains without gaps while its page ticks and stops at most TICK_COVER ticks after the page went away
+TICK_COVER = 1.5
 TICKS_PER_SECOND = 4.0  # a process redraws at most about this many training ticks per second (8 took most
 # of a process's core with 15 students training: their clicks waited 8-13 s, p95, bench/ws_load.py)
 PEEKS_PER_SECOND = 2.0  # and at most about this many "samples now" panels (each asks the worker for samples)

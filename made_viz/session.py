@@ -28,6 +28,7 @@ from .pacer import (  # noqa: F401
     MIN_CHUNK_SECONDS,
     PACER,
     PEEK_SECONDS,
+    TICK_COVER,
     TICK_SECONDS,
     TICKS_PER_SECOND,
     Pacer,

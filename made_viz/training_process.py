@@ -9,7 +9,8 @@ pages do not know where the training happens:
   and `model` holds the final weights; Reset drops the worker's run and returns at once;
 * the worker streams progress (counters, new curve points, its weights every few seconds) into a
   `TrainerMirror`, which `RunViews` reads as it would a `Trainer`; `advance()`, the page's tick, lets the
-  worker train until the tick's end and waits for it (on a condition variable: without the interpreter);
+  worker train until the tick's end; the page does not wait for it (`wait=False`), a test or benchmark may
+  (on a condition variable: without the interpreter);
 * a worker that dies leaves the run stopped with one sentence saying so, and the last weights received;
 * the peek while training is computed by the worker; evaluation and checkpoints use the server's copy of
   the weights (the run is then paused or finished, so that copy is the final one).
@@ -40,6 +41,8 @@ PEEK_WAIT_SECONDS = 0.3  # the first peek while training waits this long for the
 
 class ProcessRun(RunViews):
     """A training run whose trainer lives in a worker process (the API of `LocalRun`)."""
+
+    TRAINS_ELSEWHERE = True  # advance(wait=False) returns at once while the worker trains
 
     def __init__(
         self, cfg: Config, dataset: Dataset | None, train_cfg: TrainConfig | None = None, pool: WorkerPool | None = None
@@ -258,21 +261,33 @@ class ProcessRun(RunViews):
 
     # --- training --------------------------------------------------------------------------------
     def advance(
-        self, max_seconds: float | None = None, max_steps: int | None = None, pacer: Pacer | None = None
+        self,
+        max_seconds: float | None = None,
+        max_steps: int | None = None,
+        pacer: Pacer | None = None,
+        wait: bool = True,
     ) -> int:
         """The page's tick: the worker trains this run for `max_seconds` (default CHUNK_SECONDS; at least one
-        step), sharing its core with the other runs that tick, while this thread waits for it without holding
-        the interpreter; returns the steps taken. Once it returns, the run takes no step until the next tick
-        (away from the Train page nothing trains). `pacer` only counts the tick (it sets the page's tick
-        length); `max_steps` is not a limit here."""
+        step), sharing its core with the other runs that tick. With `wait`, this thread waits for it without
+        holding the interpreter and gets the steps taken; once it returns, the run takes no step until the
+        next tick. Without, the tick is sent and 0 returned at once: the worker trains until the tick's end
+        while the caller goes on (the Train page: its run then costs no wait, and a click queued behind it
+        is not held up); a new tick replaces one not yet used up. Either way, away from the Train page nothing
+        trains once the last tick ends. `pacer` only counts the tick (it sets the page's tick length);
+        `max_steps` is not a limit here."""
         if self.state != RUNNING:
             return 0
-        wait = CHUNK_SECONDS if max_seconds is None else max_seconds
+        seconds = CHUNK_SECONDS if max_seconds is None else max_seconds
         if pacer is not None:
-            pacer.share(id(self), wait)
+            pacer.share(id(self), seconds)
+        if not wait:
+            self._send("tick", time.monotonic() + seconds)
+            return 0
         step0 = self.step
         self._wait_ack(
-            self._send("tick", time.monotonic() + wait, wait=True), wait + TICK_GRACE_SECONDS, while_running=True
+            self._send("tick", time.monotonic() + seconds, wait=True),
+            seconds + TICK_GRACE_SECONDS,
+            while_running=True,
         )
         return self.step - step0
 

@@ -47,6 +47,8 @@ class LocalRun(RunViews):
         train_cfg: the hyper-parameters.
     """
 
+    TRAINS_ELSEWHERE = False  # advance() trains in the calling thread (ProcessRun: in a worker process)
+
     def __init__(self, cfg: Config, dataset: Dataset | None, train_cfg: TrainConfig | None = None):
         check_match(cfg, dataset)
         self.cfg = cfg

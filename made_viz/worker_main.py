@@ -16,7 +16,8 @@ script). It lowers its own OS priority by NICE, uses one torch thread, and then 
 A run trains while its Train page ticks, as when the page's fragment trained it in the server: each tick
 ("tick", deadline) lets it train until that moment (time.monotonic is the machine's clock, the same in
 both processes), at least one step, and is acknowledged once used up. A student who leaves the page (or
-closes the tab) stops training within one tick. Every run with a tick to use gets the same slices in turn:
+closes the tab) stops training once its last tick ends (the page sends each tick to end 1.5 ticks on,
+pacer.TICK_COVER, and does not wait for it). Every run with a tick to use gets the same slices in turn:
 fair sharing inside a worker.
 """
 

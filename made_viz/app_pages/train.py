@@ -3,7 +3,8 @@
 Thin view over made_viz.session.TrainingRun (one per browser session, in st.session_state), read
 top to bottom as its panels: data, settings, the run's buttons and live curves, the test NLL, save
 and load. While the run is "running", the live fragment re-runs every tick (longer when many
-sessions of the process train), redraws only itself and advances the run by one short chunk.
+sessions of the process train), redraws only itself and lets the run train until the next tick is due
+(a worker process trains it; the page does not wait).
 """
 
 from dataclasses import dataclass

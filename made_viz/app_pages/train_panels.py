@@ -196,9 +196,15 @@ def status_line(run: ses.TrainingRun) -> str:
 
 
 def train_chunk(run, tick: float, full: bool) -> None:
-    """One chunk: this session's fair share of the tick (see made_viz.session.Pacer)."""
+    """One chunk: this session's fair share of the tick (see made_viz.session.Pacer). A run trained by a
+    worker process is only told to train until the next tick is due (with some slack for a late one)
+    and the page goes on at once: a page run never waits for training, so a click queued behind it is
+    answered at once. A run trained in this thread trains its chunk here (a short one in a full run)."""
     ss[TICKING] = True
-    run.advance(max_seconds=FULL_CHUNK if full else CHUNK * tick / TICK, pacer=ses.PACER)
+    if run.TRAINS_ELSEWHERE:
+        run.advance(max_seconds=tick * ses.TICK_COVER, pacer=ses.PACER, wait=False)
+    else:
+        run.advance(max_seconds=FULL_CHUNK if full else CHUNK * tick / TICK, pacer=ses.PACER)
 
 
 def peek() -> None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import signal
 import struct
+import time
 from pathlib import Path
 
 import numpy as np
@@ -69,11 +72,14 @@ def test_each_embedded_dataset_trains(name):
     run = run_obj(at)
     assert run.step == 20 and run.state == "paused" and run.dataset.name == name
     click(at, "t_resume")
-    steps = [run.step]
+    shown = [shown_step(at)]
     for _ in range(2):
+        # the page's run told the worker to train until the next tick and did not wait: the steps come
+        # while nobody waits, and the next page run (a browser's tick) shows them
+        wait_until(lambda: run.step > shown[-1])  # noqa: B023
         at.run()
-        steps.append(run.step)
-    assert steps[0] < steps[1] < steps[2] and run.state == "running"
+        shown.append(shown_step(at))
+    assert shown[0] < shown[1] < shown[2] and run.state == "running"
     assert at.get("plotly_chart"), "curves are drawn"
     bar = at.get("progress")[0].proto.text
     assert "running" in bar and "examples/s" in bar
@@ -88,6 +94,19 @@ def test_each_embedded_dataset_trains(name):
     assert ev["bpd_1"] == pytest.approx(expected / (d * np.log(2)), rel=1e-5)
     shown = next(m.value for m in at.metric if m.label == "One mask (mask 1)")
     assert shown == f"{expected:.2f} nats"
+
+
+def shown_step(at: AppTest) -> int:
+    """The step count the progress bar shows ("**running** · epoch 1 of 2000 · step 57 of ...")."""
+    text = at.get("progress")[0].proto.text
+    return int(re.search(r"step ([\d,]+) of", text).group(1).replace(",", ""))
+
+
+def wait_until(cond, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
 
 
 def direct_test_nll(model, test: np.ndarray, mask: int) -> float:
@@ -292,3 +311,37 @@ def test_switching_pages_keeps_the_run_and_unit_toggle_redraws_in_bits():
     spec = next(json.loads(c.proto.spec) for c in fig if "bits per dimension" in c.proto.spec)
     refs = [t for t in spec["data"] if t["name"].startswith("independent pixels")]
     assert refs and 0 < refs[0]["y"][0] < 1  # 25.2 nats / (64 ln 2) = 0.57 bits per pixel
+
+
+def test_a_page_run_never_waits_for_the_training_worker():
+    """A teacher's "everyone press Start": the page's run tells the worker to train and goes on. Before,
+    every run of a page with a running training (a click, a page switch, a tick) waited for the worker to
+    confirm a slice, up to 5 s when 15 runs shared it. Here the worker is frozen (SIGSTOP): the runs must
+    still end at once, and the steps come once it goes on."""
+    from made_viz.training_process import TICK_GRACE_SECONDS
+
+    at = open_train()
+    at.number_input(key="t_epochs").set_value(2000).run()
+    click(at, "t_steps")  # the worker is up and has this run
+    run = run_obj(at)
+    pid = run.worker_pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        began = time.monotonic()
+        click(at, "t_resume")
+        at.run()  # a tick
+        at.switch_page("made_viz/app_pages/architecture.py").run()
+        at.switch_page(PAGE).run()  # back: the page ticks again
+        took = time.monotonic() - began
+        frozen = run.step
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert not at.exception, at.exception
+    assert run.state == "running" and frozen == 20
+    # four page runs; waiting for the frozen worker, each would have taken TICK_GRACE_SECONDS or more
+    assert took < TICK_GRACE_SECONDS, f"the page runs took {took:.1f} s: they waited for the worker"
+    wait_until(lambda: run.step > 20)  # the worker trains the tick it was sent
+    at.run()
+    assert shown_step(at) > 20
+    click(at, "t_stop")
+    assert run.state == "stopped" and shown_step(at) == run.step

@@ -153,3 +153,134 @@ def test_build_masks_numbers_its_mask_set_and_mask_0_is_the_default():
     cfg = Config(d=4, hidden=(6,), num_masks=3, seed=1)
     assert build_masks(cfg).index == 0 and build_masks(cfg, 2).index == 2
     np.testing.assert_array_equal(build_masks(cfg).order, build_masks(cfg, 0).order)
+
+
+@pytest.mark.parametrize(
+    ("shape_a", "shape_b"),
+    [((1, 1), (1, 1)), ((2, 1), (1, 1))],  # a whole and b in column blocks; b whole and a in row blocks
+    ids=["column-blocks", "row-blocks"],
+)
+@pytest.mark.parametrize("inexact", ["a", "b"])
+def test_blocked_matmul_in_float32_rounds_both_operands_to_float32_first(shape_a, shape_b, inexact):
+    """Computed in `dtype`, as documented: 1 + 2^-24 is not a float32 (it rounds to 1, a tie to
+    even), so in float32 (1 + 2^-24) x 3 = 3; a product taken in float64 and rounded only when
+    stored, 3 + 3 x 2^-24, would round to the float32 3 + 2^-22 instead. Whichever operand carries
+    the value, in either branch."""
+    x = 1 + 2.0**-24
+    assert np.float32(x) == 1 and np.float32(x * 3) == 3 + 2.0**-22  # the two answers differ
+    a = np.full(shape_a, x if inexact == "a" else 3.0)
+    b = np.full(shape_b, x if inexact == "b" else 3.0)
+    out = blocked_matmul(a, b, np.float32)
+    assert out.dtype == np.float32
+    assert out.tolist() == [[3.0]] * shape_a[0]
+
+
+class _BlockRecorder(np.ndarray):
+    """An operand that counts, cell by cell, how often a block of it is taken to be converted,
+    and records the size of every block."""
+
+    def __getitem__(self, key):
+        part = np.asarray(super().__getitem__(key))
+        self.taken[key] += 1
+        self.block_sizes.append(part.size)
+        return part
+
+
+def _recorder(x: np.ndarray) -> _BlockRecorder:
+    rec = x.view(_BlockRecorder)
+    rec.taken = np.zeros(x.shape, dtype=np.int64)
+    rec.block_sizes = []
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("shape_a", "shape_b", "blocked"),
+    [
+        ((1, 6), (6, 2), "b"),  # columns of b are 6 cells: one column a block
+        ((1, 3), (3, 5), "b"),  # columns of 3 cells: two columns a block, the last block one column
+        ((2, 6), (6, 1), "a"),  # rows of a are 6 cells: one row a block
+        ((5, 3), (3, 1), "a"),  # rows of 3 cells: two rows a block, the last block one row
+    ],
+)
+def test_blocked_matmul_converts_each_cell_of_the_larger_operand_once_in_blocks_of_at_most_block_cells(
+    monkeypatch, shape_a, shape_b, blocked
+):
+    """The memory bound of the products of masks: the larger operand is converted BLOCK_CELLS cells
+    at a time (whole rows or columns), and each of its cells once (blocks that overlap would
+    redo the work of a whole operand per block)."""
+    monkeypatch.setattr(masks_module, "BLOCK_CELLS", 6)
+    rng = np.random.default_rng(1)
+    a, b = rng.random(shape_a) < 0.5, rng.random(shape_b) < 0.5
+    rec_a, rec_b = _recorder(a), _recorder(b)
+    out = blocked_matmul(rec_a, rec_b)
+    np.testing.assert_array_equal(out, a.astype(np.int64) @ b.astype(np.int64))
+    rec = rec_a if blocked == "a" else rec_b
+    assert (rec.taken == 1).all()
+    assert max(rec.block_sizes) <= 6
+
+
+def test_a_random_order_is_drawn_from_the_generator_passed_in():
+    cfg = Config(d=9, hidden=(4,), order="random", seed=0)
+    got = generation_order(cfg, 0, np.random.default_rng(123))
+    assert got.tolist() == np.random.default_rng(123).permutation(9).tolist()
+    assert got.tolist() != generation_order(cfg, 0).tolist()  # not mask 0's own stream
+
+
+def test_the_shipped_digits8_model_has_the_masks_its_configuration_builds():
+    """A checkpoint stores its active masks and loading compares them with the masks rebuilt from
+    (seed, k): the random stream of a mask (order first, then the hidden degrees, from one generator)
+    must stay what it was when the shipped models were trained (digits8: random orders, K = 4)."""
+    import json
+    from pathlib import Path
+
+    import torch
+
+    import made_viz
+
+    path = Path(made_viz.__file__).parent / "assets" / "pretrained" / "digits8.pt"
+    saved = torch.load(path, weights_only=True, map_location="cpu")
+    cfg = Config.from_dict(json.loads(saved["config"]))
+    assert cfg.order == "random" and cfg.degrees == "random" and cfg.num_masks == 4
+    ms = build_masks(cfg, saved["mask_index"])
+    for i, mask in enumerate(ms.masks):
+        np.testing.assert_array_equal(saved["state_dict"][f"layers.{i}.mask"].numpy(), mask.T)
+
+
+def test_an_out_of_range_mask_index_is_refused_with_this_sentence():
+    with pytest.raises(ValueError) as err:
+        build_masks(Config(d=4, hidden=(4,), num_masks=3), 3)
+    assert str(err.value) == (
+        "mask index 3 out of range: this architecture has 3 mask(s), shown as mask 1..3 (indices 0..2)."
+    )
+
+
+# order (2, 0, 1): pixel 2 is generated first, then 0, then 1, so the positions are m0 = [2, 3, 1]
+_STRICT_DIRECT = [[False, True, False], [False, False, False], [True, True, False]]  # m0[i] < m0[j]
+_NONSTRICT_DIRECT = [[True, True, False], [False, True, False], [True, True, True]]  # m0[i] <= m0[j]
+
+
+def test_direct_connections_join_each_input_to_the_outputs_generated_after_it_and_add_one_path():
+    ms = build_masks(Config(d=3, hidden=(2,), order=(2, 0, 1), direct=True))
+    assert ms.degrees[0].tolist() == [2, 3, 1]
+    assert ms.direct.dtype == bool and ms.direct.tolist() == _STRICT_DIRECT
+    through_hidden = ms.masks[0].astype(np.int64) @ ms.masks[1].astype(np.int64)
+    np.testing.assert_array_equal(ms.connectivity(), through_hidden + np.array(_STRICT_DIRECT))
+    assert ms.is_autoregressive()
+
+
+def test_nonstrict_direct_connections_also_join_each_pixel_to_itself():
+    ms = build_masks(Config(d=3, hidden=(2,), order=(2, 0, 1), direct=True, masking="nonstrict"))
+    assert ms.direct.tolist() == _NONSTRICT_DIRECT
+    assert {(0, 0), (1, 1), (2, 2)} <= set(ms.violations())
+
+
+def test_unmasked_direct_connections_join_every_input_to_every_output():
+    """masking="off" with two hidden units: two paths through them and one direct, for every pair."""
+    ms = build_masks(Config(d=3, hidden=(2,), direct=True, masking="off"))
+    assert ms.direct.shape == (3, 3) and ms.direct.dtype == bool and ms.direct.all()
+    assert ms.connectivity().tolist() == [[3, 3, 3]] * 3
+
+
+@pytest.mark.parametrize("masking", ["made", "off", "nonstrict"])
+def test_a_mask_set_records_which_masking_variant_built_it(masking):
+    assert build_masks(Config(d=3, hidden=(2,), masking=masking)).masking == masking

@@ -147,6 +147,25 @@ def test_nothing_trains_between_ticks(digits, pool):
     run.stop()
 
 
+def test_a_tick_sent_without_waiting_trains_until_its_end_and_then_nothing(digits, pool):
+    """What the Train page does (advance(wait=False)): it returns 0 at once; the worker trains through
+    the tick's seconds while nobody waits, then takes no step until the next tick."""
+    run = training(long_run(digits, pool))
+    run.advance(max_seconds=0.3)  # waits for its end: nothing left of earlier ticks
+    before = run.worker_report(timeout=REPORT_WAIT)["step"]
+    t0 = time.monotonic()
+    assert run.advance(max_seconds=1.0, wait=False) == 0
+    assert time.monotonic() - t0 < 0.5  # a wait for the tick would take its whole second
+    wait_until(lambda: run.step > before, what="steps of the tick sent")
+    mid = run.worker_report(timeout=REPORT_WAIT)["step"]
+    time.sleep(max(0.0, t0 + 1.0 - time.monotonic()) + 0.4)  # past the tick's end
+    ended = run.worker_report(timeout=REPORT_WAIT)["step"]
+    assert before < mid <= ended
+    time.sleep(0.4)
+    assert run.worker_report(timeout=REPORT_WAIT) == {"step": ended, "state": RUNNING}
+    run.stop()
+
+
 def test_train_steps_from_idle_pauses(digits, pool):
     run = long_run(digits, pool)
     assert run.train_steps(7) == 7 and run.state == PAUSED and run.step == 7
