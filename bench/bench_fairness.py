@@ -11,8 +11,10 @@ default settings (Adam, batch 100), measured side by side in one run:
 1. headless: one `Trainer` in this process with torch using every core (`torch.set_num_threads(cores)`), for
    --seconds: steps per second, the most the machine gives one training;
 2. the class: N `ProcessRun`s (what the Train page creates, MADE_VIZ_TRAIN_BACKEND=process) on the server's
-   worker pool (one worker per core, one torch thread each), all started, each driven by its own thread that
-   calls `advance()` tick after tick as the page's fragment does, for --seconds. Each run's steps per second
+   worker pool (one worker per core, one torch thread each), all started, each driven by its own thread tick
+   after tick as the page's fragment does, for --seconds: every --tick seconds it sends a tick that ends
+   pacer.TICK_COVER ticks on without waiting for it (`--drive page`, what the Train page does), or, as the
+   page did before, `advance(tick)` waiting for each tick's end (`--drive wait`). Each run's steps per second
    are compared with an equal share (the class's total / N) and the class's total with the headless figure.
 
 Targets (issue 17): every run >= 80 % of an equal share; the sum >= 80 % of the headless trainer.
@@ -55,8 +57,9 @@ def headless(cfg, ds, seconds: float, threads: int) -> float:
         torch.set_num_threads(before)
 
 
-def class_of(cfg, ds, n: int, seconds: float, tick: float) -> list[float]:
+def class_of(cfg, ds, n: int, seconds: float, tick: float, drive: str = "page") -> list[float]:
     """Steps per second of each of n ProcessRuns trained at once on the worker pool."""
+    from made_viz.pacer import TICK_COVER
     from made_viz.recipe import TrainConfig
     from made_viz.training_process import ProcessRun
     from made_viz.worker_pool import POOL
@@ -74,7 +77,11 @@ def class_of(cfg, ds, n: int, seconds: float, tick: float) -> list[float]:
         go.wait()
         step0 = runs[i].step
         while not stop.is_set():
-            runs[i].advance(tick)
+            if drive == "wait":
+                runs[i].advance(tick)
+            else:
+                runs[i].advance(tick * TICK_COVER, wait=False)
+                stop.wait(tick)
         counts[i] = runs[i].step - step0
 
     threads = [threading.Thread(target=drive, args=(i,), daemon=True) for i in range(n)]
@@ -97,6 +104,12 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=30, help="students training at once (default 30)")
     ap.add_argument("--seconds", type=float, default=30.0, help="how long each side trains (default 30)")
     ap.add_argument("--tick", type=float, default=0.5, help="the page's tick: seconds per advance() (default 0.5)")
+    ap.add_argument(
+        "--drive",
+        choices=["page", "wait"],
+        default="page",
+        help="page: ticks sent without waiting, as the Train page does (default); wait: each tick waited for",
+    )
     args = ap.parse_args(argv)
 
     from made_viz.data import load_dataset
@@ -106,12 +119,13 @@ def main(argv=None) -> int:
     ds = load_dataset("digits8")
     cfg = PRESETS[DEFAULT_PRESET].cfg
     solo = headless(cfg, ds, args.seconds, cores)
-    rates = class_of(cfg, ds, args.runs, args.seconds, args.tick)
+    rates = class_of(cfg, ds, args.runs, args.seconds, args.tick, args.drive)
     total = sum(rates)
     share = total / len(rates)
     report = {
         "machine_cores": cores,
         "runs": args.runs,
+        "drive": args.drive,
         "seconds": args.seconds,
         "headless_steps_per_s": round(solo, 1),
         "class_total_steps_per_s": round(total, 1),

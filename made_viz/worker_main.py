@@ -15,7 +15,7 @@ script). It lowers its own OS priority by NICE, uses one torch thread, and then 
 
 A run trains while its Train page ticks, as when the page's fragment trained it in the server: each tick
 ("tick", deadline) lets it train until that moment (time.monotonic is the machine's clock, the same in
-both processes), at least one step, and is acknowledged once used up. A student who leaves the page (or
+both processes), at least one slice, and is acknowledged once used up. A student who leaves the page (or
 closes the tab) stops training once its last tick ends (the page sends each tick to end 1.5 ticks on,
 pacer.TICK_COVER, and does not wait for it). Every run with a tick to use gets the same slices in turn:
 fair sharing inside a worker.
@@ -45,7 +45,7 @@ class Hosted:
     seq: int = 0  # the last command carried out
     deadline: float = 0.0  # the page's tick lets it train until then ...
     tick: int | None = None  # ... (that tick's command, acknowledged once it is used up)
-    tick_steps: int = 0  # steps taken in that tick (at least one, as a chunk in the server took)
+    tick_steps: int = 0  # steps taken in that tick (its first turn is a whole slice, even past its end)
     progress_sent: float = 0.0
     weights_sent: float = 0.0
     state_sent: str = ""
@@ -95,8 +95,11 @@ class WorkerLoop:
                 h.tick = None
 
     def train_slice(self, rid: int) -> None:
+        """One turn of `rid`: a slice, cut short by its tick's end, except that the first turn of a tick is
+        a whole slice even past the tick's end: with many runs, a run's turn may come round only after its
+        tick ended, and one step there (while the others got whole slices) made the shares unequal."""
         h = self.runs[rid]
-        left = h.deadline - time.monotonic()
+        left = SLICE_SECONDS if h.tick_steps == 0 else h.deadline - time.monotonic()
         h.tick_steps += h.run.advance(max_seconds=max(0.0, min(SLICE_SECONDS, left)), interrupt=self.conn.poll)
         now = time.monotonic()
         if h.run.state != h.state_sent or now - h.progress_sent >= PROGRESS_SECONDS:

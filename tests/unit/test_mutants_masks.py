@@ -1,8 +1,9 @@
 """Exact checks of masks.py that mutation testing (bench/mutation.sh) found missing: the
 diagnosis of dead units, starved conditionals and missing degrees, its summary lines, and
-build_all_masks, the blocked product of masks in both of its branches and the hidden degrees of
-D = 2. Each test pins whole values (lists, texts), not a property a wrong diagnosis
-could also have."""
+build_all_masks, the blocked product of masks in both of its branches (its values, the dtype it
+computes in, the blocks it converts) and the hidden degrees of D = 2, the random stream of the masks
+of a shipped model, the out-of-range sentence, direct connections in the three masking variants.
+Each test pins whole values (lists, texts), not a property a wrong diagnosis could also have."""
 
 import numpy as np
 import pytest
@@ -201,6 +202,7 @@ def _recorder(x: np.ndarray) -> _BlockRecorder:
         ((2, 6), (6, 1), "a"),  # rows of a are 6 cells: one row a block
         ((5, 3), (3, 1), "a"),  # rows of 3 cells: two rows a block, the last block one row
     ],
+    ids=["b-columns-of-one", "b-columns-of-two", "a-rows-of-one", "a-rows-of-two"],
 )
 def test_blocked_matmul_converts_each_cell_of_the_larger_operand_once_in_blocks_of_at_most_block_cells(
     monkeypatch, shape_a, shape_b, blocked
