@@ -99,7 +99,8 @@ def _reference(model: MADE, x: torch.Tensor, known: torch.Tensor, u: torch.Tenso
     for t, pix in enumerate(order):
         p = torch.sigmoid(model(x)[:, pix])
         probs[:, pix] = p
-        drawn = _draw(p, u[:, t].to(p.dtype), greedy)
+        # compared in float64, as the fast sampler does: float32(u) may round up to p when u < p
+        drawn = _draw(p.double(), u[:, t].double(), greedy).to(p.dtype)
         x[:, pix] = torch.where(known[:, pix], x[:, pix], drawn)
     return x, probs
 
@@ -240,8 +241,8 @@ def complete(
     Otherwise the earlier unknown pixels are drawn without looking at the later known ones: the
     result is marked `exact=False` with a note (reorder with `order_known_first`)."""
     dtype = model.layers[0].weight.dtype
-    x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).to(model.device, dtype).clone()
-    known = torch.as_tensor(np.asarray(known) if not isinstance(known, torch.Tensor) else known).to(model.device).bool()
+    x = torch.as_tensor(np.ascontiguousarray(x) if not isinstance(x, torch.Tensor) else x).to(model.device, dtype).clone()
+    known = torch.as_tensor(np.ascontiguousarray(known) if not isinstance(known, torch.Tensor) else known).to(model.device).bool()
     if x.ndim == 1:
         x = x[None]
     if known.ndim == 1:

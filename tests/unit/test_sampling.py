@@ -133,3 +133,45 @@ def test_made_viz_sample_is_the_function_after_importing_the_module():
         "assert sample is S.sample and made_viz.sample is S.sample, sample\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_a_random_number_that_rounds_up_to_the_conditional_draws_1_in_both_samplers():
+    """x_d = 1 exactly when u < p. A float32 model's p can lie strictly between u and the float32 nearest u
+    (u rounds up to p): the reference sampler compared float32(u) < p there and drew 0, the fast one
+    compared in float64 and drew 1 (about 3e-8 per draw: a 16-sample run at D = 784 once in ~2,500).
+    Here the first pixel's conditional is set to exactly that float32."""
+    cfg = Config(d=2, shape=(1, 2), hidden=(), seed=0)
+    for seed in range(50):
+        u = float(torch.rand(1, 2, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)[0, 0])
+        if float(np.float32(u)) > u:
+            break
+    p = torch.tensor(np.float32(u))
+    b = torch.logit(p.double()).float()
+    while torch.sigmoid(b) != p:  # the float32 bias whose float32 sigmoid is exactly p
+        b = torch.nextafter(b, torch.tensor(np.inf if torch.sigmoid(b) < p else -np.inf, dtype=torch.float32))
+    model = MADE(cfg)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.zero_()
+        first = int(model.order[0])
+        model.layers[-1].bias[first] = b
+    assert float(p) > u  # so the true draw is 1
+    for method in ("fast", "reference"):
+        traj = sample(model, n=1, seed=seed, method=method)
+        assert traj.x[0, first] == 1, method
+
+
+def test_complete_takes_a_flipped_numpy_image_as_it_takes_its_copy():
+    """A mirrored image (x[:, ::-1], np.flip) has negative strides, which torch cannot view: complete
+    refused it with torch's "negative stride" error."""
+    model = sharpen(MADE(Config(d=16, shape=(4, 4), hidden=(32,), seed=3)))
+    rng = np.random.default_rng(0)
+    x = (rng.random((3, 16)) < 0.5).astype(np.float32)
+    known = np.zeros((3, 16), dtype=bool)
+    known[:, :8] = True
+    flipped = x[:, ::-1]
+    assert any(s < 0 for s in flipped.strides)
+    a = complete(model, flipped, known[:, ::-1], seed=2)
+    b = complete(model, flipped.copy(), known[:, ::-1].copy(), seed=2)
+    assert torch.equal(a.x, b.x)
+    assert torch.equal(a.x[:, 8:], torch.as_tensor(flipped[:, 8:].copy()))  # the known pixels (mirrored) are kept
