@@ -241,8 +241,10 @@ def complete(
     Otherwise the earlier unknown pixels are drawn without looking at the later known ones: the
     result is marked `exact=False` with a note (reorder with `order_known_first`)."""
     dtype = model.layers[0].weight.dtype
-    x = torch.as_tensor(np.ascontiguousarray(x) if not isinstance(x, torch.Tensor) else x).to(model.device, dtype).clone()
-    known = torch.as_tensor(np.ascontiguousarray(known) if not isinstance(known, torch.Tensor) else known).to(model.device).bool()
+    # ascontiguousarray: a mirrored image (negative strides) cannot be viewed by torch
+    x = torch.as_tensor(x if isinstance(x, torch.Tensor) else np.ascontiguousarray(x)).to(model.device, dtype).clone()
+    known = torch.as_tensor(known if isinstance(known, torch.Tensor) else np.ascontiguousarray(known))
+    known = known.to(model.device).bool()
     if x.ndim == 1:
         x = x[None]
     if known.ndim == 1:
