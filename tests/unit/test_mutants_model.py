@@ -1,7 +1,8 @@
 """Exact checks of model.py that mutation testing (bench/mutation.sh) found missing:
 MaskedLinear.set_mask on its own, default_device, the size limit of all_binary_inputs, the initial
-weights (bound, order of the draws, generator), direct connections by hand, the order of the
-dependency violations and the ensemble-size sentence."""
+weights (bound, order of the draws, generator, drawn on the CPU), direct connections by hand, the order of
+the dependency violations, the ensemble-size sentence, a MADE without hidden layer, the pixel dtypes the
+conditionals and the surprise take, the device of the inputs, and the Jacobian check's private generator."""
 
 import math
 
@@ -10,7 +11,14 @@ import pytest
 import torch
 
 from made_viz import MADE, Config
-from made_viz.model import MaskedLinear, all_binary_inputs, default_device, dependency_violations
+from made_viz.model import (
+    MaskedLinear,
+    all_binary_inputs,
+    default_device,
+    dependency_violations,
+    jacobian_dependencies,
+    model_surprise,
+)
 
 
 def test_masked_linear_set_mask_takes_the_fan_in_by_fan_out_mask_of_masks_py():
@@ -103,3 +111,113 @@ def test_an_ensemble_size_out_of_range_gets_this_sentence():
     with pytest.raises(ValueError) as info:
         model.log_prob_ensemble(torch.zeros(1, 4), masks=4)
     assert str(info.value) == "ensemble size must be between 1 and 3, got 4."
+
+
+def test_initial_weights_are_drawn_on_the_cpu_whatever_the_layers_device():
+    """A layer on another device (meta stands in for a GPU, whose own draws would not come from the
+    CPU generator) draws weight then bias on the CPU from the given generator and copies them over:
+    the generator advances exactly as for a CPU layer, so a model gets the same numbers on any device."""
+    layer = MaskedLinear(3, 2).to("meta")
+    gen = torch.Generator().manual_seed(7)
+    layer.reset_parameters(gen)
+    assert layer.weight.device.type == layer.bias.device.type == "meta"
+    ref = torch.Generator().manual_seed(7)
+    torch.empty(2, 3).uniform_(generator=ref)  # the 6 weights
+    torch.empty(2).uniform_(generator=ref)  # the 2 biases
+    assert torch.equal(torch.rand(5, generator=gen), torch.rand(5, generator=ref))
+
+
+# A MADE without hidden layer in the natural order, weights set by hand: the logit of pixel d is
+# B[d] + sum_{k < d} W[d][k] x_k (the 9s sit where the mask m0(d) > m0(k) must cut the weight).
+W_CHAIN = [[9.0, 9.0, 9.0], [2.0, 9.0, 9.0], [-1.0, 3.0, 9.0]]
+B_CHAIN = [0.5, -1.0, 0.25]
+
+
+def _chain_without_hidden_layer(dtype=torch.float32):
+    model = MADE(Config(d=3, hidden=(), order="natural", seed=0)).to(dtype)
+    with torch.no_grad():
+        model.layers[0].weight.copy_(torch.tensor(W_CHAIN))
+        model.layers[0].bias.copy_(torch.tensor(B_CHAIN))
+    return model
+
+
+def _chain_log_probs_by_hand(x):
+    """log p(x_d | x_<d) for each row of x (lists of 0/1), in float64."""
+    out = []
+    for row in x:
+        logits = [B_CHAIN[d] + sum(W_CHAIN[d][k] * row[k] for k in range(d)) for d in range(3)]
+        # log sigmoid(+-logit): log p(x_d = 1) = -log(1 + e^-l), log p(x_d = 0) = -log(1 + e^l)
+        out.append([-math.log1p(math.exp(-lg if v else lg)) for lg, v in zip(logits, row)])
+    return out
+
+
+ALL_3 = [[(i >> d) & 1 for d in range(3)] for i in range(8)]
+
+
+def test_without_hidden_layers_the_conditionals_are_logistic_regressions_on_the_earlier_pixels():
+    model = _chain_without_hidden_layer()
+    assert len(model.layers) == 1
+    with torch.no_grad():
+        got = model.conditional_log_probs(torch.tensor(ALL_3, dtype=torch.float32))
+    torch.testing.assert_close(got, torch.tensor(_chain_log_probs_by_hand(ALL_3), dtype=torch.float32))
+
+
+def test_conditional_log_probs_take_bool_integer_and_double_pixels():
+    """Like log_prob, the pixels are converted to the model's dtype: any 0/1 tensor will do."""
+    want = torch.tensor(_chain_log_probs_by_hand(ALL_3), dtype=torch.float64)
+    model = _chain_without_hidden_layer()
+    with torch.no_grad():
+        for dtype in (torch.bool, torch.uint8, torch.int64, torch.float64):
+            got = model.conditional_log_probs(torch.tensor(ALL_3, dtype=dtype))
+            assert got.dtype == torch.float32
+            torch.testing.assert_close(got, want.float())
+        double = _chain_without_hidden_layer(torch.float64)
+        got = double.conditional_log_probs(torch.tensor(ALL_3, dtype=torch.float32))
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, want)
+
+
+def test_model_surprise_takes_bool_and_uint8_images_even_mirrored_views():
+    """A mirrored view (negative strides, which torch cannot wrap) of a bool or uint8 image, or a
+    list, gets the surprise -log p(x_d | x_<d) of the pixels it shows."""
+    images = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0]], dtype=np.uint8)
+    mirrored = images[:, ::-1]
+    want = -np.array(_chain_log_probs_by_hand(mirrored.tolist()))
+    model = _chain_without_hidden_layer()
+    for x in (mirrored, images.astype(bool)[:, ::-1], mirrored.tolist()):
+        got = model_surprise(model, x)
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+class _Reached(Exception):
+    pass
+
+
+def test_the_surprise_and_the_jacobian_hand_the_model_its_inputs_on_its_device(monkeypatch):
+    """The meta device (shapes, no data) stands in for a GPU: the pixels of model_surprise and the
+    random points of jacobian_dependencies must reach the model's forward on it, as float32."""
+    model = MADE(Config(d=3, hidden=(4,))).to("meta")
+    seen = []
+
+    def forward(x):
+        seen.append((x.device.type, x.dtype))
+        raise _Reached
+
+    monkeypatch.setattr(model, "forward", forward)
+    with pytest.raises(_Reached):
+        model_surprise(model, np.array([1, 0, 1], dtype=np.uint8))
+    with pytest.raises(_Reached):
+        jacobian_dependencies(model)
+    assert seen == [("meta", torch.float32), ("meta", torch.float32)]
+
+
+def test_jacobian_dependencies_leave_torchs_global_random_stream_alone():
+    """The random points come from a private seeded generator: checking a model (a page of the
+    server) neither reads nor advances the global stream students' own code draws from. The answer
+    itself: with direct connections every input i reaches every output j after it (tanh: no dead unit)."""
+    model = MADE(Config(d=4, hidden=(6,), direct=True, activation="tanh", seed=3))
+    state = torch.get_rng_state()
+    dep = jacobian_dependencies(model)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert dep.tolist() == [[i < j for j in range(4)] for i in range(4)]

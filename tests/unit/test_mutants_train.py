@@ -1,7 +1,11 @@
 """Exact checks of train.py that mutation testing (bench/mutation.sh) found missing: the epoch record's
 keys and values (train NLL, bits per dimension, timing under a fake clock), the step record, the
 subsampled step history, `run`'s callbacks, the divergence messages (epoch number at an epoch's
-last step, a non-finite validation NLL) and the exact sentences of the refusals."""
+last step, a non-finite validation NLL) and the exact sentences of the refusals; then (the full run)
+chunk and epoch timing on a clock that only moves during optimizer steps, `should_stop`, the training
+mask in force at every step and the shown mask restored after every chunk, batched evaluation, the
+validation split's edge sizes, `own_validation`, the explosion and non-finite-weight divergences (exact
+sentences), a tie with the best validation NLL, and a stopped trainer staying put."""
 
 from __future__ import annotations
 
@@ -166,3 +170,247 @@ def test_mask_choices_come_from_the_trainers_own_generator():
             torch.manual_seed(global_seed)
             runs.append([r["mask"] for r in trainer.step_chunk() if r["kind"] == "step"])
     assert runs[0] == runs[1] and len(set(runs[0])) > 1
+
+
+# --- further survivors of the full run (model, sampling, train, recipe) ------------------------------
+
+
+class StepClock:
+    """time.perf_counter for made_viz.train that stands still except during the optimizer's step, which
+    takes exactly `per_step` seconds: the timing of a chunk or an epoch does not depend on how often the
+    trainer reads the clock."""
+
+    def __init__(self, trainer: Trainer, per_step: float, start: float = 100.0):
+        self.now = start
+        step = trainer.optimizer.step
+
+        def timed_step(*args, **kwargs):
+            out = step(*args, **kwargs)
+            self.now += per_step
+            return out
+
+        trainer.optimizer.step = timed_step
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def _use_clock(monkeypatch, perf_counter) -> None:
+    monkeypatch.setattr(train_module, "time", types.SimpleNamespace(perf_counter=perf_counter))
+
+
+def _steps(records) -> list[int]:
+    return [r["step"] for r in records if r["kind"] == "step"]
+
+
+def _weights(model) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _same_weights(a, b) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_epoch_seconds_and_speed_are_measured_on_the_training_clock(monkeypatch):
+    trainer = Trainer(_model(), _data(20), TrainConfig(epochs=2, batch_size=8, valid_fraction=0))
+    _use_clock(monkeypatch, StepClock(trainer, 0.25).perf_counter)
+    first, second = trainer.run()
+    # 3 steps of 0.25 s per epoch: 0.75 s, 20 examples / 0.75 s (under a second: no floor of 1 s)
+    assert first["seconds"] == 0.75 and second["seconds"] == 0.75
+    assert first["elapsed"] == 0.75 and second["elapsed"] == 1.5
+    assert first["examples_per_s"] == pytest.approx(20 / 0.75) and second["examples_per_s"] == pytest.approx(20 / 0.75)
+
+
+def test_a_chunk_ends_at_the_first_step_at_or_after_max_seconds(monkeypatch):
+    trainer = Trainer(_model(), _data(40), TrainConfig(epochs=1, batch_size=2, valid_fraction=0))
+    _use_clock(monkeypatch, StepClock(trainer, 0.25).perf_counter)
+    assert _steps(trainer.step_chunk(max_seconds=1.0)) == [1, 2, 3, 4]
+    assert _steps(trainer.step_chunk(max_seconds=0.5)) == [5, 6]
+
+
+def test_max_seconds_0_is_one_step_even_when_the_clock_has_not_moved(monkeypatch):
+    _use_clock(monkeypatch, lambda: 100.0)  # a coarse clock: no time seems to pass
+    trainer = Trainer(_model(), _data(20), TrainConfig(epochs=1, batch_size=2, valid_fraction=0))
+    assert _steps(trainer.step_chunk(max_seconds=0)) == [1]
+    # and a limit that is never reached: to the end of training
+    assert _steps(trainer.step_chunk(max_seconds=5)) == list(range(2, 11)) and trainer.done
+
+
+def test_run_calls_back_every_half_second_of_training_by_default(monkeypatch):
+    trainer = Trainer(_model(), _data(16), TrainConfig(epochs=1, batch_size=2, valid_fraction=0))
+    _use_clock(monkeypatch, StepClock(trainer, 0.25).perf_counter)
+    calls = []
+    trainer.run(lambda t, records: calls.append(_steps(records)))
+    assert calls == [[1, 2], [3, 4], [5, 6], [7, 8]]
+
+
+def test_should_stop_ends_the_chunk_and_returns_its_records():
+    trainer = Trainer(_model(), _data(20), TrainConfig(epochs=1, batch_size=2, valid_fraction=0))
+    asked = []
+    records = trainer.step_chunk(should_stop=lambda: asked.append(1) or len(asked) > 2)
+    assert _steps(records) == [1, 2] and len(asked) == 3
+    assert trainer.step == 2 and trainer.last_good_step == 2 and not trainer.done
+
+
+def test_max_steps_refusal_is_this_sentence():
+    trainer = Trainer(_model(), _data(), TrainConfig(valid_fraction=0))
+    for bad, shown in ((-1, "-1"), (True, "True")):
+        with pytest.raises(ValueError) as info:
+            trainer.step_chunk(max_steps=bad)
+        assert str(info.value) == f"max_steps must be >= 0, got {shown}."
+
+
+def _active_mask(model) -> int | None:
+    """Which mask the layers really hold (read from the mask buffers, not from `mask_index`)."""
+    for k in range(model.num_masks):
+        if all(
+            np.array_equal(layer.mask.numpy().T.astype(bool), m)
+            for layer, m in zip(model.layers, model.mask_set(k).masks)
+        ):
+            return k
+    return None
+
+
+def test_every_step_trains_with_the_mask_its_record_names_and_the_shown_mask_comes_back():
+    """K = 2, a new mask every 3 steps, one step per chunk, a page showing mask 1 between chunks."""
+    model = _model(num_masks=2)
+    assert model.mask_set(0).masks[0].tolist() != model.mask_set(1).masks[0].tolist()
+    trainer = Trainer(model, _data(24), TrainConfig(epochs=1, batch_size=2, resample_every=3, valid_fraction=0))
+    used = []
+    forward = model.forward
+
+    def spy(x):
+        used.append(_active_mask(model))
+        return forward(x)
+
+    model.forward = spy
+    model.set_mask(1)
+    records = []
+    while not trainer.done:
+        records += trainer.step_chunk(max_steps=1)
+        assert model.mask_index == 1 and _active_mask(model) == 1
+    named = [r["mask"] for r in records if r["kind"] == "step"]
+    assert len(named) == 12 and set(named) == {0, 1}  # mask 0 was trained on, at steps that do not resample
+    assert used == named
+
+
+def test_evaluate_nll_feeds_the_model_batches_of_at_most_batch_size():
+    model = _model()
+    x = _data(7)
+    sizes = []
+    ensemble = model.log_prob_ensemble
+
+    def spy(xb, masks=None):
+        sizes.append(xb.shape[0])
+        return ensemble(xb, masks=masks)
+
+    model.log_prob_ensemble = spy
+    nll = train_module.evaluate_nll(model, x, batch_size=3)
+    assert sizes == [3, 3, 1]
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    with torch.no_grad():
+        by_hand = torch.nn.functional.binary_cross_entropy_with_logits(model(xt), xt, reduction="none").sum(1)
+    assert nll == pytest.approx(by_hand.double().mean().item(), abs=1e-5)
+
+
+def test_own_validation_is_a_non_empty_2d_array_or_none():
+    valid = _data(3)
+    assert train_module.own_validation(types.SimpleNamespace(train=_data(5), valid=valid)) is valid
+    assert train_module.own_validation(types.SimpleNamespace(train=_data(5))) is None  # no `valid` at all
+    for bad in (None, valid[0], valid[:0], valid.tolist()):
+        assert train_module.own_validation(types.SimpleNamespace(valid=bad)) is None
+
+
+def test_split_validation_sizes_at_the_edges():
+    def sizes(n, fraction):
+        tr, va = train_module.split_validation(n, fraction, seed=0)
+        assert sorted(tr.tolist() + va.tolist()) == list(range(n))
+        return len(tr), len(va)
+
+    assert sizes(2, 0.5) == (1, 1)  # two examples are enough
+    assert sizes(100, 0.001) == (99, 1)  # round(0.1) = 0, but at least one
+    assert sizes(10, 0.99) == (1, 9)  # round(9.9) = 10, but at least one left to train on
+    assert sizes(10, 0.3) == (7, 3)
+    with pytest.raises(ValueError) as info:
+        train_module.split_validation(1, 0.5, seed=0)
+    assert str(info.value) == "cannot carve a validation split from 1 example(s); use valid_fraction=0."
+
+
+def _zero_forward(model):
+    """Logits 0 for every pixel (a fair coin: exactly ln 2 nats a pixel), still differentiable."""
+    forward = model.forward
+    return lambda x: torch.zeros_like(x) + 0 * forward(x)
+
+
+def test_a_loss_above_explode_factor_coins_is_a_divergence_with_this_sentence():
+    model = _model()  # D = 6: a fair coin per pixel costs 6 ln 2 = 4.159 nats
+    trainer = Trainer(model, _data(8), TrainConfig(batch_size=8, valid_fraction=0), explode_factor=0.5)
+    before = _weights(model)
+    model.forward = _zero_forward(model)
+    with pytest.raises(TrainingDiverged) as info:
+        trainer.step_chunk()
+    assert str(info.value) == (
+        "Training diverged at step 1 (epoch 1): the loss jumped to 4.159 nats per example, more than 0.5 times "
+        "what a fair coin per pixel costs (D ln 2 = 4.2). The weights were restored to the last good ones "
+        "(step 0). Try a lower learning rate than 0.001, e.g. 0.0001."
+    )
+    assert info.value.step == 1 and trainer.error == str(info.value) and trainer.stopped_reason == "diverged"
+    assert _same_weights(_weights(model), before) and model.mask_index == 0
+    # below the limit (4.159 < 1.5 x 4.159): training goes on
+    calm = Trainer(_model(), _data(8), TrainConfig(epochs=2, batch_size=8, valid_fraction=0), explode_factor=1.5)
+    calm.model.forward = _zero_forward(calm.model)
+    assert _steps(calm.step_chunk()) == [1, 2] and calm.stopped_reason == "finished"
+
+
+def test_a_weight_made_non_finite_by_a_chunks_last_step_is_a_divergence_and_ends_training():
+    model = _model()
+    trainer = Trainer(model, _data(20), TrainConfig(epochs=2, batch_size=4, valid_fraction=0))  # 5 steps an epoch
+    trainer.step_chunk(max_steps=2)
+    good = _weights(model)
+    step = trainer.optimizer.step
+
+    def poisoned_step(*args, **kwargs):
+        out = step(*args, **kwargs)
+        with torch.no_grad():
+            model.layers[0].weight[0, 0] = float("nan")
+        return out
+
+    trainer.optimizer.step = poisoned_step
+    with pytest.raises(TrainingDiverged) as info:
+        trainer.step_chunk(max_steps=1)  # step 3's loss is fine; its update is not
+    assert str(info.value) == (
+        "Training diverged at step 3 (epoch 1): a weight became non-finite. The weights were restored to the "
+        "last good ones (step 2). Try a lower learning rate than 0.001, e.g. 0.0001."
+    )
+    assert info.value.step == 3 and trainer.last_good_step == 2
+    assert _same_weights(_weights(model), good) and model.mask_index == 0
+    # a stopped trainer stays put: no steps, and the restored weights are still those of step 2
+    assert trainer.step_chunk(max_steps=5) == [] and trainer.step_chunk() == []
+    assert trainer.last_good_step == 2 and trainer.step == 3 and trainer.error == str(info.value)
+
+
+def test_divergence_on_an_epochs_first_step_names_the_new_epoch():
+    model = _model()
+    trainer = Trainer(model, _data(20), TrainConfig(epochs=3, batch_size=10, valid_fraction=0))  # 2 steps an epoch
+    trainer.step_chunk(max_steps=2)
+    good = _weights(model)
+    model.forward = _nan_forward  # step 3, the first of epoch 2, gives a NaN loss
+    with pytest.raises(TrainingDiverged) as info:
+        trainer.step_chunk()
+    assert str(info.value) == (
+        "Training diverged at step 3 (epoch 2): the loss became nan. The weights were restored to the last "
+        "good ones (step 2). Try a lower learning rate than 0.001, e.g. 0.0001."
+    )
+    assert _same_weights(_weights(model), good) and model.mask_index == 0
+
+
+def test_a_validation_nll_that_only_ties_the_best_is_no_improvement(monkeypatch):
+    model = _model()
+    trainer = Trainer(model, _data(20), TrainConfig(epochs=10, batch_size=10, patience=2), valid_x=_data(5, seed=1))
+    monkeypatch.setattr(trainer, "evaluate", lambda x, ensemble=None: 1.5)
+    trainer.step_chunk(max_steps=trainer.steps_per_epoch)
+    after_epoch_1 = _weights(model)
+    trainer.run()
+    assert trainer.stopped_reason == "early stopping" and trainer.epoch == 3 and trainer.best_epoch == 1
+    assert [r["best_valid_nll"] for r in trainer.history] == [1.5, 1.5, 1.5]
+    assert _same_weights(_weights(model), after_epoch_1) and model.mask_index == 0  # the best restored, mask 0 kept
