@@ -202,16 +202,17 @@ def jacobian_dependencies(model: MADE, points: int = 8) -> np.ndarray:
 def model_surprise(model: MADE, x: np.ndarray, mask: int | None = None) -> np.ndarray:
     """(n, D) per-pixel surprise -log p(x_d | x_<d) under mask `mask` (default: active), in nats,
     for the Sample page's likelihood lens. Its row sums are -log p(x) (the chain rule). Restores
-    the active mask."""
-    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
+    the active mask (under the active mask nothing is written: a shared model is only read)."""
+    x = np.ascontiguousarray(np.atleast_2d(np.asarray(x, dtype=np.float32)))  # a mirrored image too
     active = model.mask_index
     try:
-        if mask is not None:
+        if mask is not None and int(mask) != active:
             model.set_mask(int(mask))
         with torch.no_grad():
             clp = model.conditional_log_probs(torch.as_tensor(x, device=model.device))
     finally:
-        model.set_mask(active)
+        if model.mask_index != active:
+            model.set_mask(active)
     return -clp.double().cpu().numpy()
 
 

@@ -181,16 +181,22 @@ def _run(
     active = model.mask_index
     k = active if mask is None else int(mask)
     was_training = model.training
-    model.eval()
+    # a model in eval mode sampled under its active mask is only read (the Sample page shares the shipped
+    # models between sessions): no flag and no mask is written then
+    if was_training:
+        model.eval()
     try:
-        model.set_mask(k)
+        if k != active:
+            model.set_mask(k)
         u = _uniforms(x0.shape[0], x0.shape[1], seed, x0.device)
         fn = _fast if method == "fast" else _reference
         x, probs = fn(model, x0, known, u, greedy)
         order = model.order.clone()
     finally:
-        model.set_mask(active)
-        model.train(was_training)
+        if model.mask_index != active:
+            model.set_mask(active)
+        if was_training:
+            model.train(True)
     return Trajectory(x=x, order=order, probs=probs, mask_index=k)
 
 

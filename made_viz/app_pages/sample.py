@@ -24,6 +24,7 @@ from made_viz.app_pages.sample_panels import (
     nn_fig,
     png,
     pretrained,
+    pretrained_masks,
     pretrained_model,
     sample_entry,
     show_animation,
@@ -236,7 +237,10 @@ def pick_model() -> Ctx | None:
         model, ds_name = ss[ui.MODEL], ss.get(ui.DATASET)
         mkey = lens.model_key(model)
     else:
-        model, ds_name, mkey = pretrained_model(choice), next(i.dataset for i in infos if i.name == choice), choice
+        saved, num_masks = pretrained_masks(choice)
+        k = ss.get("s_mask", saved)  # the mask the selectbox below shows (its value from the browser, or a link's)
+        model = pretrained_model(choice, k if isinstance(k, int) and 0 <= k < num_masks else saved)
+        ds_name, mkey = next(i.dataset for i in infos if i.name == choice), choice
     mc = model.cfg
     ds = model_dataset(ds_name, mc.d)
     order_name = mc.order if isinstance(mc.order, str) else "explicit"
@@ -253,6 +257,8 @@ def pick_model() -> Ctx | None:
         "hidden degrees (named orders); one set of weights serves them all.",
         **KEEP,
     )
+    if choice != "session" and mask != model.mask_index:  # the shared copy under that mask: never switch its mask
+        model = pretrained_model(choice, mask)
     if ds is None:
         st.warning(
             "The training data of this model are not available here: nearest neighbours, completions of "

@@ -45,15 +45,24 @@ def _pretrained_state(name: str):
     return ck.config, {k: v.detach().clone() for k, v in ck.model.state_dict().items()}, ck.model.mask_index
 
 
-def pretrained_model(name: str) -> MADE:
-    """This session's own copy (models are mutable: set_mask) of a cached shipped model."""
-    models = ss.setdefault("_sample_models", {})
-    if name not in models:
-        cfg, state, k = _pretrained_state(name)
-        models[name] = MADE(cfg)
-        models[name].load_state_dict(state)
-        models[name].set_mask(k)
-    return models[name].eval()
+def pretrained_masks(name: str) -> tuple[int, int]:
+    """A shipped model's saved mask (the Sample page's default) and its number of masks."""
+    cfg, _, k = _pretrained_state(name)
+    return k, cfg.num_masks
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def pretrained_model(name: str, k: int) -> MADE:
+    """A shipped model under mask k, shared by every session of the process and only ever read: the page
+    samples, completes and maps surprise with the model's own mask, which writes no mask and no flag
+    (made_viz.sampling). One copy per session cost ~27 MB for MNIST (its weights, masks and the fast
+    sampler's arrays): 30 students on the Sample page held ~0.8 GB."""
+    cfg, state, _ = _pretrained_state(name)
+    model = MADE(cfg)
+    model.load_state_dict(state)
+    model.set_mask(k)
+    model.mask_set(k)  # built once here, not by two sessions at once
+    return model.eval()
 
 
 def model_dataset(name, d: int):
