@@ -19,9 +19,11 @@
 # gets no mutants/ folder, and mutmut's settings are written here, to the copy's setup.cfg (they do
 # not depend on pyproject.toml). Environment: MUTATION_JOBS (default 2), MUTATION_NICE (default 15),
 # MUTATION_SAMPLE (mutants per module, default all: about 1,800 in all, hours on a busy 2-core
-# machine), MUTATION_SEED (the sample's seed, default 16) and MUTATION_TIMEOUT (seconds added to each
-# mutant's expected test time before mutmut's x15 time limit, default 10: with mutmut's default of 1 a
-# loaded machine turns slow-starting test runs into false "timeouts", counted as kills).
+# machine), MUTATION_SEED (the sample's seed, default 16), MUTATION_TIMEOUT and MUTATION_MULTIPLIER
+# (mutmut's timeout_constant and timeout_multiplier, default 5 and 3: a mutant's tests may use
+# (estimated time + 5) x 3 x 2 CPU-seconds; mutmut's default multiplier of 15 let each mutant that loops
+# forever burn ~450 s. A "timeout" is counted as a kill: on a busy machine check them by hand, see
+# bench/mutation_results.md).
 set -euo pipefail
 
 MODULES=(masks model sampling train recipe)  # made_viz/<m>.py: the maths and the training recipe
@@ -32,7 +34,8 @@ JOBS=${MUTATION_JOBS:-2}
 NICE=${MUTATION_NICE:-15}
 SAMPLE=${MUTATION_SAMPLE:-}
 SEED=${MUTATION_SEED:-16}
-TIMEOUT=${MUTATION_TIMEOUT:-10}
+TIMEOUT=${MUTATION_TIMEOUT:-5}
+MULTIPLIER=${MUTATION_MULTIPLIER:-3}
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${MODULES[@]}")
 
@@ -74,6 +77,7 @@ lines() { printf '    %s\n' "$@"; }
     lines -p no:randomly -p no:cacheprovider -x -q
     echo "process_isolation=forkserver"
     echo "timeout_constant=$TIMEOUT"
+    echo "timeout_multiplier=$MULTIPLIER"
     echo
     echo "[tool:pytest]"
     echo "addopts = -ra"

@@ -5,7 +5,8 @@ last step, a non-finite validation NLL) and the exact sentences of the refusals;
 chunk and epoch timing on a clock that only moves during optimizer steps, `should_stop`, the training
 mask in force at every step and the shown mask restored after every chunk, batched evaluation, the
 validation split's edge sizes, `own_validation`, the explosion and non-finite-weight divergences (exact
-sentences), a tie with the best validation NLL, and a stopped trainer staying put."""
+sentences), a tie with the best validation NLL, and a stopped trainer staying put; then a tensor of any dtype made
+float32, `explode_factor` counted in coins of ln 2 nats, and every step kept while the step history has room."""
 
 from __future__ import annotations
 
@@ -414,3 +415,32 @@ def test_a_validation_nll_that_only_ties_the_best_is_no_improvement(monkeypatch)
     assert trainer.stopped_reason == "early stopping" and trainer.epoch == 3 and trainer.best_epoch == 1
     assert [r["best_valid_nll"] for r in trainer.history] == [1.5, 1.5, 1.5]
     assert _same_weights(_weights(model), after_epoch_1) and model.mask_index == 0  # the best restored, mask 0 kept
+
+
+# --- the sample's further survivors --------------------------------------------------------------------
+
+
+def test_as_binary_tensor_gives_float32_for_a_tensor_of_any_dtype():
+    for dtype in (torch.uint8, torch.bool, torch.int64, torch.float64):
+        t = as_binary_tensor(torch.tensor([[0, 1, 1], [1, 0, 0]]).to(dtype))
+        assert t.dtype == torch.float32 and t.tolist() == [[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]]
+
+
+def test_explode_factor_counts_fair_coins_of_ln_2_nats_a_pixel():
+    """Logits 0 cost exactly D ln 2 = 4.159 nats: above 0.9 coins (3.743), though below 0.9 x D ln 3 (5.93)."""
+    model = _model()
+    trainer = Trainer(model, _data(8), TrainConfig(epochs=2, batch_size=8, valid_fraction=0), explode_factor=0.9)
+    model.forward = _zero_forward(model)
+    with pytest.raises(TrainingDiverged) as info:
+        trainer.step_chunk()
+    assert str(info.value) == (
+        "Training diverged at step 1 (epoch 1): the loss jumped to 4.159 nats per example, more than 0.9 times "
+        "what a fair coin per pixel costs (D ln 2 = 4.2). The weights were restored to the last good ones "
+        "(step 0). Try a lower learning rate than 0.001, e.g. 0.0001."
+    )
+
+
+def test_step_history_keeps_every_step_while_it_has_room():
+    trainer = Trainer(_model(), _data(20), TrainConfig(epochs=1, batch_size=4, valid_fraction=0))  # 5 steps
+    records = trainer.step_chunk(max_steps=3)
+    assert _steps(trainer.step_history) == [1, 2, 3] and trainer.step_history == records
