@@ -158,6 +158,25 @@ class WorkerLoop:
         self.send_progress(rid, h, True, ack=(h.seq, ok, error))
 
 
+def warm_up() -> None:
+    """Pay a first run's costs before any student's: the library's training modules and what torch loads
+    on its first optimizer step and first sampling (seconds at the worker's low priority on a busy machine:
+    a class's first Start waited for them, and a Stop right after it up to 5-10 s). A tiny run on made-up
+    data, three steps and a peek."""
+    import numpy as np
+
+    from .config import Config
+    from .data import Dataset
+    from .recipe import TrainConfig
+    from .training_run import LocalRun
+
+    x = (np.random.default_rng(0).random((40, 4)) < 0.5).astype(np.uint8)
+    ds = Dataset("warm-up", x, x[:10], (2, 2), "the worker's warm-up")
+    run = LocalRun(Config(d=4, shape=(2, 2), hidden=(8,), seed=0), ds, TrainConfig(epochs=1, batch_size=10))
+    run.train_steps(3)
+    run.snapshot(n=2, max_age=0)
+
+
 def main(argv: list[str]) -> int:
     fd, nice = int(argv[0]), int(argv[1])
     if nice:
@@ -165,6 +184,7 @@ def main(argv: list[str]) -> int:
     import torch
 
     torch.set_num_threads(1)  # one core per worker: the pool has one worker per core
+    warm_up()  # before "ready": commands sent meanwhile wait in the socket
     WorkerLoop(Connection(fd)).serve()
     return 0
 
