@@ -21,6 +21,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from made_viz import ui
+from made_viz.pacer import TICK_COVER, TICK_SECONDS
 from made_viz.pretrained import list_pretrained, pretrained_dir
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -270,7 +271,7 @@ def test_two_sessions_train_at_once_and_see_only_their_own_runs():
     assert ra is not rb and ra.model is not rb.model
     assert ra.dataset.name == "digits8" and rb.dataset.name == "bars4"
     assert ra.cfg.d == 64 and rb.cfg.d == 16 and a.session_state[ui.CFG].d == 64
-    assert ra.step > 0 and rb.step > 0
+    wait_until(lambda: ra.step > 0 and rb.step > 0)  # the ticks the pages sent train in the workers
     click(a, "t_pause")
     steps_a = ra.step
     b.run()
@@ -298,13 +299,19 @@ def test_switching_pages_keeps_the_run_and_unit_toggle_redraws_in_bits():
     click(at, "t_start")
     run = run_obj(at)
     at.run()
-    steps = run.step
+    wait_until(lambda: run.step > 0)  # the worker trains the page's ticks
     at.switch_page("made_viz/app_pages/home.py").run()
     assert not at.exception and run_obj(at) is run and run.state == "running"
+    # away from the Train page nothing trains once the last tick the page sent has ended (it runs
+    # pacer.TICK_COVER ticks from when it was sent; the page does not wait for it)
+    time.sleep(TICK_SECONDS * TICK_COVER + 1.0)
+    steps = run.worker_report()["step"]
     at.run()
-    assert run.step == steps  # away from the Train page nothing trains
+    time.sleep(1.0)
+    assert run.worker_report()["step"] == steps and run.state == "running"
     at.switch_page(PAGE).run()
-    assert run_obj(at) is run and run.step > steps  # back: the same run goes on
+    assert run_obj(at) is run
+    wait_until(lambda: run.step > steps)  # back: the page ticks again and the same run goes on
     at.button_group(key="t_unit").set_value("bits").run()
     assert not at.exception
     fig = at.get("plotly_chart")
