@@ -345,8 +345,9 @@ def test_a_page_run_never_waits_for_the_training_worker():
         os.kill(pid, signal.SIGCONT)
     assert not at.exception, at.exception
     assert run.state == "running" and frozen == 20
-    # four page runs; waiting for the frozen worker, each would have taken TICK_GRACE_SECONDS or more
-    assert took < TICK_GRACE_SECONDS, f"the page runs took {took:.1f} s: they waited for the worker"
+    # four page runs, three of them ticking: waiting for the frozen worker, each of those three would have
+    # taken TICK_GRACE_SECONDS or more (15 s in all); a loaded machine's AppTest runs take a few seconds
+    assert took < 2 * TICK_GRACE_SECONDS, f"the page runs took {took:.1f} s: they waited for the worker"
     wait_until(lambda: run.step > 20)  # the worker trains the tick it was sent
     at.run()
     assert shown_step(at) > 20
