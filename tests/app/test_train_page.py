@@ -262,20 +262,23 @@ def test_load_pretrained_model():
 def test_two_sessions_train_at_once_and_see_only_their_own_runs():
     a, b = open_train(), open_train()
     choose_builtin(b, "bars4")
+    for at in (a, b):
+        at.number_input(key="t_epochs").set_value(2000).run()  # long enough never to finish during the test
     click(a, "t_start")
     click(b, "t_start")
     for _ in range(3):
         a.run()
         b.run()
     ra, rb = run_obj(a), run_obj(b)
-    assert ra is not rb and ra.model is not rb.model
+    assert ra is not rb
     assert ra.dataset.name == "digits8" and rb.dataset.name == "bars4"
     assert ra.cfg.d == 64 and rb.cfg.d == 16 and a.session_state[ui.CFG].d == 64
     wait_until(lambda: ra.step > 0 and rb.step > 0)  # the ticks the pages sent train in the workers
-    click(a, "t_pause")
+    click(a, "t_pause")  # its acknowledgement carries the weights
     steps_a = ra.step
     b.run()
     assert ra.step == steps_a and rb.state == "running"
+    assert ra.model is not None and ra.model is not rb.model and ra.model.cfg.d == 64
 
 
 def test_server_data_folder_lists_only_files_inside(tmp_path, monkeypatch):
@@ -296,6 +299,7 @@ def test_server_data_folder_lists_only_files_inside(tmp_path, monkeypatch):
 
 def test_switching_pages_keeps_the_run_and_unit_toggle_redraws_in_bits():
     at = open_train()
+    at.number_input(key="t_epochs").set_value(2000).run()  # long enough never to finish during the test
     click(at, "t_start")
     run = run_obj(at)
     at.run()
