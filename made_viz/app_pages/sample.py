@@ -24,7 +24,7 @@ from made_viz.app_pages.sample_panels import (
     nn_fig,
     png,
     pretrained,
-    pretrained_masks,
+    pretrained_config,
     pretrained_model,
     sample_entry,
     show_animation,
@@ -235,20 +235,17 @@ def pick_model() -> Ctx | None:
     )
     if choice == "session":
         model, ds_name = ss[ui.MODEL], ss.get(ui.DATASET)
-        mkey = lens.model_key(model)
-    else:
-        saved, num_masks = pretrained_masks(choice)
-        k = ss.get("s_mask", saved)  # the mask the selectbox below shows (its value from the browser, or a link's)
-        model = pretrained_model(choice, k if isinstance(k, int) and 0 <= k < num_masks else saved)
+        mc, default_mask, mkey = model.cfg, model.mask_index, lens.model_key(model)
+    else:  # the shared copy is fetched below, under the mask chosen: its mask is never switched
+        mc, default_mask = pretrained_config(choice)
         ds_name, mkey = next(i.dataset for i in infos if i.name == choice), choice
-    mc = model.cfg
     ds = model_dataset(ds_name, mc.d)
     order_name = mc.order if isinstance(mc.order, str) else "explicit"
     clamp("s_mask", mc.num_masks - 1)
     mask = top2.selectbox(
         "Mask: its ordering samples and scores",
         range(mc.num_masks),
-        index=model.mask_index,
+        index=default_mask,
         key="s_mask",
         format_func=lambda k: f"mask {k + 1} · {order_name} order",
         disabled=mc.num_masks == 1,
@@ -257,7 +254,7 @@ def pick_model() -> Ctx | None:
         "hidden degrees (named orders); one set of weights serves them all.",
         **KEEP,
     )
-    if choice != "session" and mask != model.mask_index:  # the shared copy under that mask: never switch its mask
+    if choice != "session":
         model = pretrained_model(choice, mask)
     if ds is None:
         st.warning(

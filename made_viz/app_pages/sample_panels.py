@@ -10,6 +10,7 @@ import streamlit as st
 
 from made_viz import animation as A
 from made_viz import data, export, lens, lens_figures, ui
+from made_viz.config import Config
 from made_viz.images import grid_png
 from made_viz.model import MADE
 from made_viz.sampling import complete, sample
@@ -45,10 +46,10 @@ def _pretrained_state(name: str):
     return ck.config, {k: v.detach().clone() for k, v in ck.model.state_dict().items()}, ck.model.mask_index
 
 
-def pretrained_masks(name: str) -> tuple[int, int]:
-    """A shipped model's saved mask (the Sample page's default) and its number of masks."""
+def pretrained_config(name: str) -> tuple[Config, int]:
+    """A shipped model's architecture and the mask it was saved with (the Sample page's default)."""
     cfg, _, k = _pretrained_state(name)
-    return k, cfg.num_masks
+    return cfg, k
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)

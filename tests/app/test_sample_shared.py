@@ -21,7 +21,8 @@ def test_sessions_share_the_shipped_model_and_never_switch_its_mask():
     b.switch_page("made_viz/app_pages/sample.py").run()
     assert not a.exception and not b.exception
     name = next(s for s in a.selectbox if s.label == "Model").value
-    saved, num_masks = sample_panels.pretrained_masks(name)
+    cfg, saved = sample_panels.pretrained_config(name)
+    num_masks = cfg.num_masks
     assert num_masks > 1
     shared = sample_panels.pretrained_model(name, saved)
     assert "_sample_models" not in a.session_state and "_sample_models" not in b.session_state
