@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from . import budget
+from . import budget, streamlit_fixes
 from .config import (
     MAX_D,
     MAX_LAYERS_TEXT,
@@ -98,6 +98,7 @@ def prepare_process() -> None:
     if _prepared:  # every page run asks: a flag, since gc.get_freeze_count() walks ~1 M frozen objects (~40 ms)
         return
     _prepared = True
+    streamlit_fixes.install()  # a reconnect under load must not lose the next run's messages
     if gc.get_freeze_count():  # frozen already (made_viz.warm, before the server listened)
         return
     # pandas too: plotly peeks at sys.modules['pandas'] without importing it, and half-imported by one

@@ -224,12 +224,17 @@ def pick_model() -> Ctx | None:
         st.info(NOT_HERE if "mnist" in options else "This link's model is not available here: another is shown.")
     head, top1, top2 = st.columns([1.3, 3, 2], vertical_alignment="bottom")
     head.title("Sample")
+    # a default index only when neither the session nor a link chose (a value set through session state
+    # and an index as well make Streamlit warn on every such link)
+    first = (
+        {} if "s_model" in ss else {"index": next((j for j, o in enumerate(options) if o in ("session", "mnist")), 0)}
+    )
     choice = top1.selectbox(
         "Model",
         options,
         key="s_model",
         format_func=titles.get,
-        index=next((j for j, o in enumerate(options) if o in ("session", "mnist")), 0),
+        **first,
         help="This page uses the model's own architecture, not the sidebar's.",
         **KEEP,
     )
@@ -245,7 +250,7 @@ def pick_model() -> Ctx | None:
     mask = top2.selectbox(
         "Mask: its ordering samples and scores",
         range(mc.num_masks),
-        index=default_mask,
+        **({} if "s_mask" in ss else {"index": default_mask}),
         key="s_mask",
         format_func=lambda k: f"mask {k + 1} · {order_name} order",
         disabled=mc.num_masks == 1,

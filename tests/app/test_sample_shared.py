@@ -36,3 +36,21 @@ def test_sessions_share_the_shipped_model_and_never_switch_its_mask():
     traj_a = a.session_state["_sample_last"]["traj"]
     assert traj_b.mask_index == other and traj_a.mask_index == saved
     assert torch.equal(traj_b.order, torch.as_tensor(shared.mask_set(other).order))
+
+
+def test_a_link_that_names_the_model_and_mask_sets_them_without_a_widget_warning(monkeypatch):
+    """/sample?model=mnist&smask=2: the link's choices are written to session state before the selectboxes
+    exist; passing them a default index too made Streamlit warn in the server log ("created with a default
+    value but also had its value set via the Session State API") on every such link."""
+    from streamlit.elements.lib import policies
+
+    warned: list[str] = []
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    monkeypatch.setattr(policies._LOGGER, "warning", lambda msg, *a, **k: warned.append(msg % a if a else msg))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"model": "mnist", "smask": "2"})
+    at.switch_page("made_viz/app_pages/sample.py").run()
+    assert not at.exception
+    assert at.selectbox(key="s_model").value == "mnist"
+    assert at.selectbox(key="s_mask").value == 2
+    assert not [w for w in warned if "default value" in w], warned
