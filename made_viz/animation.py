@@ -44,6 +44,7 @@ __all__ = [
     "T_MARKS",
     "T_PATH",
     "T_STATIC",
+    "AnimationFigure",
     "FramePlan",
     "animation_figure",
     "animation_gif",
@@ -160,7 +161,62 @@ def _frame(step: int, x, probs, order, known, lay: _Layers, label_xy, two_d: boo
         mx, my, text = [None] * (2 * n) + lab_x, [None] * (2 * n) + lab_y, [""] * (2 * n + len(lab_x))
         label = f"0 / {d} · nothing drawn yet"
     z0, z1 = cover_range(step, d)
-    return dict(traces=DYNAMIC, data=[go.Heatmap(zmin=z0, zmax=z1), go.Scatter(x=mx, y=my, text=text)]), label
+    # plain JSON-ready dicts (what go.Frame(...).to_plotly_json() gives): see AnimationFigure
+    data = [
+        {"type": "heatmap", "zmin": float(z0), "zmax": float(z1)},
+        {"type": "scatter", "x": _plain(mx), "y": _plain(my), "text": list(text)},
+    ]
+    return dict(traces=list(DYNAMIC), data=data), label
+
+
+def _plain(values: list) -> list:
+    """Python numbers (or None) for a frame's coordinates, as plotly's validation would leave them."""
+    return [v if v is None or isinstance(v, (int, float)) and not isinstance(v, bool) else v.item() for v in values]
+
+
+class AnimationFigure(go.Figure):
+    """The animation's figure: a go.Figure whose frames are kept as the plain dicts plotly.js reads.
+
+    Validating ~150 go.Frame objects (each a heatmap and a scatter of a few dozen points) took about
+    0.1 s of server CPU every time a student pressed "New seed", more than the sampling; the frames are
+    built already in plotly's JSON form, so nothing needs checking. `frames` still reads as validated
+    go.Frame objects (built on first read, for tests and tools), `to_dict()` (what st.plotly_chart and
+    the HTML export send) puts the dicts in as they are: the figure's frames are not changed after it is
+    built (set `frames` to replace them)."""
+
+    def __init__(self, data=None, layout=None, frames=None, **kwargs):
+        if isinstance(data, go.Figure):
+            data = data.to_dict()
+        if isinstance(data, dict) and "frames" in data:  # a copy, or unpickling: a figure's dict
+            data = dict(data)
+            frames = data.pop("frames")
+        super().__init__(data, layout, **kwargs)
+        self._raw_frames: list[dict] = []
+        self._frames_read: tuple | None = None
+        if frames:
+            self.frames = frames
+
+    @property
+    def frames(self) -> tuple:
+        if self._frames_read is None:
+            self._frames_read = tuple(go.Frame(f) for f in self._raw_frames)
+        return self._frames_read
+
+    @frames.setter
+    def frames(self, value) -> None:
+        self._raw_frames = [f.to_plotly_json() if isinstance(f, go.Frame) else dict(f) for f in value or ()]
+        self._frames_read = None
+
+    @property
+    def frame_dicts(self) -> list[dict]:
+        """The frames as sent (read-only by convention)."""
+        return self._raw_frames
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if self._raw_frames:
+            out["frames"] = list(self._raw_frames)
+        return out
 
 
 def _traces(lay: _Layers, order: np.ndarray, show_order: bool, n_labels: int, start_step: int) -> list:
@@ -272,8 +328,8 @@ def animation_figure(
     tag = figure_tag(x, probs, order, known, plan.steps, show_order, speed_ms, cols, labels, height)
     names = [f"{tag}-{i}" for i in range(plan.n_frames)]
     built = [_frame(s, x, probs, order, known, lay, label_xy, grid.h > 1) for s in plan.steps]
-    fig = go.Figure(_traces(lay, order, show_order, len(label_xy[0]), plan.steps[0]))
-    fig.frames = [go.Frame(name=name, **frame) for name, (frame, _) in zip(names, built)]
+    fig = AnimationFigure(_traces(lay, order, show_order, len(label_xy[0]), plan.steps[0]))
+    fig.frames = [{"name": name, **frame} for name, (frame, _) in zip(names, built)]
     bottom = grid.size[0] + (grid.pad_y if labels else 0)  # the last row's labels
     fig.update_layout(
         _panel_layout(lay, bottom, height),
@@ -287,12 +343,13 @@ def animation_figure(
 def set_frame(fig: go.Figure, i: int) -> go.Figure:
     """Show frame i (negative = from the end) as the figure's initial state (in place); the Step
     buttons then move from frame i."""
-    i = i % len(fig.frames)
-    frame = fig.frames[i]
-    fig.data[T_COVER].update(zmin=frame.data[0].zmin, zmax=frame.data[0].zmax)
-    fig.data[T_MARKS].update(x=frame.data[1].x, y=frame.data[1].y, text=frame.data[1].text)
+    frames = _frame_dicts(fig)
+    i = i % len(frames)
+    cover, marks = frames[i]["data"]
+    fig.data[T_COVER].update(zmin=cover["zmin"], zmax=cover["zmax"])
+    fig.data[T_MARKS].update(x=marks["x"], y=marks["y"], text=marks["text"])
     fig.layout.sliders[0].active = i
-    names = [f.name for f in fig.frames]
+    names = [f["name"] for f in frames]
     menu = fig.layout.updatemenus[0]
     menu.buttons = [
         step_button(b.label, names, i, -1 if b.label == "◀ Step" else +1) if b.label in ("◀ Step", "Step ▶") else b
@@ -301,11 +358,15 @@ def set_frame(fig: go.Figure, i: int) -> go.Figure:
     return fig
 
 
+def _frame_dicts(fig: go.Figure) -> list[dict]:
+    return fig.frame_dicts if isinstance(fig, AnimationFigure) else [f.to_plotly_json() for f in fig.frames]
+
+
 def frame_visible(fig: go.Figure, i: int) -> np.ndarray:
     """What frame i of an animation figure shows on its samples panel, decoded from the figure
     itself: 0 paper, 1 ink, 2/3 given paper/ink, 5 outside the tiles, NaN where the cover
     paints 'not drawn yet'."""
-    frame = fig.frames[i].data[0]
+    frame = go.Heatmap(_frame_dicts(fig)[i]["data"][0])
     left = fig.layout.meta["panel_width"]
     static = np.asarray(fig.data[T_STATIC].z, dtype=np.float64)[:, :left]
     cover = np.asarray(fig.data[T_COVER].z, dtype=np.float64)[:, :left]
