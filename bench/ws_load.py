@@ -5,7 +5,8 @@
     python bench/ws_load.py --sessions 30          # the classroom question: what does one process hold?
     python bench/ws_load.py --processes 3          # deploy/serve_class.sh 3 behind nginx
     python bench/ws_load.py --url http://host:8501 [--server-pid PID]   # a server that is already running
-    python bench/ws_load.py --think 5 --jitter 5   # students who pause (default: everyone clicks at once)
+    python bench/ws_load.py --think 2 --jitter 6   # students who pause 2-8 s before every action
+                                                    # (default: everyone clicks at once)
     python bench/ws_load.py --epochs 500           # train for all of --train-seconds (the default 50 epochs may
                                                    # end first when few sessions share the cores)
     python bench/ws_load.py --sessions 30 --cold   # the very first burst on a freshly started server: no
@@ -34,7 +35,9 @@ Each session (a "tab", with the frontend's state kept the way the frontend keeps
    the deltas by LABEL (each widget element carries `id` and `label`), never by hard-coded ids;
 2. types its own "Hidden layers" size (30+i, 130+i, 230+i, ... : distinct per session and never the
    default 128), `--changes` times, and times send -> script_finished (and -> the sidebar caption
-   showing it); every session clicks at the same moment unless --think/--jitter;
+   showing it); every session clicks at the same moment unless --think/--jitter (then each session
+   pauses think + 0..jitter seconds before every action of steps 2-5, page switches and buttons too:
+   a class that thinks, not one that clicks together);
 3. switches to Train the way the sidebar navigation does (rerun with that page's script hash, same
    session), presses Start, then sends the fragment auto-reruns the frontend would send (every
    `run_every` seconds, as announced by the server's auto_rerun message) for --train-seconds,
@@ -217,9 +220,7 @@ async def run_student(s: Student, url: str, args, gates: list[Gate]) -> None:
 
         # 2. the architecture changes: everyone at once unless --think/--jitter
         for j, h in enumerate(s.sizes):
-            pause = (args.think if j else 0.0) + random.uniform(0, args.jitter)
-            if pause:
-                await asyncio.sleep(pause)
+            await think(args, first=j == 0)
             s.where = f"architecture: change {j + 1} to hidden {h}"
             before = tab.sidebar_values()
             sent, _ = await tab.set_value(HIDDEN_LABEL, str(h))
@@ -245,11 +246,13 @@ async def run_student(s: Student, url: str, args, gates: list[Gate]) -> None:
         # 3. train
         await _train(s, tab, args)
         # 4. sample
-        await _sample(s, tab)
+        await _sample(s, tab, args)
         # 5. back on the architecture page: the session's state survived the page switches
+        await think(args)
         s.where = "back on Architecture"
         run = await tab.goto("Architecture")
         s.add("page_switch", run.latency)
+        s.add("page_switch_to_Architecture", run.latency)
         s.check_own("back on Architecture after Train and Sample", s.own)
     except Exception as e:  # noqa: BLE001 - record and go on: the other sessions still run
         s.errors.append(f"{s.where}: {type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}")
@@ -261,10 +264,20 @@ async def run_student(s: Student, url: str, args, gates: list[Gate]) -> None:
             tab.errors = []
 
 
+async def think(args, first: bool = False) -> None:
+    """A student's pause before an action (--think, plus 0..--jitter s); none by default: a burst.
+    The first action after a gate skips --think (the teacher just said "now")."""
+    pause = (0.0 if first else args.think) + random.uniform(0, args.jitter)
+    if pause:
+        await asyncio.sleep(pause)
+
+
 async def _train(s: Student, tab: Tab, args) -> None:
+    await think(args, first=True)
     s.where = "train: open the page"
     run = await tab.goto("Train")
     s.add("page_switch", run.latency)
+    s.add("page_switch_to_Train", run.latency)
     s.check_own("on the Train page", s.own)
     if tab.widget("Start", kinds=tuple(TRIGGERS)) is None:
         s.train = {"status": "no Start button"}
@@ -279,6 +292,7 @@ async def _train(s: Student, tab: Tab, args) -> None:
             await tab.wait_done(sent, n.fragment_id, "the run after setting Epochs")
             if tab.value("Epochs") != int(args.epochs):
                 s.lost.append(f"train: the Epochs box holds {tab.value('Epochs')!r} after typing {args.epochs}")
+    await think(args)
     s.where = "train: Start"
     sent, n = await tab.click("Start")
     run = await tab.wait_done(sent, n.fragment_id, "the run after Start")
@@ -310,15 +324,18 @@ async def _train(s: Student, tab: Tab, args) -> None:
     s.check_own("on the Train page after training", s.own)
 
 
-async def _sample(s: Student, tab: Tab) -> None:
+async def _sample(s: Student, tab: Tab, args) -> None:
+    await think(args)
     s.where = "sample: open the page"
     run = await tab.goto("Sample")
     s.add("page_switch", run.latency)
+    s.add("page_switch_to_Sample", run.latency)
     label = next((x for x in NEW_LABELS if tab.widget(x, kinds=tuple(TRIGGERS))), None)
     if label is None:
         s.sample = {"status": "no New button"}
         s.errors.append(f"sample page: no 'New seed'/'New' button (buttons: {_buttons(tab)})")
         return
+    await think(args)
     s.where = f"sample: {label}"
     sent, n = await tab.click(label)
     run = await tab.wait_done(sent, n.fragment_id, f"the run after {label}")
@@ -492,6 +509,7 @@ def summarise(students: list[Student], args) -> dict:
             "change": stats(cat("change")),
             "change_to_caption": stats(cat("change_to_caption")),
             "page_switch": stats(cat("page_switch")),
+            "page_switch_by_page": {p: stats(cat("page_switch_to_" + p)) for p in ("Train", "Sample", "Architecture")},
             "button": stats([x for v in buttons.values() for x in v]),
             "button_by_label": {k: stats(v) for k, v in sorted(buttons.items())},
             "fragment_run": stats(fr),
@@ -548,6 +566,9 @@ def table(r: dict) -> str:
         row("change on Architecture", L["change"]),
         row("  change -> sidebar caption", L["change_to_caption"]),
         row("page switch", L["page_switch"]),
+    ]
+    lines += [row(f"  to {k}", v) for k, v in L.get("page_switch_by_page", {}).items() if v["n"]]
+    lines += [
         row("button press (all)", L["button"]),
     ]
     lines += [row(f"  {k}", v) for k, v in L["button_by_label"].items()]
@@ -590,8 +611,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--url", default=None, help="use a running server instead of starting one")
     ap.add_argument("--server-pid", type=int, default=None, help="with --url: the server's pid, for CPU and memory")
     ap.add_argument("--changes", type=int, default=3, help="architecture changes per session (default 3)")
-    ap.add_argument("--think", type=float, default=0.0, help="seconds between a session's changes (default 0)")
-    ap.add_argument("--jitter", type=float, default=0.0, help="plus a random 0..J seconds before each change")
+    ap.add_argument("--think", type=float, default=0.0, help="seconds a session pauses before each action (default 0)")
+    ap.add_argument("--jitter", type=float, default=0.0, help="plus a random 0..J seconds before each action")
     ap.add_argument("--train-seconds", type=float, default=3.0, help="how long each session trains (default 3)")
     ap.add_argument(
         "--epochs",
