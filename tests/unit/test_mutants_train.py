@@ -6,10 +6,14 @@ chunk and epoch timing on a clock that only moves during optimizer steps, `shoul
 mask in force at every step and the shown mask restored after every chunk, batched evaluation, the
 validation split's edge sizes, `own_validation`, the explosion and non-finite-weight divergences (exact
 sentences), a tie with the best validation NLL, and a stopped trainer staying put; then a tensor of any dtype made
-float32, `explode_factor` counted in coins of ln 2 nats, and every step kept while the step history has room."""
+float32, `explode_factor` counted in coins of ln 2 nats, and every step kept while the step history has room;
+then (all 614 mutants) the refusals naming the training or the validation data, the device asked for, the default
+recipe, mask switches, the learning-rate schedule, the optimizer state a divergence restores, and a loss exactly at
+the explosion limit."""
 
 from __future__ import annotations
 
+import copy
 import math
 import types
 
@@ -444,3 +448,149 @@ def test_step_history_keeps_every_step_while_it_has_room():
     trainer = Trainer(_model(), _data(20), TrainConfig(epochs=1, batch_size=4, valid_fraction=0))  # 5 steps
     records = trainer.step_chunk(max_steps=3)
     assert _steps(trainer.step_history) == [1, 2, 3] and trainer.step_history == records
+
+
+# --- the 49 new survivors of the full run of all 614 mutants -----------------------------------------
+
+
+def test_as_binary_tensor_refusals_are_these_sentences_and_one_example_is_enough():
+    with pytest.raises(ValueError) as info:
+        as_binary_tensor(np.zeros(3))
+    assert str(info.value) == "data must be a 2-D array (examples x pixels), got shape (3,)."
+    with pytest.raises(ValueError) as info:
+        as_binary_tensor(np.zeros((0, 6)), what="training data")
+    assert str(info.value) == "training data is empty."  # no examples: refused, whatever D is
+    assert as_binary_tensor(np.array([[1, 0, 1]]), d=3).tolist() == [[1.0, 0.0, 1.0]]  # one example is data
+
+
+def test_as_binary_tensor_puts_the_data_on_the_device_asked_for_whatever_torchs_default_device():
+    """A GPU user may have called torch.set_default_device; the `device` argument still wins. Shown here
+    with the meta device as the default (this machine has no GPU)."""
+    x = np.array([[0, 1], [1, 0]], dtype=np.uint8)
+    with torch.device("meta"):
+        t = as_binary_tensor(x, device="cpu")
+    assert t.device == torch.device("cpu") and t.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
+def test_trainer_refusals_name_the_training_or_the_validation_data():
+    with pytest.raises(ValueError) as info:
+        Trainer(_model(), np.zeros((0, 6)), TrainConfig(valid_fraction=0))
+    assert str(info.value) == "training data is empty."
+    with pytest.raises(ValueError) as info:
+        Trainer(_model(), _data(20, d=5), TrainConfig(valid_fraction=0))
+    assert str(info.value) == "training data has 5 pixels per example but the model has D = 6."
+    with pytest.raises(ValueError) as info:  # checked when the trainer is made, not at the first evaluation
+        Trainer(_model(), _data(20), TrainConfig(), valid_x=_data(4, d=5))
+    assert str(info.value) == "validation data has 5 pixels per example but the model has D = 6."
+    with pytest.raises(ValueError) as info:
+        Trainer(_model(), _data(20), TrainConfig(), valid_x=np.full((3, 6), 2))
+    assert str(info.value) == "validation data must be binary (only 0 and 1)."
+
+
+def test_a_new_trainer_uses_the_default_recipe_and_has_no_error_and_no_best_epoch():
+    trainer = Trainer(_model(), _data(20))
+    assert trainer.cfg == TrainConfig()
+    assert trainer.error is None and trainer.best_epoch is None and trainer.best_valid_nll is None
+    assert trainer.stopped_reason is None and trainer.step == 0 and trainer.epoch == 0 and trainer.history == []
+    plain = Trainer(_model(), _data(20), TrainConfig(epochs=2, batch_size=10, valid_fraction=0))
+    plain.run()
+    assert plain.stopped_reason == "finished" and plain.error is None and plain.best_epoch is None
+
+
+def test_mask_switches_count_the_steps_that_train_with_another_mask_than_the_step_before():
+    """K = 4, a new draw every step; the training mask is 0 before the first step. K = 1: never a switch."""
+    trainer = Trainer(
+        _model(num_masks=4), _data(24), TrainConfig(epochs=2, batch_size=2, resample_every=1, valid_fraction=0)
+    )
+    records = trainer.step_chunk()
+    masks = [r["mask"] for r in records if r["kind"] == "step"]
+    changed = [m != prev for prev, m in zip([0, *masks], masks)]
+    expected = [sum(changed[:12]), sum(changed[12:])]  # 12 steps an epoch
+    assert min(expected) >= 2 and expected != [12 - s for s in expected]  # preconditions: switches and repeats
+    assert [r["mask_switches"] for r in trainer.history] == expected
+    counts = [[masks[12 * e : 12 * e + 12].count(k) for k in range(4)] for e in (0, 1)]
+    assert [r["mask_counts"] for r in trainer.history] == counts
+    single = Trainer(_model(), _data(12), TrainConfig(epochs=2, batch_size=2, valid_fraction=0))
+    single.run()
+    assert [(r["mask_switches"], r["mask_counts"]) for r in single.history] == [(0, [6]), (0, [6])]
+
+
+def test_each_epoch_trains_with_its_scheduled_learning_rate():
+    """ "step" schedule, lr 0.01 divided by 10 every 2 epochs: 0.01, 0.01, 0.001, 0.001, 0.0001."""
+    trainer = Trainer(
+        _model(),
+        _data(20),
+        TrainConfig(lr=0.01, lr_schedule="step", lr_step_epochs=2, epochs=5, batch_size=20, valid_fraction=0),
+    )
+    used = []
+    step = trainer.optimizer.step
+
+    def spy(*args, **kwargs):
+        used.append(trainer.optimizer.param_groups[0]["lr"])
+        return step(*args, **kwargs)
+
+    trainer.optimizer.step = spy
+    trainer.run()
+    expected = [0.01, 0.01, 0.001, 0.001, 0.0001]
+    assert used == pytest.approx(expected, rel=1e-12)
+    assert [r["lr"] for r in trainer.history] == pytest.approx(expected, rel=1e-12)
+
+
+def test_step_history_holds_max_step_points_before_it_is_thinned(monkeypatch):
+    monkeypatch.setattr(train_module, "MAX_STEP_POINTS", 4)
+    trainer = Trainer(_model(), _data(20), TrainConfig(epochs=20, batch_size=20, valid_fraction=0))
+    trainer.step_chunk(max_steps=4)
+    assert _steps(trainer.step_history) == [1, 2, 3, 4]  # 4 points: still room
+    trainer.step_chunk(max_steps=1)
+    assert _steps(trainer.step_history) == [2, 4]  # a fifth: every second step kept
+
+
+def test_a_divergence_restores_the_optimizer_state_of_the_last_good_step():
+    """The copy at the end of a chunk (step 2) must not follow Adam's later in-place updates (step 3)."""
+    model = _model()
+    trainer = Trainer(model, _data(20), TrainConfig(epochs=2, batch_size=4, valid_fraction=0))  # 5 steps an epoch
+    trainer.step_chunk(max_steps=2)
+    good_weights = _weights(model)
+    good = copy.deepcopy(trainer.optimizer.state_dict())
+    forward = model.forward
+    calls = []
+
+    def nan_at_second_call(x):
+        calls.append(1)
+        return forward(x) if len(calls) == 1 else _nan_forward(x)
+
+    model.forward = nan_at_second_call  # step 3 trains, step 4 gives a NaN loss
+    with pytest.raises(TrainingDiverged) as info:
+        trainer.step_chunk()
+    assert info.value.step == 4 and trainer.last_good_step == 2 and trainer.step == 3
+    restored = trainer.optimizer.state_dict()["state"]
+    assert restored.keys() == good["state"].keys() and len(restored) == len(list(model.parameters()))
+    for k, state in good["state"].items():
+        assert float(state["step"]) == 2.0 and float(restored[k]["step"]) == 2.0  # Adam counts 2 steps again
+        assert state.keys() == restored[k].keys()
+        assert all(torch.equal(restored[k][name], value) for name, value in state.items())
+    assert _same_weights(_weights(model), good_weights)
+
+
+def test_a_loss_exactly_at_explode_factor_coins_is_not_yet_a_divergence():
+    """Logits +200 cost exactly 200 nats for a 0 pixel and 0 nats (in float32) for a 1 pixel: every example
+    below has one 0, so the loss is exactly 200.0. The limit is explode_factor x 6 ln 2."""
+    x = 1 - np.eye(6, dtype=np.uint8)
+
+    def at_200(model):
+        forward = model.forward
+        return lambda xb: torch.full_like(xb, 200.0) + 0 * forward(xb)
+
+    factor = 200 / (6 * math.log(2))
+    assert factor * 6 * math.log(2) == 200.0  # precondition: the limit is exactly 200.0
+    trainer = Trainer(_model(), x, TrainConfig(epochs=2, batch_size=6, valid_fraction=0), explode_factor=factor)
+    trainer.model.forward = at_200(trainer.model)
+    records = trainer.step_chunk()
+    assert [r["loss"] for r in records if r["kind"] == "step"] == [200.0, 200.0]
+    assert trainer.stopped_reason == "finished"
+    below = float(np.nextafter(factor, 0))
+    assert below * 6 * math.log(2) < 200.0
+    tight = Trainer(_model(), x, TrainConfig(epochs=2, batch_size=6, valid_fraction=0), explode_factor=below)
+    tight.model.forward = at_200(tight.model)
+    with pytest.raises(TrainingDiverged, match="the loss jumped to 200 nats per example"):
+        tight.step_chunk()
