@@ -423,8 +423,10 @@ class SoakStudent:
         await self.run(await self.tab.set_value("Width", 1))
 
     async def do_junk_url(self) -> None:
-        query, expect = self.rng.choice(JUNK_URLS)
-        own = ",".join(map(str, self.hidden or self.default))
+        # a link carrying the student's own layers needs some: with none (a network of direct connections
+        # only) "hidden=" would be a different link, so such a student gets one of the others
+        query, expect = self.rng.choice([j for j in JUNK_URLS if j[1] != "own" or self.hidden])
+        own = ",".join(map(str, self.hidden))
         query = query.format(own=urllib.parse.quote(own))
         await self.open_tab("architecture", query)
         shown = caption_hidden(self.tab.caption())
