@@ -173,8 +173,9 @@ class SoakStudent:
         if self.tab is not None:
             await self.tab.close()
         t0 = time.perf_counter()
-        if self.cookie is None:
-            self.cookie, self.backend = await asyncio.to_thread(get_root, self.url, self.args.timeout)
+        # the page itself, as a browser loads it on every (re)load: its cookies come back updated (after a
+        # process died, nginx's madeviz_host names the process that now holds the new session)
+        self.cookie, self.backend = await asyncio.to_thread(get_root, self.url, self.args.timeout, self.cookie)
         tab = self.tab = Tab(self.url, self.args.timeout, self.on_text, self.cookie)
         await tab.connect()
         self.backend = tab.backend_ws or self.backend

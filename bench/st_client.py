@@ -724,12 +724,20 @@ class Upload:
     node: Node
 
 
-def get_root(url: str, timeout: float) -> tuple[str | None, str | None]:
-    """GET / like a browser: the cookies (nginx's madeviz_route) and the backend that answered."""
-    with urllib.request.urlopen(url.rstrip("/") + "/", timeout=timeout) as r:
+def get_root(url: str, timeout: float, cookie: str | None = None) -> tuple[str | None, str | None]:
+    """GET / like a browser with the cookies `cookie` ("a=1; b=2"): its cookies afterwards (nginx's
+    madeviz_route and madeviz_host, updated from the answer's Set-Cookie as a browser's jar is) and the
+    backend that answered (the last one nginx tried)."""
+    req = urllib.request.Request(url.rstrip("/") + "/", headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
         r.read()
-        cookies = [c.split(";", 1)[0].strip() for c in r.headers.get_all("Set-Cookie") or []]
-        return ("; ".join(cookies) or None), r.headers.get("X-MadeViz-Backend")
+        jar = dict(c.strip().partition("=")[::2] for c in (cookie or "").split(";") if c.strip())
+        for c in r.headers.get_all("Set-Cookie") or []:
+            name, _, value = c.split(";", 1)[0].strip().partition("=")
+            jar[name] = value
+        tried = r.headers.get("X-MadeViz-Backend")
+        backend = tried.split(",")[-1].strip() if tried else None
+        return ("; ".join(f"{k}={v}" for k, v in jar.items()) or None), backend
 
 
 def run_async(coro):

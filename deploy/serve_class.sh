@@ -108,8 +108,16 @@ for i in $(seq 0 $((N - 1))); do
     BACKENDS+=("127.0.0.1:$p")
 done
 BACKENDS+=("${REMOTE[@]}")
-for b in "${BACKENDS[@]}"; do
+HOST_MAP="" HOST_POOLS=""
+for i in "${!BACKENDS[@]}"; do
+    b=${BACKENDS[$i]}
     SERVERS+="        server $b max_fails=0;"$'\n'
+    HOST_MAP+="        \"$b\" madeviz_$i;"$'\n'
+    HOST_POOLS+="    upstream madeviz_$i {"$'\n'"        server $b max_fails=0;"$'\n'
+    for o in "${BACKENDS[@]}"; do
+        [ "$o" = "$b" ] || HOST_POOLS+="        server $o max_fails=0 backup;"$'\n'
+    done
+    HOST_POOLS+="    }"$'\n'
 done
 
 # wait until every backend answers its health check: the warm-ups run at the same time on few cores
@@ -146,6 +154,8 @@ CONF=${CONF//@USER@/$USER_LINE}
 CONF=${CONF//@LISTEN@/$ADDRESS:$PORT}
 CONF=${CONF//@UPLOAD_MB@/$UPLOAD_MB}
 CONF=${CONF//@SERVERS@/${SERVERS%$'\n'}}
+CONF=${CONF//@HOST_MAP@/${HOST_MAP%$'\n'}}
+CONF=${CONF//@HOST_POOLS@/${HOST_POOLS%$'\n'}}
 printf '%s\n' "$CONF" > "$PREFIX/nginx.conf"
 "$NGINX" -t -q -c "$PREFIX/nginx.conf" -p "$PREFIX" || { echo "nginx rejected $PREFIX/nginx.conf" >&2; exit 1; }
 "$NGINX" -c "$PREFIX/nginx.conf" -p "$PREFIX" &

@@ -204,6 +204,60 @@ def test_a_process_that_dies_is_started_again_on_its_port(fake):
         c.stop()
 
 
+def browse(url: str, jar: dict[str, str]) -> str | None:
+    """One request of a browser with cookie jar `jar` (updated from every Set-Cookie, as a browser does);
+    the backend that answered."""
+    cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
+    req = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        for line in r.headers.get_all("Set-Cookie") or []:
+            name, _, value = line.split(";")[0].partition("=")
+            jar[name.strip()] = value.strip()
+        r.read()
+        tried = r.headers.get("X-MadeViz-Backend")  # "A, B" when nginx had to try another after A
+        return tried.split(",")[-1].strip() if tried else None
+
+
+def test_a_browser_moved_off_a_dead_process_stays_where_its_new_session_is(fake):
+    """The process a browser is on dies: its student reloads and nginx serves the page (and so the new
+    session) from another process. When the supervisor has started the dead one again, that browser's later
+    requests (uploads, images, a websocket reconnect) must still go to the process that holds its session;
+    before, they went back to the restarted process by the cookie's hash (soak, --kill-one: a good upload got
+    HTTP 400)."""
+    c = Class(fake, 2, {})
+    try:
+        c.wait_ready()
+        url = f"http://127.0.0.1:{c.port}/"
+        jar: dict[str, str] = {}
+        first = browse(url, jar)
+        assert {browse(url, jar) for _ in range(5)} == {first}
+        victim = next(r for r in starts(fake) if f"127.0.0.1:{r['port']}" == first)
+        os.kill(victim["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        moved = first
+        while moved == first and time.monotonic() < deadline:  # the reload, while the process is down
+            try:
+                moved = browse(url, jar)
+            except urllib.error.HTTPError:
+                time.sleep(0.1)
+        assert moved != first, f"the browser's requests still went to {first} after its process was killed"
+        while len([r for r in starts(fake) if r["port"] == victim["port"]]) < 2 or not _answers(first):
+            assert time.monotonic() < deadline, "the dead process was not started again within 20 s"
+            time.sleep(0.2)
+        assert {browse(url, jar) for _ in range(10)} == {moved}
+        fresh: dict[str, str] = {}  # new browsers still spread over both processes
+        assert {browse(url, dict(fresh)) for _ in range(40)} == {first, moved}
+    finally:
+        c.stop()
+
+
+def _answers(backend: str) -> bool:
+    try:
+        return get(f"http://{backend}/_stcore/health")[0] == "ok"
+    except OSError:
+        return False
+
+
 def start_host(fake: Path, host: str, port: int) -> subprocess.Popen:
     env = dict(os.environ, FAKE_LOG=str(fake), FAKE_HOST=host, FAKE_PORT=str(port))
     return subprocess.Popen([sys.executable, str(fake / "fake_backend.py")], env=env, start_new_session=True)
