@@ -101,6 +101,9 @@ class MADE(nn.Module):
 
     def set_mask(self, k: int) -> None:
         """Make mask k (0 <= k < K) the active one. Cheap: copies masks converted once per k."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"set_mask takes a mask number 0..{self.cfg.num_masks - 1}, got {k!r}.")
+        k = int(k)
         if k not in self._mask_tensors:
             ms = self.mask_set(k)
             mats = list(ms.masks) + ([ms.direct] if self.direct is not None else [])

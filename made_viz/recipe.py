@@ -74,7 +74,7 @@ class TrainConfig:
             _check_int(self.max_steps, "max_steps", 1)
         if not isinstance(self.restore_best, bool):
             raise ConfigError(f"restore_best must be true or false, got {self.restore_best!r}.")
-        if self.lr_schedule not in LR_SCHEDULES:
+        if not isinstance(self.lr_schedule, str) or self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(
                 f"learning-rate schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}."
             )
@@ -111,8 +111,12 @@ def _check_int(v: Any, what: str, low: int) -> None:
 def _check_real(v: Any, what: str, positive: bool = False) -> None:
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise ConfigError(f"{what} must be a number, got {v!r}.")
-    if not math.isfinite(v):
-        raise ConfigError(f"{what} must be a finite number, got {v!r}.")
+    try:
+        finite = math.isfinite(v)
+    except OverflowError:  # an integer too large for a float (e.g. from a JSON file)
+        finite = False
+    if not finite:
+        raise ConfigError(f"{what} must be a finite number, got {str(v)[:40]}.")
     if positive and v <= 0:
         raise ConfigError(f"{what} must be positive, got {v!r}.")
 

@@ -175,3 +175,19 @@ def test_model_surprise_is_each_pixels_minus_log_conditional(cfg):
         np.testing.assert_allclose(surprise, numpy_surprise(model, cfg, k, x), rtol=1e-4, atol=1e-5)
         assert model.mask_index == 1  # the active mask is restored
     np.testing.assert_allclose(model_surprise(model, x), numpy_surprise(model, cfg, 1, x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("k", [None, 1.0, True, "1"])
+def test_set_mask_takes_a_mask_number_only(k):
+    """set_mask(None) used to be accepted: it re-applied the active mask but set mask_index to None and cached
+    the masks under the key None, so a later set_mask(None) copied back stale masks (the mutation run's
+    set_mask(None) mutants failed quietly because of it). Any non-integer is now refused, and nothing changes."""
+    m = MADE(Config(d=4, hidden=(6,), num_masks=2, order="random", seed=1))
+    m.set_mask(1)
+    before = [layer.mask.clone() for layer in m.layers]
+    with pytest.raises(TypeError, match="mask number"):
+        m.set_mask(k)
+    assert m.mask_index == 1
+    assert all(torch.equal(layer.mask, b) for layer, b in zip(m.layers, before))
+    m.set_mask(np.int64(0))  # numpy integers are mask numbers too
+    assert m.mask_index == 0

@@ -193,3 +193,23 @@ def test_mask_resampling_does_not_restart_at_chunk_boundaries():
     for start in range(0, len(whole), 3):  # a mask is kept for 3 steps, across chunks
         assert len(set(whole[start : start + 3])) == 1
     assert len(set(whole)) >= 3
+
+
+@pytest.mark.parametrize(
+    "kw, says",
+    [
+        ({"lr": 10**400}, "learning rate must be a finite number"),  # a huge integer from a JSON file
+        ({"weight_decay": -(10**400)}, "weight decay must be a finite number"),
+        ({"lr_schedule": np.array(["step", "cosine"])}, "learning-rate schedule must be one of"),
+        ({"lr_schedule": ["step"]}, "learning-rate schedule must be one of"),
+    ],
+)
+def test_bad_training_values_of_any_type_are_a_config_error(kw, says):
+    """The mutation run found two values that escaped as OverflowError (math.isfinite of a huge int) and
+    ValueError (the truth value of an array): a settings file must get the one sentence, a ConfigError."""
+    from made_viz.recipe import TrainConfig
+
+    with pytest.raises(ConfigError, match=says):
+        TrainConfig(**kw)
+    with pytest.raises(ConfigError, match=says):
+        TrainConfig.from_dict({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in kw.items()})
