@@ -32,6 +32,9 @@ from .worker_pool import POOL, Worker, WorkerPool
 from .worker_protocol import TrainerMirror, data_ref, load_weights
 
 ACK_SECONDS = 10.0  # Pause/Stop: the longest wait for the worker's acknowledgement (normally one step)
+# The Train page's Stop waits at most this long (MADE_VIZ_STOP_WAIT): a worker starved of CPU while 30
+# page runs share the cores answered only after seconds; the page then says "stopping" until it does.
+STOP_WAIT_SECONDS = 0.3
 FIRST_ACK_SECONDS = 180.0  # Train n steps: may wait for a worker that is still importing torch
 # a tick waits at most this long past its end for the worker to say it is used up (it takes at least one
 # step; only a worker starved of CPU for that long makes a tick end without one)
@@ -74,6 +77,7 @@ class ProcessRun(RunViews):
         self._remote_snap: Snapshot | None = None
         self._peek_asked = 0.0
         self._reported_step, self._reported_state = 0, IDLE  # the worker's own, in its last message
+        self._stopping: int | None = None  # a Stop whose acknowledgement has not come yet (its command)
         self._reset_views()
 
     # --- the server's copy of the weights --------------------------------------------------------
@@ -155,6 +159,9 @@ class ProcessRun(RunViews):
                 self._take(rec)
                 if seq in self._waiting:
                     self._acks[seq] = (ok, error)
+                if seq == self._stopping:  # the Stop nobody waits for any more: its count is the final one
+                    self._stopping = None
+                    self._stopped_message()
             self._cond.notify_all()
 
     def _take(self, rec: dict) -> None:
@@ -179,6 +186,9 @@ class ProcessRun(RunViews):
         """The worker died: a run in progress stops here, keeping the last weights received."""
         with self._cond:
             self._worker = None
+            if self._stopping is not None:  # a Stop that will never be answered: the count heard is final
+                self._stopping = None
+                self._stopped_message()
             if self.state in (RUNNING, PAUSED):
                 self.state = STOPPED
                 kept = (
@@ -230,18 +240,39 @@ class ProcessRun(RunViews):
         self._send("resume")
         return True
 
-    def stop(self) -> bool:
-        """running/paused -> stopped: the step count when it returns is final, `model` the result."""
+    def stop(self, wait: float = ACK_SECONDS) -> bool:
+        """running/paused -> stopped: when it returns, the step count is final and `model` the result, unless
+        the worker did not answer within `wait` seconds: then `stopping` is True until it does (the Train
+        page waits briefly and shows "stopping"; the count the worker sends then is the final one)."""
         with self._cond:
             if self.state not in (RUNNING, PAUSED):
                 return False
             self.state = STOPPED
             self._cond.notify_all()  # a tick in flight ends now
-        ok, _ = self._wait_ack(self._send("stop", wait=True), ACK_SECONDS)
+        seq = self._send("stop", wait=True)  # registered first: an ack that comes at once is kept for the wait
         with self._cond:
-            if self.state == STOPPED and not self.message:
-                self.message = f"Stopped by you after {self.step} steps."
+            self._stopping = seq
+        _, why = self._wait_ack(seq, wait)
+        with self._cond:
+            if why != "timeout" and self._stopping == seq:  # answered (or the worker is gone)
+                self._stopping = None
+            if self._stopping is None:
+                self._stopped_message()
         return True
+
+    def _stopped_message(self) -> None:
+        if self.state == STOPPED and not self.message:
+            self.message = f"Stopped by you after {self.step} steps."
+
+    @property
+    def stopping(self) -> bool:
+        """Stopped, but the worker's final count has not arrived yet."""
+        return self._stopping is not None
+
+    @property
+    def active(self) -> bool:
+        """Running, or stopping: the page keeps ticking until the final count is in."""
+        return self.state == RUNNING or self._stopping is not None
 
     def reset(
         self, cfg: Config | None = None, dataset: Dataset | None = None, train_cfg: TrainConfig | None = None

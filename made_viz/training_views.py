@@ -56,6 +56,11 @@ class RunViews:
     def finished(self) -> bool:
         return self.state in FINISHED
 
+    @property
+    def stopping(self) -> bool:
+        """Stopped, the final step count not yet known (a run trained elsewhere, see ProcessRun.stop)."""
+        return False
+
     def _reset_views(self) -> None:
         self.version = 0  # bumped whenever the weights or history change
         self.train_seconds = 0.0  # wall time spent inside training chunks

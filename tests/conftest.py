@@ -1,7 +1,14 @@
 """Shared test settings."""
 
+import os
+
 import pytest
 import torch
+
+# The Train page's Stop waits this long for a training worker's final count (default 0.3 s, then the page
+# says "stopping" until it comes). The tests that check the final count right after Stop wait for it as
+# before, also in the servers the browser tests start; test_train_page checks the short wait by itself.
+os.environ.setdefault("MADE_VIZ_STOP_WAIT", "10")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -2,6 +2,8 @@
 tick), the test NLL, and saving and loading models. Imported by app_pages/train.py, which reads
 top to bottom as the page's list of panels; split off to keep each file one screenful of ideas."""
 
+import os
+
 import streamlit as st
 
 from made_viz import curves, export, images, paper, ui
@@ -14,6 +16,7 @@ from made_viz.pretrained import get_info, list_pretrained, load_pretrained
 RUN, DATA_OBJ, FULL, TICKING = ui.RUN, ui.DATASET_OBJ, "_t_full_run", "_t_ticking"
 REFUSED = "_t_refused"  # why the last Start was refused (the class's budget), said above the buttons
 TICK_KEY, CUT = "_t_tick", "_t_cut"  # this session's current tick; set while a fragment run has not trained yet
+STOP_SHOWN = "_t_stopping_shown"  # the last full run said "stopping": redraw it all once the final count is in
 TICK, CHUNK, FULL_CHUNK, PEEK = ses.TICK_SECONDS, ses.CHUNK_SECONDS, ses.FULL_RUN_CHUNK_SECONDS, ses.PEEK_SECONDS
 NO_CHART_BAR = export.TOOLBAR  # the camera only: a PNG for slides
 STEPS = 20  # the "+20 steps" button
@@ -90,7 +93,8 @@ def buttons_panel(run: ses.TrainingRun) -> None:
         cols[1].button(
             "Stop",
             key="t_stop",
-            on_click=run.stop,
+            on_click=stop_run,
+            args=(run,),
             icon=":material/stop:",
             **wide,
             help="End the run and keep the weights as they are now.",
@@ -114,10 +118,36 @@ def buttons_panel(run: ses.TrainingRun) -> None:
             **wide,
             help="Forget this run and start over with the data, architecture and settings shown.",
         )
+    ss[STOP_SHOWN] = run.stopping
     if state == ses.DIVERGED:
         st.error(run.message)
+    elif ss[STOP_SHOWN]:
+        st.info(STOPPING, icon=":material/hourglass_top:")
     elif run.finished:
         st.success(run.message + " The Sample page now uses this model.")
+
+
+STOPPING = "Stopping: the training process is finishing its last minibatch; the final step count follows."
+
+
+def stop_wait() -> float:
+    """Seconds the Stop button waits for a training worker's final count (MADE_VIZ_STOP_WAIT, default
+    training_process.STOP_WAIT_SECONDS); then the page says "stopping" until the count arrives."""
+    from made_viz.training_process import STOP_WAIT_SECONDS
+
+    try:
+        return max(0.0, float(os.environ.get("MADE_VIZ_STOP_WAIT", "") or STOP_WAIT_SECONDS))
+    except ValueError:
+        return STOP_WAIT_SECONDS
+
+
+def stop_run(run: ses.TrainingRun) -> None:
+    """The Stop button: a run in this process stops at once; one trained by a worker is waited for at most
+    `stop_wait()` seconds (a worker starved of CPU by a class's clicks answered only after seconds)."""
+    if run.TRAINS_ELSEWHERE:
+        run.stop(wait=stop_wait())
+    else:
+        run.stop()
 
 
 def live() -> None:
@@ -132,6 +162,9 @@ def live() -> None:
     if ss.get(TICKING) and not run.active:
         ss[TICKING] = False
         st.rerun()  # the last chunk finished the run: redraw the whole page (buttons, evaluation)
+    if ss.get(STOP_SHOWN) and not run.stopping:
+        ss[STOP_SHOWN] = False
+        st.rerun()  # the final count of a Stop came: the page said "stopping", now the result
     full, ss[FULL] = ss.get(FULL), False
     tick = ss.get(TICK_KEY, TICK)  # chosen by the last full run (a fragment cannot reschedule itself)
     first = bool(run.active and ss.get(CUT))
@@ -189,7 +222,8 @@ def status_line(run: ses.TrainingRun) -> str:
     p = run.progress()
     if run.trainer is not None:
         speed = f" · {p['examples_per_s']:,.0f} examples/s" if p["examples_per_s"] else ""
-        return f"**{run.state}** · epoch {p['epoch']} of {p['epochs']} · step {p['step']} of {p['total_steps']}{speed}"
+        state = "stopping" if run.stopping else run.state  # "stopped" only with the final count
+        return f"**{state}** · epoch {p['epoch']} of {p['epochs']} · step {p['step']} of {p['total_steps']}{speed}"
     if p["epoch"]:
         return f"**{run.state}** · loaded a model trained for {p['epoch']} epochs"
     return f"**{run.state}** · press Start to train the network from the sidebar on this data"
@@ -237,7 +271,7 @@ def live_panels(run: ses.TrainingRun) -> None:
     """The curves and the peek, as fragments that re-run on their own while the run is active."""
     if run.active:  # longer ticks (and peeks) when many sessions of this process train
         ss[TICK_KEY] = ses.PACER.tick(id(run))
-    st.fragment(live, run_every=ss.get(TICK_KEY, TICK) if run.active else None)()
+    st.fragment(live, run_every=ss.get(TICK_KEY, TICK) if run.active or ss.get(STOP_SHOWN) else None)()
     st.fragment(peek, run_every=ses.PACER.peek(id(run)) if run.active else None)()
 
 
@@ -245,6 +279,9 @@ def live_panels(run: ses.TrainingRun) -> None:
 def evaluation_panel(run: ses.TrainingRun) -> None:
     st.divider()
     st.subheader("Test NLL: one mask against the ensemble")
+    if run.stopping:  # the weights of the last step are on their way: evaluate those, not older ones
+        st.caption("The test NLL follows once the run has stopped.")
+        return
     ev = run.cached_evaluation()
     if ev is None and run.dataset is not None and (run.finished or st.button("Evaluate on the test set", key="t_eval")):
         with st.spinner("Evaluating every test image with each mask…"):

@@ -357,3 +357,48 @@ def test_a_page_run_never_waits_for_the_training_worker():
     assert shown_step(at) > 20
     click(at, "t_stop")
     assert run.state == "stopped" and shown_step(at) == run.step
+
+
+def test_stop_answers_at_once_when_the_worker_is_slow_and_the_page_shows_the_final_count_when_it_comes(monkeypatch):
+    """A class's burst of clicks can starve the training workers of CPU: a Stop that waited for the worker's
+    final count took ~6 s (p95, bench/ws_load.py, 30 students at once). Now the button waits at most
+    MADE_VIZ_STOP_WAIT seconds; meanwhile the page says "stopping" (never "stopped" with a count that could
+    still change) and evaluates nothing; once the count comes, the next tick redraws the page with it."""
+    from made_viz.app_pages import train_panels
+
+    monkeypatch.setenv("MADE_VIZ_STOP_WAIT", "0.3")
+    at = open_train()
+    at.number_input(key="t_epochs").set_value(2000).run()
+    click(at, "t_steps")  # the worker is up and has this run
+    run = run_obj(at)
+    click(at, "t_resume")
+    wait_until(lambda: run.step > 20)
+    pid = run.worker_pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        began = time.monotonic()
+        click(at, "t_stop")
+        took = time.monotonic() - began
+        assert run.state == "stopped" and run.stopping
+        bar = at.get("progress")[0].proto.text
+        assert bar.startswith("**stopping**") and "stopped" not in bar
+        assert train_panels.STOPPING in texts(at.info) and not at.success
+        assert not at.metric, "nothing is evaluated before the final weights are in"
+        assert "Stopped by you" not in texts(at.success) + bar
+        assert not at.exception, at.exception
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # ACK_SECONDS (10 s) before; a loaded machine's AppTest run takes a second or two
+    assert took < 5, f"the Stop click's run took {took:.1f} s: it waited for the frozen worker"
+    wait_until(lambda: not run.stopping)
+    final = run.step
+    report = run.worker_report()
+    assert report is not None and report["step"] == final and report["state"] == "stopped"
+    at.run()  # the live panel's next tick sees the count and redraws the whole page
+    at.run()
+    assert not at.exception, at.exception
+    assert at.get("progress")[0].proto.text.startswith("**stopped**") and shown_step(at) == final
+    assert f"Stopped by you after {final} steps." in texts(at.success)
+    assert at.metric, "the test NLL of the final weights is shown"
+    time.sleep(0.5)
+    assert run.step == final  # nothing trains after Stop
