@@ -307,16 +307,25 @@ class SoakStudent:
         t0 = time.perf_counter()
         if not await self.click("Stop"):
             return  # the run had finished already
+        said = lambda: any(w in self.tab.progress_text for w in ("stopped", "**done**"))  # noqa: E731
         try:
-            await self.tab.wait_until(
-                lambda: any(w in self.tab.progress_text for w in ("stopped", "**done**")), "the page saying stopped", 5
-            )
-            if "**done**" in self.tab.progress_text:  # the run ended on its own as Stop was sent: nothing to stop
-                self.notes.add("train: the run was done before its Stop arrived")
-            self.latencies.setdefault("stop_to_says_stopped", []).append(time.perf_counter() - t0)
+            # the page says "stopping" until the training worker has sent its final count (a worker busy with
+            # another student's "+20 steps" of a large network answers late): that is no lost state, but a
+            # page that never says "stopped" is
+            await self.tab.wait_until(said, "the page saying stopped", 5)
         except TimeoutError:
-            self.lost.append(f"train: 5 s after Stop the page says {self.tab.progress_text[:80]!r}")
-            return
+            if "**stopping**" not in self.tab.progress_text:
+                self.lost.append(f"train: 5 s after Stop the page says {self.tab.progress_text[:80]!r}")
+                return
+            self.notes.add("train: a Stop said 'stopping' for over 5 s (its worker answered late)")
+            try:
+                await self.tab.wait_until(said, "the page saying stopped", 25)
+            except TimeoutError:
+                self.lost.append(f"train: 30 s after Stop the page says {self.tab.progress_text[:80]!r}")
+                return
+        if "**done**" in self.tab.progress_text:  # the run ended on its own as Stop was sent: nothing to stop
+            self.notes.add("train: the run was done before its Stop arrived")
+        self.latencies.setdefault("stop_to_says_stopped", []).append(time.perf_counter() - t0)
         steps = self.steps()
         await asyncio.sleep(2)
         if self.steps() != steps:

@@ -119,6 +119,35 @@ def status(page) -> tuple[str, int]:
     return m[1], int(m[2])
 
 
+def test_a_stop_the_worker_answers_late_shows_stopping_then_the_final_count(page, shots):
+    """The Stop button waits at most MADE_VIZ_STOP_WAIT for the training worker (a class's burst of clicks can
+    starve it of CPU); here 0 s, so every Stop goes through "stopping": in the browser the live panel keeps
+    ticking and the page then shows "stopped" with the final count, which stays."""
+    from .conftest import ROOT, serve
+
+    with serve(ROOT / "app.py", env={"MADE_VIZ_STOP_WAIT": "0"}) as url:
+        goto(page, url)
+        open_page(page, url, "/train")
+        epochs = page.get_by_label("Epochs")
+        epochs.fill("2000")
+        epochs.press("Enter")
+        wait_idle(page)
+        main = page.get_by_test_id("stMainBlockContainer")
+        main.get_by_role("button", name="Start").click()
+        progress = page.get_by_test_id("stProgress").first
+        expect(progress).to_contain_text(re.compile(r"step [1-9]"), timeout=60_000)
+        main.get_by_role("button", name="Stop").click()
+        expect(progress).to_contain_text("stopped", timeout=10_000)
+        expect(main.get_by_text(re.compile(r"Stopped by you after [\d,]+ steps"))).to_be_visible(timeout=10_000)
+        state, steps = status(page)
+        page.screenshot(path=str(shots / "off_path_stop_late_worker.png"))
+        page.wait_for_timeout(2000)
+        assert status(page) == (state, steps) == ("stopped", steps)
+        reported = re.search(r"Stopped by you after (\d+) steps", main.inner_text().replace(",", ""))
+        assert reported and int(reported[1]) == steps
+        expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=10_000)  # the final weights' test NLL
+
+
 def test_stop_stops_within_a_second_and_the_step_count_stays(page, app_url, shots):
     """Defect 4: 2 s and 8 s after Stop the page still said "running" and the step count kept rising."""
     open_page(page, app_url, "/train")
