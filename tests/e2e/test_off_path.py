@@ -119,6 +119,20 @@ def status(page) -> tuple[str, int]:
     return m[1], int(m[2])
 
 
+def start_a_long_run(page, url: str):
+    """Train page, Epochs 2000, Start, until the page shows steps: (the main block, the progress bar)."""
+    open_page(page, url, "/train")
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("2000")
+    epochs.press("Enter")
+    wait_idle(page)
+    main = page.get_by_test_id("stMainBlockContainer")
+    main.get_by_role("button", name="Start").click()
+    progress = page.get_by_test_id("stProgress").first
+    expect(progress).to_contain_text(re.compile(r"step [1-9]"), timeout=60_000)
+    return main, progress
+
+
 def test_a_stop_the_worker_answers_late_shows_stopping_then_the_final_count(page, shots):
     """The Stop button waits at most MADE_VIZ_STOP_WAIT for the training worker (a class's burst of clicks can
     starve it of CPU); here 0 s, so every Stop goes through "stopping": in the browser the live panel keeps
@@ -127,15 +141,7 @@ def test_a_stop_the_worker_answers_late_shows_stopping_then_the_final_count(page
 
     with serve(ROOT / "app.py", env={"MADE_VIZ_STOP_WAIT": "0"}) as url:
         goto(page, url)
-        open_page(page, url, "/train")
-        epochs = page.get_by_label("Epochs")
-        epochs.fill("2000")
-        epochs.press("Enter")
-        wait_idle(page)
-        main = page.get_by_test_id("stMainBlockContainer")
-        main.get_by_role("button", name="Start").click()
-        progress = page.get_by_test_id("stProgress").first
-        expect(progress).to_contain_text(re.compile(r"step [1-9]"), timeout=60_000)
+        main, progress = start_a_long_run(page, url)
         main.get_by_role("button", name="Stop").click()
         expect(progress).to_contain_text("stopped", timeout=10_000)
         expect(main.get_by_text(re.compile(r"Stopped by you after [\d,]+ steps"))).to_be_visible(timeout=10_000)
@@ -150,15 +156,7 @@ def test_a_stop_the_worker_answers_late_shows_stopping_then_the_final_count(page
 
 def test_stop_stops_within_a_second_and_the_step_count_stays(page, app_url, shots):
     """Defect 4: 2 s and 8 s after Stop the page still said "running" and the step count kept rising."""
-    open_page(page, app_url, "/train")
-    epochs = page.get_by_label("Epochs")
-    epochs.fill("2000")
-    epochs.press("Enter")
-    wait_idle(page)
-    main = page.get_by_test_id("stMainBlockContainer")
-    main.get_by_role("button", name="Start").click()
-    progress = page.get_by_test_id("stProgress").first
-    expect(progress).to_contain_text(re.compile(r"step [1-9]"), timeout=60_000)
+    main, progress = start_a_long_run(page, app_url)
     _, first = status(page)
     expect(progress).not_to_contain_text(re.compile(rf"step {first} of"), timeout=60_000)  # it is training
     main.get_by_role("button", name="Stop").click()
