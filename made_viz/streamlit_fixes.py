@@ -13,7 +13,7 @@ the soak (`python -m bench.soak`): 10 of 78 reconnects after a paste in one 4-mi
 
 The fix sends each message to the client the session has *now* (`get_active_session_info`), which is
 what the loop means to do. Guarded: if Streamlit's internals differ from what it expects, nothing is
-patched (and `installed()` says so).
+patched (`install()` returns False and logs a warning).
 """
 
 from __future__ import annotations
@@ -53,9 +53,3 @@ def install() -> bool:
     if not getattr(send, _MARK, False):
         Runtime._send_message = _current_client_sender(send)
     return True
-
-
-def installed() -> bool:
-    from streamlit.runtime.runtime import Runtime
-
-    return bool(getattr(getattr(Runtime, "_send_message", None), _MARK, False))

@@ -18,6 +18,7 @@ pages do not know where the training happens:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
@@ -35,6 +36,17 @@ ACK_SECONDS = 10.0  # Pause/Stop: the longest wait for the worker's acknowledgem
 # The Train page's Stop waits at most this long (MADE_VIZ_STOP_WAIT): a worker starved of CPU while 30
 # page runs share the cores answered only after seconds; the page then says "stopping" until it does.
 STOP_WAIT_SECONDS = 0.3
+
+
+def stop_wait() -> float:
+    """Seconds the Train page's Stop waits for the worker's final count: MADE_VIZ_STOP_WAIT, default
+    STOP_WAIT_SECONDS."""
+    try:
+        return max(0.0, float(os.environ.get("MADE_VIZ_STOP_WAIT", "") or STOP_WAIT_SECONDS))
+    except ValueError:
+        return STOP_WAIT_SECONDS
+
+
 FIRST_ACK_SECONDS = 180.0  # Train n steps: may wait for a worker that is still importing torch
 # a tick waits at most this long past its end for the worker to say it is used up (it takes at least one
 # step; only a worker starved of CPU for that long makes a tick end without one)

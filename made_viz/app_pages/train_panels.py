@@ -2,8 +2,6 @@
 tick), the test NLL, and saving and loading models. Imported by app_pages/train.py, which reads
 top to bottom as the page's list of panels; split off to keep each file one screenful of ideas."""
 
-import os
-
 import streamlit as st
 
 from made_viz import curves, export, images, paper, ui
@@ -12,6 +10,7 @@ from made_viz.checkpoint import CheckpointError, load_checkpoint
 from made_viz.config import ConfigError
 from made_viz.data import EMBEDDED, is_embedded_name, load_dataset
 from made_viz.pretrained import get_info, list_pretrained, load_pretrained
+from made_viz.training_process import stop_wait
 
 RUN, DATA_OBJ, FULL, TICKING = ui.RUN, ui.DATASET_OBJ, "_t_full_run", "_t_ticking"
 REFUSED = "_t_refused"  # why the last Start was refused (the class's budget), said above the buttons
@@ -130,20 +129,9 @@ def buttons_panel(run: ses.TrainingRun) -> None:
 STOPPING = "Stopping: the training process is finishing its last minibatch; the final step count follows."
 
 
-def stop_wait() -> float:
-    """Seconds the Stop button waits for a training worker's final count (MADE_VIZ_STOP_WAIT, default
-    training_process.STOP_WAIT_SECONDS); then the page says "stopping" until the count arrives."""
-    from made_viz.training_process import STOP_WAIT_SECONDS
-
-    try:
-        return max(0.0, float(os.environ.get("MADE_VIZ_STOP_WAIT", "") or STOP_WAIT_SECONDS))
-    except ValueError:
-        return STOP_WAIT_SECONDS
-
-
 def stop_run(run: ses.TrainingRun) -> None:
     """The Stop button: a run in this process stops at once; one trained by a worker is waited for at most
-    `stop_wait()` seconds (a worker starved of CPU by a class's clicks answered only after seconds)."""
+    `training_process.stop_wait()` seconds (a worker starved of CPU by a class's clicks answered only after seconds)."""
     if run.TRAINS_ELSEWHERE:
         run.stop(wait=stop_wait())
     else:

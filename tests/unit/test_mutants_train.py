@@ -347,18 +347,31 @@ def _zero_forward(model):
     return lambda x: torch.zeros_like(x) + 0 * forward(x)
 
 
-def test_a_loss_above_explode_factor_coins_is_a_divergence_with_this_sentence():
-    model = _model()  # D = 6: a fair coin per pixel costs 6 ln 2 = 4.159 nats
-    trainer = Trainer(model, _data(8), TrainConfig(batch_size=8, valid_fraction=0), explode_factor=0.5)
-    before = _weights(model)
+def _coin_divergence(model, explode_factor: float, epochs: int = 1) -> tuple[Trainer, pytest.ExceptionInfo]:
+    """One step of `model` forced to logits 0 (D ln 2 nats) under `explode_factor`: the trainer and the
+    divergence it raised."""
+    trainer = Trainer(
+        model, _data(8), TrainConfig(epochs=epochs, batch_size=8, valid_fraction=0), explode_factor=explode_factor
+    )
     model.forward = _zero_forward(model)
     with pytest.raises(TrainingDiverged) as info:
         trainer.step_chunk()
-    assert str(info.value) == (
-        "Training diverged at step 1 (epoch 1): the loss jumped to 4.159 nats per example, more than 0.5 times "
+    return trainer, info
+
+
+def _coin_sentence(factor: float) -> str:
+    return (
+        f"Training diverged at step 1 (epoch 1): the loss jumped to 4.159 nats per example, more than {factor} times "
         "what a fair coin per pixel costs (D ln 2 = 4.2). The weights were restored to the last good ones "
         "(step 0). Try a lower learning rate than 0.001, e.g. 0.0001."
     )
+
+
+def test_a_loss_above_explode_factor_coins_is_a_divergence_with_this_sentence():
+    model = _model()  # D = 6: a fair coin per pixel costs 6 ln 2 = 4.159 nats
+    before = _weights(model)
+    trainer, info = _coin_divergence(model, 0.5)
+    assert str(info.value) == _coin_sentence(0.5)
     assert info.value.step == 1 and trainer.error == str(info.value) and trainer.stopped_reason == "diverged"
     assert _same_weights(_weights(model), before) and model.mask_index == 0
     # below the limit (4.159 < 1.5 x 4.159): training goes on
@@ -432,16 +445,8 @@ def test_as_binary_tensor_gives_float32_for_a_tensor_of_any_dtype():
 
 def test_explode_factor_counts_fair_coins_of_ln_2_nats_a_pixel():
     """Logits 0 cost exactly D ln 2 = 4.159 nats: above 0.9 coins (3.743), though below 0.9 x D ln 3 (5.93)."""
-    model = _model()
-    trainer = Trainer(model, _data(8), TrainConfig(epochs=2, batch_size=8, valid_fraction=0), explode_factor=0.9)
-    model.forward = _zero_forward(model)
-    with pytest.raises(TrainingDiverged) as info:
-        trainer.step_chunk()
-    assert str(info.value) == (
-        "Training diverged at step 1 (epoch 1): the loss jumped to 4.159 nats per example, more than 0.9 times "
-        "what a fair coin per pixel costs (D ln 2 = 4.2). The weights were restored to the last good ones "
-        "(step 0). Try a lower learning rate than 0.001, e.g. 0.0001."
-    )
+    _, info = _coin_divergence(_model(), 0.9, epochs=2)
+    assert str(info.value) == _coin_sentence(0.9)
 
 
 def test_step_history_keeps_every_step_while_it_has_room():
