@@ -366,11 +366,11 @@ def frame_visible(fig: go.Figure, i: int) -> np.ndarray:
     """What frame i of an animation figure shows on its samples panel, decoded from the figure
     itself: 0 paper, 1 ink, 2/3 given paper/ink, 5 outside the tiles, NaN where the cover
     paints 'not drawn yet'."""
-    frame = go.Heatmap(_frame_dicts(fig)[i]["data"][0])
+    z = _frame_dicts(fig)[i]["data"][0]  # the cover's colour range in frame i
     left = fig.layout.meta["panel_width"]
     static = np.asarray(fig.data[T_STATIC].z, dtype=np.float64)[:, :left]
     cover = np.asarray(fig.data[T_COVER].z, dtype=np.float64)[:, :left]
-    hidden = (cover - frame.zmin) / (frame.zmax - frame.zmin) > 0.5
+    hidden = (cover - z["zmin"]) / (z["zmax"] - z["zmin"]) > 0.5
     return np.where(hidden, np.nan, static)
 
 

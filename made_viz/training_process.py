@@ -36,6 +36,11 @@ ACK_SECONDS = 10.0  # Pause/Stop: the longest wait for the worker's acknowledgem
 # The Train page's Stop waits at most this long (MADE_VIZ_STOP_WAIT): a worker starved of CPU while 30
 # page runs share the cores answered only after seconds; the page then says "stopping" until it does.
 STOP_WAIT_SECONDS = 0.3
+FIRST_ACK_SECONDS = 180.0  # Train n steps: may wait for a worker that is still importing torch
+# a tick waits at most this long past its end for the worker to say it is used up (it takes at least one
+# step; only a worker starved of CPU for that long makes a tick end without one)
+TICK_GRACE_SECONDS = 5.0
+PEEK_WAIT_SECONDS = 0.3  # the first peek while training waits this long for the worker's answer
 
 
 def stop_wait() -> float:
@@ -45,13 +50,6 @@ def stop_wait() -> float:
         return max(0.0, float(os.environ.get("MADE_VIZ_STOP_WAIT", "") or STOP_WAIT_SECONDS))
     except ValueError:
         return STOP_WAIT_SECONDS
-
-
-FIRST_ACK_SECONDS = 180.0  # Train n steps: may wait for a worker that is still importing torch
-# a tick waits at most this long past its end for the worker to say it is used up (it takes at least one
-# step; only a worker starved of CPU for that long makes a tick end without one)
-TICK_GRACE_SECONDS = 5.0
-PEEK_WAIT_SECONDS = 0.3  # the first peek while training waits this long for the worker's answer
 
 
 class ProcessRun(RunViews):
