@@ -13,7 +13,13 @@ same before it listens):
                 and network view built for it) -- what each student of bench/ws_load.py's burst costs;
   arch_rerun    a plain rerun of the Architecture page (nothing changed);
   train_open    a session switches to the Train page;
-  sample_seed   on the Sample page (the pre-trained model), "New seed" (a new trajectory).
+  train_start   on the Train page (default preset, 8x8 digits), Start;
+  train_stop    ... Stop, 0.5 s after Start (the worker's final count, the test NLL shown);
+  train_steps   ... "+20 steps" from a fresh run;
+  sample_open   a session switches to the Sample page (the pre-trained model's first animation);
+  sample_seed   on the Sample page (the pre-trained model), "New seed" (the class's next seed: after the warm-up
+                session, what the process has already built for another student);
+  sample_own_seed  ... a seed typed that nobody had (a new trajectory and animation).
 
 The profile is taken INSIDE the script thread (AppTest runs the page in a ScriptRunner thread that a
 profiler enabled in the main thread would not see): the app's entry script is wrapped so that every
@@ -107,47 +113,86 @@ def _ok(at, what: str) -> None:
 
 
 # --- scenarios: (prepare, act) -- prepare runs unmeasured, act is measured ---------------------------
-def arch_open(script: str, i: int):
+def _on(script: str, page: str | None):
+    """A fresh session on `page` (None: the home page), ready for the measured act."""
     at = _app(script)
     at.run()
     _ok(at, "home")
+    if page is not None:
+        at.switch_page(_page(page)).run()
+        _ok(at, page)
+    return at
+
+
+def arch_open(script: str, i: int):
+    at = _on(script, None)
     return lambda: at.switch_page(_page("architecture")).run()
 
 
 def arch_change(script: str, i: int):
-    at = _app(script)
-    at.run()
-    at.switch_page(_page("architecture")).run()
-    _ok(at, "architecture")
+    at = _on(script, "architecture")
     size = 31 + i  # a size this process has not built yet (the warm-up's is 30), small as bench/ws_load.py's
     return lambda: at.text_input(key="w_hidden").set_value(str(size)).run()
 
 
 def arch_rerun(script: str, i: int):
-    at = _app(script)
-    at.run()
-    at.switch_page(_page("architecture")).run()
-    _ok(at, "architecture")
+    at = _on(script, "architecture")
     return lambda: at.run()
 
 
 def train_open(script: str, i: int):
-    at = _app(script)
-    at.run()
-    at.switch_page(_page("architecture")).run()
-    _ok(at, "architecture")
+    at = _on(script, "architecture")
     return lambda: at.switch_page(_page("train")).run()
 
 
+def train_start(script: str, i: int):
+    at = _on(script, "train")
+    return lambda: at.button(key="t_start").click().run()
+
+
+def train_stop(script: str, i: int):
+    at = _on(script, "train")
+    at.button(key="t_start").click().run()
+    _ok(at, "start")
+    time.sleep(0.5)  # the worker trains meanwhile (a page run would tick it; the Start's tick covers 1.5 ticks)
+    return lambda: at.button(key="t_stop").click().run()
+
+
+def train_steps(script: str, i: int):
+    at = _on(script, "train")
+    return lambda: at.button(key="t_steps").click().run()
+
+
+def sample_open(script: str, i: int):
+    at = _on(script, "architecture")
+    return lambda: at.switch_page(_page("sample")).run()
+
+
 def sample_seed(script: str, i: int):
-    at = _app(script)
-    at.run()
-    at.switch_page(_page("sample")).run()
-    _ok(at, "sample")
+    at = _on(script, "sample")
     return lambda: at.button(key="s_new").click().run()
 
 
-SCENARIOS = {f.__name__: f for f in (arch_open, arch_change, arch_rerun, train_open, sample_seed)}
+def sample_own_seed(script: str, i: int):
+    at = _on(script, "sample")
+    return lambda: at.number_input(key="s_seed").set_value(1000 + i + int(time.time()) % 100000 * 10).run()
+
+
+SCENARIOS = {
+    f.__name__: f
+    for f in (
+        arch_open,
+        arch_change,
+        arch_rerun,
+        train_open,
+        train_start,
+        train_stop,
+        train_steps,
+        sample_open,
+        sample_seed,
+        sample_own_seed,
+    )
+}
 
 
 def measure(name: str, script: str, repeat: int, profile: bool = True) -> tuple[list[float], cProfile.Profile]:

@@ -28,6 +28,7 @@ from .animation_gif import animation_gif
 from .completion import completion_advice, known_region
 from .images import GAP, GIVEN_INK, GIVEN_PAPER, INK, PAPER, UNSET, Grid, make_grid
 from .neighbours_figure import neighbours_figure
+from .plot_parts import top_copy
 from .sample_colours import CLEAR, CURRENT, NEIGHBOUR_INK, PATH
 
 __all__ = [
@@ -190,6 +191,7 @@ class AnimationFigure(go.Figure):
         if isinstance(data, dict) and "frames" in data:  # a copy, or unpickling: a figure's dict
             data = dict(data)
             frames = data.pop("frames")
+        kwargs.setdefault("_validate", False)  # see the class doc: tests validate what is built
         super().__init__(data, layout, **kwargs)
         self._raw_frames: list[dict] = []
         self._frames_read: tuple | None = None
@@ -213,10 +215,22 @@ class AnimationFigure(go.Figure):
         return self._raw_frames
 
     def to_dict(self) -> dict:
+        whole = self.__dict__.get("_whole")
+        if whole is not None:  # frozen: a fresh top-level dict around the same, never mutated, parts
+            return top_copy(whole)
         out = super().to_dict()
         if self._raw_frames:
             out["frames"] = list(self._raw_frames)
         return out
+
+    def freeze(self) -> AnimationFigure:
+        """Mark the figure finished: `to_dict()` is computed once and then handed out without the deep copy
+        plotly makes of every trace on every call (st.plotly_chart calls it on every page run; a figure
+        several sessions share is read on each of theirs). Changes made after this do not show: freeze
+        only a figure nothing changes any more."""
+        self._whole = None
+        self._whole = self.to_dict()
+        return self
 
 
 def _traces(lay: _Layers, order: np.ndarray, show_order: bool, n_labels: int, start_step: int) -> list:

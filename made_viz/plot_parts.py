@@ -75,7 +75,13 @@ class SharedFigure(go.Figure):
         whole = self.__dict__.get("_whole")
         if whole is None:
             whole = self._whole = super().to_dict()
-        return {k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v for k, v in whole.items()}
+        return top_copy(whole)
+
+
+def top_copy(whole: dict) -> dict:
+    """A figure dict's top level copied (its lists and dicts one level deep), around the same parts: what a
+    frozen figure hands out, so that Streamlit's edits to the dict (its theme, its key) touch only the copy."""
+    return {k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v for k, v in whole.items()}
 
 
 def shared(fig: go.Figure) -> go.Figure:

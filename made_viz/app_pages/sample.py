@@ -267,7 +267,7 @@ def pick_model() -> Ctx | None:
             "test images and the independent-pixel baseline are off."
         )
     shape = mc.shape or (ds.shape if ds is not None else None)  # None: draw one row of D pixels
-    return Ctx(model, mkey, ds, shape, mask, order_name)
+    return Ctx(model, mkey, ds, shape, mask, order_name, shared=choice != "session")
 
 
 def keep_tab() -> None:

@@ -3,6 +3,8 @@ the data's content hash), the per-session trajectories and their animation playe
 likelihood lens's image picker. Imported by app_pages/sample.py, which reads top to bottom as the
 model picker and the four tabs."""
 
+import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +36,7 @@ class Ctx:
     shape: tuple[int, int] | None
     mask: int  # 0-based index; students read mask + 1
     order_name: str
+    shared: bool = False  # a shipped model: its samples and animations are shared by every session
 
     @property
     def d(self) -> int:
@@ -97,8 +100,24 @@ def clamp(key: str, hi: int) -> None:
         ss[key] = hi
 
 
-def _entry(key: tuple, make, current: str) -> dict:
-    """Per-session cache of trajectories (and their figures); `current` names the last one used."""
+SHARED_ENTRIES = 48  # a shipped model's trajectories kept for every session (each with its figures: ~1 MB)
+
+
+@st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
+def _shared_entry(key: tuple, _make) -> dict:
+    """A trajectory of a shipped model, shared by every session of the process and only read. Sampling is
+    deterministic given the model, the mask and the seed, and a class starts from the same seed and presses
+    "New seed" through the same ones: 30 students opening the Sample page, or pressing "New seed" together,
+    cost one sampling and one animation per process, not 30 (about 55 ms of CPU each)."""
+    return {"traj": _make(), "lock": threading.Lock()}
+
+
+def _entry(key: tuple, make, current: str, shared: bool = False) -> dict:
+    """The trajectory (and its figures) of `key`: shared by the process for a shipped model, else in the
+    session's own small cache; `current` names the last one used."""
+    if shared:
+        ss[current] = _shared_entry(key, make)
+        return ss[current]
     cache = ss.setdefault("_sample_cache", {})
     if key not in cache:
         while len(cache) >= 8:
@@ -115,6 +134,7 @@ def sample_entry(c: Ctx) -> dict:
         ("sample", c.mkey, n, seed, greedy, c.mask),
         lambda: sample(c.model, n=n, seed=seed, greedy=greedy, mask=c.mask),
         "_sample_last",
+        c.shared,
     )
 
 
@@ -129,6 +149,7 @@ def completion_entry(c: Ctx) -> tuple[dict, np.ndarray, np.ndarray]:
             c.model, np.repeat(xt[None] * known, n, 0), np.repeat(known[None], n, 0), seed=seed, mask=c.mask
         ),
         "_complete_last",
+        c.shared,
     )
     return entry, known, xt
 
@@ -137,13 +158,14 @@ def show_animation(c: Ctx, entry: dict, speed: str, all_steps=False, order=False
     """Draw the trajectory's animation (built once per settings); return the figure (for the export)."""
     traj = entry["traj"]
     big = ui.projector()
-    if (fkey := ("fig", all_steps, order, speed, big)) not in entry:
-        known = None if traj.known is None else traj.known.numpy()
-        plan = A.frame_plan(traj.order.numpy(), known, all_steps=all_steps)
-        fig = A.animation_figure(
-            traj, c.shape, cols, plan, order, A.SPEEDS[speed], height=PROJECTOR_HEIGHT if big else None
-        )
-        entry[fkey] = (bigger_type(fig, PROJECTOR_TYPE) if big else fig, plan)
+    with entry.get("lock") or nullcontext():  # a shared entry: one session builds, the others wait and read
+        if (fkey := ("fig", all_steps, order, speed, big)) not in entry:
+            known = None if traj.known is None else traj.known.numpy()
+            plan = A.frame_plan(traj.order.numpy(), known, all_steps=all_steps)
+            fig = A.animation_figure(
+                traj, c.shape, cols, plan, order, A.SPEEDS[speed], height=PROJECTOR_HEIGHT if big else None
+            )
+            entry[fkey] = ((bigger_type(fig, PROJECTOR_TYPE) if big else fig).freeze(), plan)
     fig, plan = entry[fkey]
     # the browser plays the figure and steps through it (its own Play, Pause, Step and Replay buttons)
     st.plotly_chart(fig, config=NO_BAR)

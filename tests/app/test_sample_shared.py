@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import torch
@@ -54,3 +55,59 @@ def test_a_link_that_names_the_model_and_mask_sets_them_without_a_widget_warning
     assert at.selectbox(key="s_model").value == "mnist"
     assert at.selectbox(key="s_mask").value == 2
     assert not [w for w in warned if "default value" in w], warned
+
+
+def _on_sample(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if query:
+        at.query_params.update(query)
+    at.switch_page("made_viz/app_pages/sample.py").run()
+    assert not at.exception
+    return at
+
+
+def _figure(at: AppTest) -> dict:
+    return next(iter(v for k, v in at.session_state["_sample_last"].items() if k[0] == "fig"))[0]
+
+
+def test_a_shipped_models_samples_and_animation_are_built_once_for_every_session(monkeypatch):
+    """A class opens the Sample page on the same shipped model and seed, and presses "New seed" through the same
+    seeds: each trajectory and its animation are made once per process (sample_panels._shared_entry) and
+    read by every session (about 55 ms of server CPU each: 30 at once queued for seconds)."""
+    from made_viz.app_pages import sample_panels
+
+    made: list[int] = []
+    real = sample_panels.sample
+    monkeypatch.setattr(sample_panels, "sample", lambda *a, **k: made.append(k["seed"]) or real(*a, **k))
+    seed = random.randrange(10**6, 2**31 - 2)  # a seed no other test of this process used
+    a, b = _on_sample({"sseed": str(seed)}), _on_sample({"sseed": str(seed)})
+    assert made == [seed]
+    assert a.session_state["_sample_last"] is b.session_state["_sample_last"]
+    assert _figure(a) is _figure(b)
+    for at in (a, b):
+        at.button(key="s_new").click().run()
+        assert not at.exception
+    assert made == [seed, seed + 1]
+    assert a.session_state["_sample_last"] is b.session_state["_sample_last"]
+    # a session's own choices stay its own: b asks for 4 samples, a still shows 16
+    b.selectbox(key="s_n").set_value(4).run()
+    assert b.session_state["_sample_last"]["traj"].n == 4 and a.session_state["_sample_last"]["traj"].n == 16
+
+
+def test_a_shared_animation_is_sent_as_built(monkeypatch):
+    """The shared figure is frozen once finished: every session is sent the same JSON, which is what plotly gives
+    for the figure unfrozen (a copy at the top, so Streamlit's edits to what it sends reach no other session)."""
+    import copy
+
+    from made_viz import animation as A
+
+    at = _on_sample()
+    fig = _figure(at)
+    sent = fig.to_dict()
+    assert isinstance(fig, A.AnimationFigure)
+    unfrozen = A.AnimationFigure(copy.deepcopy(sent))
+    assert A.AnimationFigure.to_dict(unfrozen) == sent
+    sent["layout"]["template"] = "changed by a caller"
+    sent["data"].append({"type": "scatter"})
+    again = fig.to_dict()
+    assert again["layout"].get("template") != "changed by a caller" and len(again["data"]) == len(sent["data"]) - 1

@@ -10,6 +10,7 @@ from PIL import Image
 from made_viz import animation as A
 from made_viz import lens_figures as lens
 from made_viz import metrics
+from made_viz.app_pages.sample_panels import bigger_type
 from made_viz.config import Config
 from made_viz.images import Grid, make_grid
 from made_viz.model import MADE, model_surprise
@@ -174,6 +175,34 @@ def test_frames_sent_unvalidated_are_exactly_what_plotly_would_validate(model):
         for copy in (go.Figure(fig), A.AnimationFigure(fig), pickle.loads(pickle.dumps(fig))):
             assert json.loads(pio.to_json(copy, validate=False))["frames"] == sent
         assert A.AnimationFigure(fig.to_dict()).frame_dicts == fig.frame_dicts
+        assert_valid_as_plotly_would_send(fig)
+        assert_valid_as_plotly_would_send(A.set_frame(fig, 3))
+        assert_valid_as_plotly_would_send(bigger_type(A.animation_figure(traj, SHAPE), 1.7).freeze())
+
+
+def assert_valid_as_plotly_would_send(fig) -> None:
+    """The figure's traces and layout are not validated either (the slider's and the buttons' ~150 steps took
+    ~10 ms a figure): plotly's validation must accept them (it raises on a misspelt or ill-typed property) and
+    change nothing in what is sent."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    sent = json.loads(pio.to_json(fig, validate=False))
+    sent.pop("frames", None)
+    validated = go.Figure({k: v for k, v in fig.to_dict().items() if k != "frames"})
+    assert sent == json.loads(pio.to_json(validated, validate=False))
+
+
+def test_an_unvalidated_animation_would_be_caught_misspelt():
+    """What assert_valid_as_plotly_would_send relies on: validation raises on a property plotly.js would ignore."""
+    import plotly.graph_objects as go
+
+    fig = A.AnimationFigure(layout={"sliders": [{"actve": 2}]})  # accepted as it is: nothing checks it here
+    with pytest.raises(ValueError, match="actve"):
+        assert_valid_as_plotly_would_send(fig)
+    assert go.Figure(layout={"sliders": [{"active": 2}]}).layout.sliders[0].active == 2
 
 
 def test_order_overlay_walks_the_generation_order(model):
