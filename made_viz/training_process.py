@@ -88,6 +88,7 @@ class ProcessRun(RunViews):
         self._peek_asked = 0.0
         self._reported_step, self._reported_state = 0, IDLE  # the worker's own, in its last message
         self._stopping: int | None = None  # a Stop whose acknowledgement has not come yet (its command)
+        self._stepping: int | None = None  # the same for "+N steps" (their worker takes them in turns)
         self._reset_views()
 
     # --- the server's copy of the weights --------------------------------------------------------
@@ -172,6 +173,8 @@ class ProcessRun(RunViews):
                 if seq == self._stopping:  # the Stop nobody waits for any more: its count is the final one
                     self._stopping = None
                     self._stopped_message()
+                if seq == self._stepping:
+                    self._stepping = None
             self._cond.notify_all()
 
     def _take(self, rec: dict) -> None:
@@ -196,6 +199,7 @@ class ProcessRun(RunViews):
         """The worker died: a run in progress stops here, keeping the last weights received."""
         with self._cond:
             self._worker = None
+            self._stepping = None
             if self._stopping is not None:  # a Stop that will never be answered: the count heard is final
                 self._stopping = None
                 self._stopped_message()
@@ -259,16 +263,24 @@ class ProcessRun(RunViews):
                 return False
             self.state = STOPPED
             self._cond.notify_all()  # a tick in flight ends now
-        seq = self._send("stop", wait=True)  # registered first: an ack that comes at once is kept for the wait
+        self._awaited("_stopping", wait, "stop")
         with self._cond:
-            self._stopping = seq
-        _, why = self._wait_ack(seq, wait)
-        with self._cond:
-            if why != "timeout" and self._stopping == seq:  # answered (or the worker is gone)
-                self._stopping = None
             if self._stopping is None:
                 self._stopped_message()
         return True
+
+    def _awaited(self, pending: str, wait: float, kind: str, *args) -> tuple[bool, str | None]:
+        """Send a command and wait at most `wait` seconds for its acknowledgement (ok, error); until it comes,
+        the attribute `pending` (_stopping, _stepping) holds the command's number: the page says "stopping"
+        or "training N steps", and the acknowledgement clears it (`_on_message`)."""
+        seq = self._send(kind, *args, wait=True)  # registered first: an ack that comes at once is kept for the wait
+        with self._cond:
+            setattr(self, pending, seq)
+        ok, why = self._wait_ack(seq, wait)
+        with self._cond:
+            if why != "timeout" and getattr(self, pending) == seq:  # answered (or the worker is gone)
+                setattr(self, pending, None)
+        return ok, why
 
     def _stopped_message(self) -> None:
         if self.state == STOPPED and not self.message:
@@ -280,9 +292,14 @@ class ProcessRun(RunViews):
         return self._stopping is not None
 
     @property
+    def stepping(self) -> bool:
+        """Whether the worker has yet to say that the steps of a "+N steps" are taken."""
+        return self._stepping is not None
+
+    @property
     def active(self) -> bool:
-        """Running, or stopping: the page keeps ticking until the final count is in."""
-        return self.state == RUNNING or self._stopping is not None
+        """Running, stopping or stepping: the page keeps ticking until the worker's count is in."""
+        return self.state == RUNNING or self._stopping is not None or self._stepping is not None
 
     def reset(
         self, cfg: Config | None = None, dataset: Dataset | None = None, train_cfg: TrainConfig | None = None
@@ -332,9 +349,11 @@ class ProcessRun(RunViews):
         )
         return self.step - step0
 
-    def train_steps(self, n: int) -> int:
+    def train_steps(self, n: int, wait: float = FIRST_ACK_SECONDS) -> int:
         """Exactly n more steps (fewer at the end), from idle, paused or running; an idle run becomes paused
-        afterwards so it can be resumed. Waits for the worker. Returns the steps taken."""
+        afterwards so it can be resumed. Waits at most `wait` seconds for the worker to take them (it takes
+        them in turns with its other runs); until it has, `stepping` is True. Returns the steps taken by
+        then."""
         with self._cond:
             if self.state == IDLE:
                 self._open()
@@ -344,7 +363,7 @@ class ProcessRun(RunViews):
             elif self.state not in (RUNNING, PAUSED):
                 return 0
         step0 = self.step
-        ok, error = self._wait_ack(self._send("steps", int(n), wait=True), FIRST_ACK_SECONDS)
+        _, error = self._awaited("_stepping", wait, "steps", int(n))
         if error and error != "timeout":
             raise ValueError(error)
         return self.step - step0

@@ -166,14 +166,21 @@ class LocalRun(RunViews):
         with pacer.slot(timeout=TICK_SECONDS) as ok:
             return self._guarded_chunk((RUNNING,), max_steps, max_seconds, interrupt) if ok else 0
 
-    def train_steps(self, n: int) -> int:
+    def train_steps(self, n: int, max_seconds: float | None = None, interrupt: Callable[[], bool] | None = None) -> int:
         """Exactly n more steps (fewer at the end), from idle, paused or running; an idle run
-        becomes paused afterwards so it can be resumed. Returns the steps taken."""
+        becomes paused afterwards so it can be resumed. Returns the steps taken. A worker takes
+        them in turns: at most about `max_seconds` (at least one step), and `interrupt` (asked before
+        every step) ends the turn early."""
         with self._lock:
             if self.state == IDLE:
                 self._build()
                 self._change((IDLE,), PAUSED)
-            return self._guarded_chunk((RUNNING, PAUSED), int(n), None)
+            return self._guarded_chunk((RUNNING, PAUSED), int(n), max_seconds, interrupt)
+
+    @property
+    def can_step(self) -> bool:
+        """Whether train_steps would take a step now (running or paused, and not at the end)."""
+        return self.state in (RUNNING, PAUSED) and self.trainer is not None and not self.trainer.done
 
     def _guarded_chunk(
         self,

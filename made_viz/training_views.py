@@ -61,6 +61,11 @@ class RunViews:
         """Stopped, the final step count not yet known (a run trained elsewhere, see ProcessRun.stop)."""
         return False
 
+    @property
+    def stepping(self) -> bool:
+        """Whether the steps of a "+N steps" are still being taken (a run trained elsewhere: ProcessRun)."""
+        return False
+
     def _reset_views(self) -> None:
         self.version = 0  # bumped whenever the weights or history change
         self.train_seconds = 0.0  # wall time spent inside training chunks

@@ -6,9 +6,9 @@ script). It lowers its own OS priority by NICE, uses one torch thread, and then 
 
 1. carry out every command waiting on the socket (open, start, pause, resume, stop, steps, tick, peek,
    report, close);
-2. give the next run that is running and has a tick to use one slice of SLICE_SECONDS of minibatches — a
-   command arriving ends the slice after the step in flight (the trainer asks before every step), so Stop,
-   Pause and Reset reach the run within one minibatch;
+2. give the next run that is running and has a tick to use, or has steps left of a "+N steps", one slice of
+   SLICE_SECONDS of minibatches — a command arriving ends the slice after the step in flight (the trainer
+   asks before every step), so Stop, Pause and Reset reach the run within one minibatch;
 3. send that run's progress at most every PROGRESS_SECONDS, its weights at most every WEIGHTS_SECONDS
    (the last good weights the server keeps if this process dies), and everything at once in the
    acknowledgement of a command.
@@ -46,6 +46,8 @@ class Hosted:
     deadline: float = 0.0  # the page's tick lets it train until then ...
     tick: int | None = None  # ... (that tick's command, acknowledged once it is used up)
     tick_steps: int = 0  # steps taken in that tick (its first turn is a whole slice, even past its end)
+    steps_left: int = 0  # of a "steps" command (+N steps), trained in turns like a tick's ...
+    steps_seq: int | None = None  # ... and acknowledged once done
     progress_sent: float = 0.0
     weights_sent: float = 0.0
     state_sent: str = ""
@@ -68,6 +70,7 @@ class WorkerLoop:
         try:
             while True:
                 self.end_used_ticks()
+                self.end_done_steps()
                 ready = self.runnable()
                 if self.conn.poll(0 if ready else IDLE_POLL_SECONDS):
                     self.handle(self.proto.loads(self.conn.recv_bytes()))
@@ -78,12 +81,13 @@ class WorkerLoop:
             return
 
     def runnable(self) -> list[int]:
-        """Runs that are running and have some of their tick left (or not yet their one step)."""
+        """Runs that have steps left to take, or are running and have some of their tick left (or not yet
+        their one step)."""
         now = time.monotonic()
         return [
             rid
             for rid, h in self.runs.items()
-            if h.tick is not None and h.run.active and (h.deadline > now or h.tick_steps == 0)
+            if h.steps_left > 0 or (h.tick is not None and h.run.active and (h.deadline > now or h.tick_steps == 0))
         ]
 
     def end_used_ticks(self) -> None:
@@ -94,13 +98,26 @@ class WorkerLoop:
                 self.send_progress(rid, h, False, ack=(h.tick, True, None))
                 h.tick = None
 
+    def end_done_steps(self) -> None:
+        """Acknowledge the "steps" commands whose steps are taken (or that the run can no longer take: it
+        was stopped, finished or diverged), with the weights."""
+        for rid, h in list(self.runs.items()):
+            if h.steps_seq is not None and (h.steps_left <= 0 or not h.run.can_step):
+                h.steps_left, seq, h.steps_seq = 0, h.steps_seq, None
+                self.send_progress(rid, h, True, ack=(seq, True, None))
+
     def train_slice(self, rid: int) -> None:
-        """One turn of `rid`: a slice, cut short by its tick's end, except that the first turn of a tick is
-        a whole slice even past the tick's end: with many runs, a run's turn may come round only after its
-        tick ended, and one step there (while the others got whole slices) made the shares unequal."""
+        """One turn of `rid`: a slice of its steps left, or of its tick, cut short by the tick's end, except
+        that the first turn of a tick is a whole slice even past the tick's end: with many runs, a run's
+        turn may come round only after its tick ended, and one step there (while the others got whole
+        slices) made the shares unequal."""
         h = self.runs[rid]
-        left = SLICE_SECONDS if h.tick_steps == 0 else h.deadline - time.monotonic()
-        h.tick_steps += h.run.advance(max_seconds=max(0.0, min(SLICE_SECONDS, left)), interrupt=self.conn.poll)
+        if h.steps_left > 0:
+            took = self.take_steps(rid, h)
+            h.tick_steps += took
+        else:
+            left = SLICE_SECONDS if h.tick_steps == 0 else h.deadline - time.monotonic()
+            h.tick_steps += h.run.advance(max_seconds=max(0.0, min(SLICE_SECONDS, left)), interrupt=self.conn.poll)
         now = time.monotonic()
         if h.run.state != h.state_sent or now - h.progress_sent >= PROGRESS_SECONDS:
             self.send_progress(rid, h, now - h.weights_sent >= WEIGHTS_SECONDS or not h.run.active)
@@ -133,6 +150,8 @@ class WorkerLoop:
             if h.tick is not None:  # the page ticked again before the last tick was used up
                 self.send_progress(rid, h, False, ack=(h.tick, True, None))
             h.tick, h.deadline, h.tick_steps = h.seq, msg[3], 0
+        elif kind == "steps":
+            self.queue_steps(rid, h, msg[3])
         else:
             self.command(rid, h, kind, msg[3:])
 
@@ -141,14 +160,38 @@ class WorkerLoop:
 
         self.runs[rid] = Hosted(LocalRun(cfg, self.proto.resolve_data(ref), train_cfg), self.proto.Cursor())
 
+    def queue_steps(self, rid: int, h: Hosted, n: int) -> None:
+        """+N steps: N more steps, taken in turns like a tick's slices and acknowledged once taken (one command
+        that took them all held the worker's other runs, and their Stop, for seconds on a big network). An
+        idle run is built and paused first; a second "+N" before the first is done adds its N."""
+        try:
+            h.run.train_steps(0)  # builds an idle run (paused); takes no step
+        except Exception as e:  # noqa: BLE001 - the student's server gets the sentence
+            traceback.print_exc(file=sys.stderr)
+            self.send_progress(rid, h, False, ack=(h.seq, False, str(e) or type(e).__name__))
+            return
+        if h.steps_seq is not None:  # the earlier "+N": its steps are now part of these
+            self.send_progress(rid, h, False, ack=(h.steps_seq, True, None))
+        h.steps_left, h.steps_seq = h.steps_left + max(0, int(n)), h.seq
+
+    def take_steps(self, rid: int, h: Hosted) -> int:
+        """One turn of a run's steps left: a slice (at least one step unless a command is waiting)."""
+        try:
+            took = h.run.train_steps(h.steps_left, max_seconds=SLICE_SECONDS, interrupt=self.conn.poll)
+        except Exception as e:  # noqa: BLE001 - the student's server gets the sentence
+            traceback.print_exc(file=sys.stderr)
+            seq, h.steps_seq, h.steps_left = h.steps_seq, None, 0
+            self.send_progress(rid, h, True, ack=(seq, False, str(e) or type(e).__name__))
+            return 0
+        h.steps_left -= took
+        return took
+
     def command(self, rid: int, h: Hosted, kind: str, args: tuple) -> None:
-        """start / pause / resume / stop / steps / report: carried out, then acknowledged with the run's news
-        (and its weights: after Pause or Stop they are what the Sample page gets)."""
+        """start / pause / resume / stop / report: carried out, then acknowledged with the run's news (and its
+        weights: after Pause or Stop they are what the Sample page gets)."""
         run, ok, error = h.run, False, None
         try:
-            if kind == "steps":
-                ok = run.train_steps(args[0]) >= 0
-            elif kind == "report":
+            if kind == "report":
                 ok = True  # nothing to do: the acknowledgement is the report
             else:
                 ok = bool(getattr(run, kind)())

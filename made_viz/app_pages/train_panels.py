@@ -103,7 +103,7 @@ def buttons_panel(run: ses.TrainingRun) -> None:
             f"+{STEPS} steps",
             key="t_steps",
             on_click=admitted,
-            args=(run, run.train_steps, STEPS),
+            args=(run, steps_run, run),
             **wide,
             help=f"Train exactly {STEPS} minibatches, then pause: step by step.",
         )
@@ -136,6 +136,15 @@ def stop_run(run: ses.TrainingRun) -> None:
         run.stop(wait=stop_wait())
     else:
         run.stop()
+
+
+def steps_run(run: ses.TrainingRun) -> None:
+    """The "+20 steps" button: like Stop, a worker's answer is waited for at most `stop_wait()` seconds (it takes
+    the steps in turns with its other runs); the live panel shows them arriving and then redraws the page."""
+    if run.TRAINS_ELSEWHERE:
+        run.train_steps(STEPS, wait=stop_wait())
+    else:
+        run.train_steps(STEPS)
 
 
 def live() -> None:
@@ -210,7 +219,7 @@ def status_line(run: ses.TrainingRun) -> str:
     p = run.progress()
     if run.trainer is not None:
         speed = f" · {p['examples_per_s']:,.0f} examples/s" if p["examples_per_s"] else ""
-        state = "stopping" if run.stopping else run.state  # "stopped" only with the final count
+        state = "stopping" if run.stopping else f"training {STEPS} steps" if run.stepping else run.state
         return f"**{state}** · epoch {p['epoch']} of {p['epochs']} · step {p['step']} of {p['total_steps']}{speed}"
     if p["epoch"]:
         return f"**{run.state}** · loaded a model trained for {p['epoch']} epochs"
@@ -267,8 +276,8 @@ def live_panels(run: ses.TrainingRun) -> None:
 def evaluation_panel(run: ses.TrainingRun) -> None:
     st.divider()
     st.subheader("Test NLL: one mask against the ensemble")
-    if run.stopping:  # the weights of the last step are on their way: evaluate those, not older ones
-        st.caption("The test NLL follows once the run has stopped.")
+    if run.stopping or run.stepping:  # newer weights are on their way: evaluate those, not older ones
+        st.caption("The test NLL follows once the run has " + ("stopped." if run.stopping else "taken its steps."))
         return
     ev = run.cached_evaluation()
     if ev is None and run.dataset is not None and (run.finished or st.button("Evaluate on the test set", key="t_eval")):

@@ -13,6 +13,7 @@ import re
 import signal
 import struct
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,24 @@ def run_obj(at: AppTest):
 
 def texts(elements) -> str:
     return " ".join(str(e.value) for e in elements)
+
+
+@contextmanager
+def worker_frozen(run):
+    """The run's training worker stopped by the OS until the block ends (a worker starved of CPU by a class)."""
+    pid = run.worker_pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def timed_click(at, key: str) -> float:
+    """Click and return the seconds the click's page run took."""
+    began = time.monotonic()
+    click(at, key)
+    return time.monotonic() - began
 
 
 def click(at: AppTest, key: str) -> AppTest:
@@ -377,12 +396,8 @@ def test_stop_answers_at_once_when_the_worker_is_slow_and_the_page_shows_the_fin
     run = run_obj(at)
     click(at, "t_resume")
     wait_until(lambda: run.step > 20)
-    pid = run.worker_pid
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        began = time.monotonic()
-        click(at, "t_stop")
-        took = time.monotonic() - began
+    with worker_frozen(run):
+        took = timed_click(at, "t_stop")
         assert run.state == "stopped" and run.stopping
         bar = at.get("progress")[0].proto.text
         assert bar.startswith("**stopping**") and "stopped" not in bar
@@ -390,8 +405,6 @@ def test_stop_answers_at_once_when_the_worker_is_slow_and_the_page_shows_the_fin
         assert not at.metric, "nothing is evaluated before the final weights are in"
         assert "Stopped by you" not in texts(at.success) + bar
         assert not at.exception, at.exception
-    finally:
-        os.kill(pid, signal.SIGCONT)
     # ACK_SECONDS (10 s) before; a loaded machine's AppTest run takes a second or two
     assert took < 5, f"the Stop click's run took {took:.1f} s: it waited for the frozen worker"
     wait_until(lambda: not run.stopping)
@@ -406,3 +419,29 @@ def test_stop_answers_at_once_when_the_worker_is_slow_and_the_page_shows_the_fin
     assert at.metric, "the test NLL of the final weights is shown"
     time.sleep(0.5)
     assert run.step == final  # nothing trains after Stop
+
+
+def test_steps_answer_at_once_when_the_worker_is_slow_and_the_page_shows_them_when_taken(monkeypatch):
+    """The "+20 steps" button waits for the worker as Stop does: at most MADE_VIZ_STOP_WAIT seconds (the worker
+    takes the steps in turns with its other runs). Meanwhile the page says it is training them and evaluates nothing;
+    once they are taken, the next tick redraws the page with the count and the test NLL."""
+    at = open_train()
+    click(at, "t_steps")  # the worker is up and has this run (the tests' long wait: a cold worker)
+    run = run_obj(at)
+    assert run.step == 20 and not run.stepping
+    monkeypatch.setenv("MADE_VIZ_STOP_WAIT", "0.3")
+    with worker_frozen(run):
+        took = timed_click(at, "t_steps")
+        assert run.stepping and run.state == "paused" and run.step == 20
+        assert at.get("progress")[0].proto.text.startswith("**training 20 steps**")
+        assert not at.metric and not [b for b in at.button if b.key == "t_eval"], "no evaluation of old weights"
+        assert not at.exception, at.exception
+    assert took < 5, f"the click's run took {took:.1f} s: it waited for the frozen worker"
+    wait_until(lambda: not run.stepping)
+    assert run.step == 40 and run.worker_report()["step"] == 40
+    at.run()  # the live panel's next tick sees the steps taken and redraws the whole page
+    at.run()
+    assert not at.exception, at.exception
+    assert at.get("progress")[0].proto.text.startswith("**paused**") and shown_step(at) == 40
+    click(at, "t_eval")  # the test set can be evaluated again: the weights after 40 steps
+    assert at.metric and run.cached_evaluation() is not None and not at.exception

@@ -290,3 +290,31 @@ def test_the_backend_is_chosen_by_the_environment(monkeypatch):
     monkeypatch.setenv("MADE_VIZ_TRAIN_BACKEND", "fast")
     with pytest.raises(ValueError, match="MADE_VIZ_TRAIN_BACKEND must be one of process, thread"):
         session.backend_name()
+
+
+def test_steps_of_a_big_network_do_not_hold_the_workers_other_runs(digits):
+    """ "+20 steps" on a big network used to run all its steps as one command: the worker's other runs took no
+    step and their Stop got no answer until the steps were done (seconds for a 10 M-weight network, seen in a
+    soak: the page said "stopping" all that time). The steps now take their turns like a tick's slices."""
+    one = WorkerPool(size=1, nice=NICE)
+    try:
+        big = ProcessRun(
+            Config(d=64, shape=(8, 8), hidden=(1500, 1500), seed=0), digits, TrainConfig(batch_size=200), pool=one
+        )
+        small = training(long_run(digits, one, hidden=(16,)))
+        stepping = threading.Thread(target=lambda: setattr(stepping, "took", big.train_steps(60)), daemon=True)
+        stepping.start()
+        wait_until(lambda: big.worker_pid is not None, what="the big run's worker")
+        time.sleep(1.0)  # its steps are under way (60 take seconds)
+        assert big.worker_pid == small.worker_pid
+        before = small.worker_report(timeout=REPORT_WAIT)["step"]
+        assert stepping.is_alive(), "the small run's report waited for the big run's steps"
+        Ticking(small, 1.0).join_checked()
+        assert small.worker_report(timeout=REPORT_WAIT)["step"] > before  # the small run trained meanwhile
+        assert small.stop(wait=REPORT_WAIT) and not small.stopping
+        assert stepping.is_alive(), "the small run's Stop waited for the big run's steps"
+        stepping.join(START_SECONDS)
+        assert stepping.took == 60 and big.step == 60 and big.state == PAUSED
+        assert big.worker_report(timeout=REPORT_WAIT) == {"step": 60, "state": PAUSED}
+    finally:
+        one.shutdown()
