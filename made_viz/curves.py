@@ -12,11 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import plotly.colors as pcolors
 import plotly.graph_objects as go
 
 from .images import grid_figure, image_hw, image_layout
 from .metrics import UNITS, to_unit  # noqa: F401  (re-exported: callers use curves.to_unit)
+from .plot_parts import plain_figure
 from .style import FONT
+
+# plotly.js's own "Greys" runs the other way (black to white): the figures are sent unvalidated
+# (plot_parts.plain_figure), so the named scale is spelt out as plotly's validation would
+GREYS = [[float(v), c] for v, c in pcolors.get_colorscale("Greys")]
 
 TRAIN_COLOR = "#2563eb"
 VALID_COLOR = "#dc2626"
@@ -166,7 +172,7 @@ def nll_figure(
         paper_bgcolor="rgba(0,0,0,0)",
         uirevision="nll",
     )
-    return go.Figure(dict(data=data, layout=layout))
+    return plain_figure(data, layout)
 
 
 def preview_figure(
@@ -194,7 +200,7 @@ def conditionals_figure(
         z=z,
         zmin=0,
         zmax=1,
-        colorscale="Greys",
+        colorscale=GREYS,
         showscale=False,
         hovertemplate="p = %{z:.2f}<extra></extra>",
     )
@@ -202,4 +208,4 @@ def conditionals_figure(
         dict(text=t, x=xc, y=-0.5, xref="x", yref="y", yanchor="bottom", showarrow=False, font=dict(size=13))
         for t, xc in (("image", (w - 1) / 2), ("p(pixel = 1 | before)", w + gap + (w - 1) / 2))
     ]
-    return go.Figure(dict(data=[trace], layout=image_layout(height, annotations=notes)))
+    return plain_figure([trace], image_layout(height, annotations=notes))

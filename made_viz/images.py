@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from .plot_parts import plain_figure
 from .style import hex_to_rgb
 
 # pixel colours: 0 = white paper, 1 = ink, NaN = not drawn yet
@@ -103,16 +104,19 @@ def image_layout(height: int | None, title: str | None = None, annotations: list
     """Plotly layout of a figure that is only images: hidden axes, square pixels, row 0 at the top."""
     hidden = dict(visible=False, constrain="domain")
     top = 30 if title else 24 if annotations else 0
-    return dict(
+    layout = dict(
         height=height,
         margin=dict(l=0, r=0, t=top, b=0),
-        title=title,
-        annotations=annotations or [],
         xaxis=dict(hidden),
         yaxis=dict(hidden, autorange="reversed", scaleanchor="x"),
         plot_bgcolor="rgba(0,0,0,0)",
         paper_bgcolor="rgba(0,0,0,0)",
     )
+    if title:
+        layout["title"] = dict(text=title)
+    if annotations:
+        layout["annotations"] = annotations
+    return layout
 
 
 def grid_figure(
@@ -128,7 +132,7 @@ def grid_figure(
     z = np.where(np.isnan(mosaic), 0.5, mosaic)
     z = np.where(mosaic == -1.0, np.nan, z)  # gaps are transparent
     trace = dict(type="heatmap", z=z, zmin=0, zmax=1, showscale=False, hoverinfo="skip", colorscale=GRID_SCALE)
-    return go.Figure(dict(data=[trace], layout=image_layout(height, title)))
+    return plain_figure([trace], image_layout(height, title))
 
 
 def to_rgb(mosaic: np.ndarray) -> np.ndarray:

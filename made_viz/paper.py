@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 
 from .curves import Reference
 from .data.builtin import assets_dir, load_dataset
+from .plot_parts import plain_figure
 from .style import FONT
 
 RESULTS_FILE = "paper_results.json"
@@ -293,4 +294,4 @@ def masks_figure(
         plot_bgcolor="white",
         paper_bgcolor="rgba(0,0,0,0)",
     )
-    return go.Figure(dict(data=data, layout=layout))
+    return plain_figure(data, layout)

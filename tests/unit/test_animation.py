@@ -15,6 +15,7 @@ from made_viz.config import Config
 from made_viz.images import Grid, make_grid
 from made_viz.model import MADE, model_surprise
 from made_viz.sampling import complete, sample
+from tests.plotly_valid import assert_valid_as_plotly_would_send
 
 SHAPE = (8, 8)
 
@@ -178,21 +179,6 @@ def test_frames_sent_unvalidated_are_exactly_what_plotly_would_validate(model):
         assert_valid_as_plotly_would_send(fig)
         assert_valid_as_plotly_would_send(A.set_frame(fig, 3))
         assert_valid_as_plotly_would_send(bigger_type(A.animation_figure(traj, SHAPE), 1.7).freeze())
-
-
-def assert_valid_as_plotly_would_send(fig) -> None:
-    """The figure's traces and layout are not validated either (the slider's and the buttons' ~150 steps took
-    ~10 ms a figure): plotly's validation must accept them (it raises on a misspelt or ill-typed property) and
-    change nothing in what is sent."""
-    import json
-
-    import plotly.graph_objects as go
-    import plotly.io as pio
-
-    sent = json.loads(pio.to_json(fig, validate=False))
-    sent.pop("frames", None)
-    validated = go.Figure({k: v for k, v in fig.to_dict().items() if k != "frames"})
-    assert sent == json.loads(pio.to_json(validated, validate=False))
 
 
 def test_an_unvalidated_animation_would_be_caught_misspelt():
