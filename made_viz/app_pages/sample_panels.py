@@ -3,6 +3,7 @@ the data's content hash), the per-session trajectories and their animation playe
 likelihood lens's image picker. Imported by app_pages/sample.py, which reads top to bottom as the
 model picker and the four tabs."""
 
+import hashlib
 import threading
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -39,6 +40,12 @@ class Ctx:
     shared: bool = False  # a shipped model: its samples and animations are shared by every session
 
     @property
+    def cache_key(self) -> str:
+        """What the trajectory caches know the model by: a shipped model by its content (the process-wide cache
+        is keyed by the weights' hash, never by a name), a session's model by its object and weights."""
+        return shipped_key(self.mkey) if self.shared else self.mkey
+
+    @property
     def d(self) -> int:
         return self.model.cfg.d
 
@@ -47,6 +54,17 @@ class Ctx:
 def _pretrained_state(name: str):
     ck = pretrained.load_pretrained(name)
     return ck.config, {k: v.detach().clone() for k, v in ck.model.state_dict().items()}, ck.model.mask_index
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def shipped_key(name: str) -> str:
+    """A shipped model's name and a hash of its weights, computed once per process."""
+    _, state, _ = _pretrained_state(name)
+    h = hashlib.sha256()
+    for k in sorted(state):
+        h.update(k.encode())
+        h.update(state[k].detach().cpu().numpy().tobytes())
+    return f"{name}-{h.hexdigest()[:16]}"
 
 
 def pretrained_config(name: str) -> tuple[Config, int]:
@@ -131,7 +149,7 @@ def sample_entry(c: Ctx) -> dict:
     """The samples of the Sample tab's settings (also shown by the Copying? and lens tabs)."""
     n, seed, greedy = ss.s_n, ss.s_seed, ss.s_greedy
     return _entry(
-        ("sample", c.mkey, n, seed, greedy, c.mask),
+        ("sample", c.cache_key, n, seed, greedy, c.mask),
         lambda: sample(c.model, n=n, seed=seed, greedy=greedy, mask=c.mask),
         "_sample_last",
         c.shared,
@@ -144,7 +162,7 @@ def completion_entry(c: Ctx) -> tuple[dict, np.ndarray, np.ndarray]:
     i, region, n, seed = ss.c_image, ss.c_region, ss.c_n, ss.c_seed
     known, xt = A.known_region(c.shape, c.d, region, seed=i), c.ds.test[i].astype(np.float32)
     entry = _entry(
-        ("complete", c.mkey, i, region, n, seed, c.mask),
+        ("complete", c.cache_key, i, region, n, seed, c.mask),
         lambda: complete(
             c.model, np.repeat(xt[None] * known, n, 0), np.repeat(known[None], n, 0), seed=seed, mask=c.mask
         ),

@@ -111,3 +111,21 @@ def test_a_shared_animation_is_sent_as_built(monkeypatch):
     sent["data"].append({"type": "scatter"})
     again = fig.to_dict()
     assert again["layout"].get("template") != "changed by a caller" and len(again["data"]) == len(sent["data"]) - 1
+
+
+def test_the_shared_samples_know_a_shipped_model_by_its_weights(monkeypatch):
+    """The process-wide trajectory cache is keyed by content, never by a name: other weights under the same
+    name are another model."""
+    from made_viz.app_pages import sample_panels as sp
+
+    cfg, state, k = sp._pretrained_state("mnist")
+    key = sp.shipped_key("mnist")
+    assert key.startswith("mnist-") and sp.Ctx(None, "mnist", None, None, 0, "random", shared=True).cache_key == key
+    first = sorted(state)[0]
+    monkeypatch.setattr(sp, "_pretrained_state", lambda name: (cfg, {**state, first: state[first] + 1}, k))
+    sp.shipped_key.clear()
+    try:
+        assert sp.shipped_key("mnist") != key
+    finally:
+        sp.shipped_key.clear()
+    assert sp.Ctx(None, "session-1-2.0", None, None, 0, "random").cache_key == "session-1-2.0"
