@@ -89,6 +89,7 @@ class ProcessRun(RunViews):
         self._reported_step, self._reported_state = 0, IDLE  # the worker's own, in its last message
         self._stopping: int | None = None  # a Stop whose acknowledgement has not come yet (its command)
         self._stepping: int | None = None  # the same for "+N steps" (their worker takes them in turns)
+        self.step_error: str | None = None  # why the worker could not take the last "+N steps" (it said so)
         self._reset_views()
 
     # --- the server's copy of the weights --------------------------------------------------------
@@ -173,8 +174,10 @@ class ProcessRun(RunViews):
                 if seq == self._stopping:  # the Stop nobody waits for any more: its count is the final one
                     self._stopping = None
                     self._stopped_message()
-                if seq == self._stepping:
+                if seq == self._stepping:  # the steps are taken, or the worker says why not
                     self._stepping = None
+                    if not ok and error:
+                        self.step_error = error
             self._cond.notify_all()
 
     def _take(self, rec: dict) -> None:
@@ -352,9 +355,13 @@ class ProcessRun(RunViews):
     def train_steps(self, n: int, wait: float = FIRST_ACK_SECONDS) -> int:
         """Exactly n more steps (fewer at the end), from idle, paused or running; an idle run becomes paused
         afterwards so it can be resumed. Waits at most `wait` seconds for the worker to take them (it takes
-        them in turns with its other runs); until it has, `stepping` is True. Returns the steps taken by
-        then."""
+        them in turns with its other runs); until it has, `stepping` is True, and more steps are not asked
+        for (returns 0). Returns the steps taken by then. If the worker cannot take them, `step_error` says
+        why (also when it says so after `wait`)."""
         with self._cond:
+            if self._stepping is not None:
+                return 0
+            self.step_error = None
             if self.state == IDLE:
                 self._open()
                 self.state = PAUSED
@@ -363,9 +370,7 @@ class ProcessRun(RunViews):
             elif self.state not in (RUNNING, PAUSED):
                 return 0
         step0 = self.step
-        _, error = self._awaited("_stepping", wait, "steps", int(n))
-        if error and error != "timeout":
-            raise ValueError(error)
+        self._awaited("_stepping", wait, "steps", int(n))
         return self.step - step0
 
     # --- views that need the worker --------------------------------------------------------------

@@ -61,6 +61,8 @@ class RunViews:
         """Stopped, the final step count not yet known (a run trained elsewhere, see ProcessRun.stop)."""
         return False
 
+    step_error: str | None = None  # why the worker could not take the last "+N steps" (ProcessRun)
+
     @property
     def stepping(self) -> bool:
         """Whether the steps of a "+N steps" are still being taken (a run trained elsewhere: ProcessRun)."""

@@ -120,7 +120,10 @@ class WorkerLoop:
             h.tick_steps += h.run.advance(max_seconds=max(0.0, min(SLICE_SECONDS, left)), interrupt=self.conn.poll)
         now = time.monotonic()
         if h.run.state != h.state_sent or now - h.progress_sent >= PROGRESS_SECONDS:
-            self.send_progress(rid, h, now - h.weights_sent >= WEIGHTS_SECONDS or not h.run.active)
+            # the weights every few seconds, and once a run stops being active (stopped, finished, diverged); a
+            # paused run taking "+N steps" is not active either: its weights come with the steps' acknowledgement
+            ended = not h.run.active and h.steps_seq is None
+            self.send_progress(rid, h, now - h.weights_sent >= WEIGHTS_SECONDS or ended)
 
     def send_progress(self, rid: int, h: Hosted, with_weights: bool, ack: tuple | None = None) -> None:
         now = time.monotonic()

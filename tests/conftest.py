@@ -5,10 +5,11 @@ import os
 import pytest
 import torch
 
-# The Train page's Stop waits this long for a training worker's final count (default 0.3 s, then the page
-# says "stopping" until it comes). The tests that check the final count right after Stop wait for it as
-# before, also in the servers the browser tests start; test_train_page checks the short wait by itself.
-os.environ.setdefault("MADE_VIZ_STOP_WAIT", "10")
+# The Train page's Stop and "+20 steps" wait this long for a training worker's count (default 0.3 s, then the
+# page says "stopping" / "training 20 steps" until it comes). The tests that check the count right after the
+# click wait for it, also in the servers the browser tests start, and a first "+20 steps" may wait for a cold
+# worker (torch imported at a low priority on a loaded machine); test_train_page checks the short wait itself.
+os.environ.setdefault("MADE_VIZ_STOP_WAIT", "120")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -104,6 +104,7 @@ def buttons_panel(run: ses.TrainingRun) -> None:
             key="t_steps",
             on_click=admitted,
             args=(run, steps_run, run),
+            disabled=run.stepping,  # one "+20" at a time: the page says "training 20 steps" until they are in
             **wide,
             help=f"Train exactly {STEPS} minibatches, then pause: step by step.",
         )
@@ -118,6 +119,8 @@ def buttons_panel(run: ses.TrainingRun) -> None:
             help="Forget this run and start over with the data, architecture and settings shown.",
         )
     ss[STOP_SHOWN] = run.stopping
+    if run.step_error and not run.stepping:
+        st.error(f"The last +{STEPS} steps could not be taken: {run.step_error}")
     if state == ses.DIVERGED:
         st.error(run.message)
     elif ss[STOP_SHOWN]:

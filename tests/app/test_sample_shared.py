@@ -94,25 +94,6 @@ def test_a_shipped_models_samples_and_animation_are_built_once_for_every_session
     assert b.session_state["_sample_last"]["traj"].n == 4 and a.session_state["_sample_last"]["traj"].n == 16
 
 
-def test_a_shared_animation_is_sent_as_built(monkeypatch):
-    """The shared figure is frozen once finished: every session is sent the same JSON, which is what plotly gives
-    for the figure unfrozen (a copy at the top, so Streamlit's edits to what it sends reach no other session)."""
-    import copy
-
-    from made_viz import animation as A
-
-    at = _on_sample()
-    fig = _figure(at)
-    sent = fig.to_dict()
-    assert isinstance(fig, A.AnimationFigure)
-    unfrozen = A.AnimationFigure(copy.deepcopy(sent))
-    assert A.AnimationFigure.to_dict(unfrozen) == sent
-    sent["layout"]["template"] = "changed by a caller"
-    sent["data"].append({"type": "scatter"})
-    again = fig.to_dict()
-    assert again["layout"].get("template") != "changed by a caller" and len(again["data"]) == len(sent["data"]) - 1
-
-
 def test_the_shared_samples_know_a_shipped_model_by_its_weights(monkeypatch):
     """The process-wide trajectory cache is keyed by content, never by a name: other weights under the same
     name are another model."""

@@ -434,6 +434,7 @@ def test_steps_answer_at_once_when_the_worker_is_slow_and_the_page_shows_them_wh
         took = timed_click(at, "t_steps")
         assert run.stepping and run.state == "paused" and run.step == 20
         assert at.get("progress")[0].proto.text.startswith("**training 20 steps**")
+        assert at.button(key="t_steps").disabled  # one "+20" at a time
         assert not at.metric and not [b for b in at.button if b.key == "t_eval"], "no evaluation of old weights"
         assert not at.exception, at.exception
     assert took < 5, f"the click's run took {took:.1f} s: it waited for the frozen worker"
@@ -445,3 +446,7 @@ def test_steps_answer_at_once_when_the_worker_is_slow_and_the_page_shows_them_wh
     assert at.get("progress")[0].proto.text.startswith("**paused**") and shown_step(at) == 40
     click(at, "t_eval")  # the test set can be evaluated again: the weights after 40 steps
     assert at.metric and run.cached_evaluation() is not None and not at.exception
+    assert not at.button(key="t_steps").disabled
+    run.step_error = "the worker's sentence"  # as when it says, after the page stopped waiting, why it could not
+    at.run()
+    assert "The last +20 steps could not be taken: the worker's sentence" in texts(at.error)

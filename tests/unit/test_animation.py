@@ -181,6 +181,30 @@ def test_frames_sent_unvalidated_are_exactly_what_plotly_would_validate(model):
         assert_valid_as_plotly_would_send(bigger_type(A.animation_figure(traj, SHAPE), 1.7).freeze())
 
 
+def test_a_frozen_figure_sends_what_it_would_unfrozen_and_callers_cannot_change_it(model):
+    """A figure shared by the sessions of a process is frozen once built (its dict computed once, no deep copy per
+    page run): what it sends must be what the same figure sends unfrozen, and what one caller does to the dict
+    it gets (Streamlit sets a theme, a caller appends) must not reach the next caller."""
+    import json
+
+    import plotly.io as pio
+
+    traj = sample(model, n=4, seed=0)
+    for make in (
+        lambda: A.animation_figure(traj, SHAPE),
+        lambda: A.set_frame(bigger_type(A.animation_figure(traj, SHAPE, show_order=True), 1.7), 5),
+    ):
+        plain, frozen = make(), make().freeze()
+        assert json.loads(pio.to_json(frozen, validate=False)) == json.loads(pio.to_json(plain, validate=False))
+        sent = frozen.to_dict()
+        sent["layout"]["template"] = "changed by a caller"
+        sent["data"].append({"type": "scatter"})
+        sent["frames"].pop()
+        again = frozen.to_dict()
+        assert again["layout"].get("template") != "changed by a caller" and len(again["data"]) == len(plain.data)
+        assert len(again["frames"]) == len(plain.frame_dicts)
+
+
 def test_an_unvalidated_animation_would_be_caught_misspelt():
     """What assert_valid_as_plotly_would_send relies on: validation raises on a property plotly.js would ignore."""
     import plotly.graph_objects as go
