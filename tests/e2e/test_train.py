@@ -27,9 +27,13 @@ def curve(page) -> tuple[int, float]:
 
 
 def wait_curve_grows(page, than: tuple[int, float], timeout: float = 60_000) -> tuple[int, float]:
+    """The curve once it has more points or reaches further than `than`: the value the wait saw (reading it again
+    afterwards could catch the chart between two redraws, with no trace: (0, 0), seen once in CI)."""
     n, last = than
-    page.wait_for_function(f"() => {{ const [n, x] = ({CURVE})(); return n > {n} || x > {last}; }}", timeout=timeout)
-    return curve(page)
+    seen = page.wait_for_function(
+        f"() => {{ const r = ({CURVE})(); return (r[0] > {n} || r[1] > {last}) ? r : null; }}", timeout=timeout
+    ).json_value()
+    return int(seen[0]), float(seen[1])
 
 
 def to_top(page) -> None:
